@@ -1,0 +1,226 @@
+"""Composition root: builds the Bot, the Dispatcher, storage and services from Settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram_i18n.cores import FluentRuntimeCore
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.domain.otp import OtpLimits
+from bot.handlers import get_routers
+from bot.i18n import LOCALES, ChatLocaleManager, create_core, create_i18n_middleware
+from bot.middlewares.activity import ChatActivityMiddleware, InFlightMiddleware
+from bot.services.linking import LinkingService
+from bot.sms.base import SmsSender
+from bot.sms.console import ConsoleSmsSender
+from bot.sms.smsru import SmsRuSender
+from bot.storage.accounts import AccountRepository, MeterRepository
+from bot.storage.chats import ChatRepository, LinkRepository
+from bot.storage.db import Database
+from bot.storage.fsm import SqliteStorage
+from bot.storage.otp import OtpRepository
+
+log = logging.getLogger(__name__)
+
+PUBLIC_COMMANDS = ("start", "submit", "meters", "history", "accounts", "settings", "language",
+                   "help", "cancel", "forget")
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
+    if session is None:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        token=settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def create_sms_sender(settings: Settings) -> SmsSender:
+    if settings.sms_provider == "smsru":
+        assert settings.smsru_api_id is not None
+        return SmsRuSender(settings.smsru_api_id.get_secret_value(), settings.smsru_api_url)
+    return ConsoleSmsSender()
+
+
+@dataclass
+class App:
+    """Everything the bot is made of, built once per process."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    bot: Bot
+    sms: SmsSender
+    core: FluentRuntimeCore
+    accounts: AccountRepository
+    meters: MeterRepository
+    chats: ChatRepository
+    links: LinkRepository
+    codes: OtpRepository
+    fsm_storage: SqliteStorage
+    locales: ChatLocaleManager
+    linking: LinkingService
+    activity: ChatActivityMiddleware
+    in_flight: InFlightMiddleware
+    dispatcher: Dispatcher = field(init=False)
+    _background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.dispatcher = create_dispatcher(self)
+
+    def spawn(self, coro: Any) -> None:
+        """Run a coroutine in the background, keeping a reference until it is done."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def start(self) -> None:
+        """Load translations; the dispatcher's startup would do it, jobs outside it need it too."""
+        if not self.core.locales:
+            await self.core.startup()
+
+    async def close(self) -> None:
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        await self.sms.close()
+        await self.bot.session.close()
+        await self.db.close()
+
+    async def warn_admins(self, key: str, **kwargs: Any) -> None:
+        for admin_id in self.settings.admin_ids:
+            locale = await self.locales.stored_locale(admin_id) or self.settings.default_locale
+            try:
+                await self.bot.send_message(admin_id, self.core.get(key, locale, **kwargs))
+            except TelegramAPIError as exc:
+                log.warning("warning to admin %s failed: %s", admin_id, type(exc).__name__)
+
+
+async def build_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    session: BaseSession | None = None,
+    sms: SmsSender | None = None,
+) -> App:
+    clock = clock or SystemClock()
+    db = await Database.open(settings.database_path)
+    chats = ChatRepository(db)
+    accounts = AccountRepository(db)
+    links = LinkRepository(db)
+    codes = OtpRepository(db)
+    sms = sms or create_sms_sender(settings)
+    app_ref: list[App] = []
+
+    def budget_exhausted() -> None:
+        app_ref[0].spawn(app_ref[0].warn_admins("admin-sms-budget", budget=settings.sms_daily_budget))
+
+    linking = LinkingService(
+        accounts=accounts,
+        links=links,
+        codes=codes,
+        sms=sms,
+        clock=clock,
+        limits=OtpLimits(
+            ttl_seconds=settings.otp_ttl_seconds,
+            max_attempts=settings.otp_max_attempts,
+            resend_seconds=settings.otp_resend_seconds,
+            daily_limit=settings.otp_daily_limit,
+            daily_budget=settings.sms_daily_budget,
+        ),
+        key=settings.secret_key,
+        account_pattern=settings.account_number_pattern,
+        on_budget_exhausted=budget_exhausted,
+    )
+    app = App(
+        settings=settings,
+        db=db,
+        clock=clock,
+        bot=create_bot(settings, session),
+        sms=sms,
+        core=create_core(settings.default_locale),
+        accounts=accounts,
+        meters=MeterRepository(db, settings.tz),
+        chats=chats,
+        links=links,
+        codes=codes,
+        fsm_storage=SqliteStorage(db),
+        locales=ChatLocaleManager(chats, clock, settings.default_locale),
+        linking=linking,
+        activity=ChatActivityMiddleware(chats),
+        in_flight=InFlightMiddleware(),
+    )
+    app_ref.append(app)
+    await app.start()
+    return app
+
+
+def create_dispatcher(app: App) -> Dispatcher:
+    dp = Dispatcher(storage=app.fsm_storage, events_isolation=SimpleEventIsolation())
+    dp.update.outer_middleware(app.in_flight)
+    create_i18n_middleware(app.core, app.locales, app.settings.default_locale).setup(dp)
+    dp.update.outer_middleware(app.activity)
+    # services reach handlers by parameter name
+    dp.workflow_data.update(
+        app=app,
+        settings=app.settings,
+        clock=app.clock,
+        db=app.db,
+        accounts=app.accounts,
+        meters=app.meters,
+        chats=app.chats,
+        links=app.links,
+        linking=app.linking,
+        locales=app.locales,
+        fsm_storage=app.fsm_storage,
+    )
+    dp.include_routers(*get_routers())
+    dp.startup.register(_on_startup)
+    dp.shutdown.register(_on_shutdown)
+    return dp
+
+
+async def register_commands(app: App) -> None:
+    for locale in LOCALES:
+        commands = [
+            BotCommand(command=name, description=app.core.get(f"cmd-{name}", locale))
+            for name in PUBLIC_COMMANDS
+        ]
+        await app.bot.set_my_commands(commands, BotCommandScopeDefault(), language_code=locale)
+        if locale == app.settings.default_locale:
+            await app.bot.set_my_commands(commands, BotCommandScopeDefault())
+
+
+async def _on_startup(app: App) -> None:
+    try:
+        await register_commands(app)
+    except TelegramAPIError as exc:
+        log.warning("could not register the command menu: %s", exc)
+
+
+async def _on_shutdown(app: App) -> None:
+    if not await app.in_flight.drain(SHUTDOWN_GRACE_SECONDS):
+        log.warning("stopped with updates still in hand after %.0f s", SHUTDOWN_GRACE_SECONDS)
+
+
+async def run_polling(settings: Settings) -> None:
+    app = await build_app(settings)
+    try:
+        await app.dispatcher.start_polling(app.bot, handle_signals=True, close_bot_session=False)
+    finally:
+        await app.close()

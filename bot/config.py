@@ -1,0 +1,143 @@
+"""Settings: the only place that reads the environment (SPEC §2)."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+SUPPORT_PLACEHOLDER = "+7 (800) 000-00-00"
+
+
+class SettingsError(Exception):
+    """A missing or invalid setting; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    bot_token: SecretStr
+    telegram_api_url: str = "https://api.telegram.org"
+    database_url: str = "sqlite:///data/bot.sqlite3"
+    timezone: str = "Europe/Moscow"
+    window_start_day: int = Field(15, ge=1, le=31)
+    window_end_day: int = Field(3, ge=1, le=31)
+    reminder_time: time = time(10, 0)
+    closing_reminder_days: int = Field(2, ge=0, le=27)
+    verification_reminder_days: int = Field(30, ge=0, le=366)
+    broadcast_rate: float = Field(25, gt=0, le=1000)
+    sms_provider: Literal["console", "smsru"] = "console"
+    smsru_api_id: SecretStr | None = None
+    smsru_api_url: str = "https://sms.ru"
+    otp_ttl_seconds: int = Field(300, ge=30)
+    otp_max_attempts: int = Field(5, ge=1)
+    otp_resend_seconds: int = Field(60, ge=0)
+    otp_daily_limit: int = Field(5, ge=1)
+    sms_daily_budget: int = Field(1000, ge=1)
+    account_number_pattern: str = r"^\d{6,12}$"
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    default_locale: Literal["ru", "en"] = "ru"
+    support_contact: str = SUPPORT_PLACEHOLDER
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not re.fullmatch(r"\d+:[\w-]+", value.get_secret_value()):
+            raise ValueError("must look like 123456:ABC-DEF (the token from @BotFather)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("reminder_time", mode="before")
+    @classmethod
+    def _hh_mm(cls, value: object) -> object:
+        if isinstance(value, str) and not re.fullmatch(r"\d{1,2}:\d{2}", value.strip()):
+            raise ValueError("must be HH:MM")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _sqlite_url(cls, value: str) -> str:
+        if not value.startswith("sqlite:///"):
+            raise ValueError("must be sqlite:///relative/path or sqlite:////absolute/path")
+        return value
+
+    @field_validator("telegram_api_url", "smsru_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("account_number_pattern")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            if not all(re.fullmatch(r"-?\d+", part) for part in parts):
+                raise ValueError("must be Telegram user ids separated by commas")
+            return frozenset(int(part) for part in parts)
+        return value
+
+    @model_validator(mode="after")
+    def _smsru_needs_credentials(self) -> Settings:
+        if self.sms_provider == "smsru" and not self.smsru_api_id:
+            raise ValueError("SMSRU_API_ID is required when SMS_PROVIDER=smsru")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def database_path(self) -> Path:
+        """`sqlite:///rel/path` is relative, `sqlite:////abs/path` absolute (SQLAlchemy style)."""
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @property
+    def secret_key(self) -> bytes:
+        """Key for code hashes: derived from the token, which only the operator holds."""
+        return ("otp:" + self.bot_token.get_secret_value()).encode()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning pydantic's report into one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = "_".join(str(part) for part in error["loc"]).upper()
+        if error["type"] == "missing":
+            raise SettingsError(f"{name} is not set (see .env.example)") from None
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if not name:  # model-level check: the message names the variable itself
+            raise SettingsError(message) from None
+        raise SettingsError(f"{name} is invalid: {message}") from None

@@ -1,0 +1,107 @@
+"""Commands and menu buttons that work from anywhere, in any state: they leave the flow."""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram_i18n import I18nContext
+
+from bot.config import Settings
+from bot.fsm.linking import LinkAccount
+from bot.handlers.filters import MenuButton
+from bot.keyboards.callbacks import LanguageCb
+from bot.keyboards.menu import language_keyboard, main_menu
+from bot.storage.chats import LinkRepository
+
+
+async def show_menu(message: Message, i18n: I18nContext, links: LinkRepository) -> None:
+    accounts = await links.accounts_of(message.chat.id)
+    if accounts:
+        await message.answer(i18n.get("menu-shown"), reply_markup=main_menu(i18n))
+    else:
+        await message.answer(i18n.get("menu-not-linked"))
+
+
+def get_router() -> Router:
+    router = Router(name="common")
+
+    @router.message(CommandStart())
+    async def start(
+        message: Message, state: FSMContext, i18n: I18nContext, links: LinkRepository
+    ) -> None:
+        await state.clear()
+        name = html.escape(message.from_user.first_name) if message.from_user else "none"
+        if await links.accounts_of(message.chat.id):
+            await message.answer(
+                i18n.get("start-linked", name=name), reply_markup=main_menu(i18n)
+            )
+            return
+        await message.answer(i18n.get("start-welcome", name=name))
+        await message.answer(i18n.get("link-ask-account"))
+        await state.set_state(LinkAccount.account_number)
+
+    @router.message(Command("help"))
+    @router.message(MenuButton("menu-help"))
+    async def help_(
+        message: Message, state: FSMContext, i18n: I18nContext, settings: Settings
+    ) -> None:
+        await state.clear()
+        await message.answer(i18n.get("help-text", support=settings.support_contact))
+
+    @router.message(Command("cancel"))
+    async def cancel(
+        message: Message, state: FSMContext, i18n: I18nContext, links: LinkRepository
+    ) -> None:
+        had_state = await state.get_state() is not None
+        await state.clear()
+        await message.answer(i18n.get("cancelled" if had_state else "nothing-to-cancel"))
+        await show_menu(message, i18n, links)
+
+    @router.message(Command("language"))
+    async def language(message: Message, state: FSMContext, i18n: I18nContext) -> None:
+        await state.clear()
+        await message.answer(i18n.get("language-choose"), reply_markup=language_keyboard())
+
+    @router.callback_query(LanguageCb.filter())
+    async def language_chosen(
+        query: CallbackQuery,
+        callback_data: LanguageCb,
+        i18n: I18nContext,
+        links: LinkRepository,
+    ) -> None:
+        await query.answer()
+        if callback_data.locale not in i18n.core.available_locales:
+            return
+        await i18n.set_locale(callback_data.locale)
+        if isinstance(query.message, Message):
+            linked = bool(await links.accounts_of(query.message.chat.id))
+            await query.message.answer(
+                i18n.get("language-set"), reply_markup=main_menu(i18n) if linked else None
+            )
+
+    return router
+
+
+def get_fallback_router() -> Router:
+    """Last in line: whatever nobody else understood."""
+    router = Router(name="fallback")
+
+    @router.message(F.text.startswith("/"))
+    async def unknown_command(message: Message, i18n: I18nContext, links: LinkRepository) -> None:
+        await message.answer(i18n.get("unknown-command"))
+        await show_menu(message, i18n, links)
+
+    @router.message()
+    async def unknown_text(message: Message, i18n: I18nContext, links: LinkRepository) -> None:
+        await message.answer(i18n.get("unknown-text"))
+        await show_menu(message, i18n, links)
+
+    @router.callback_query()
+    async def stale_button(query: CallbackQuery, i18n: I18nContext) -> None:
+        await query.answer(i18n.get("button-stale"), show_alert=False)
+
+    return router

@@ -1,0 +1,40 @@
+"""The main menu and the small keyboards shared by several conversations."""
+
+from __future__ import annotations
+
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from aiogram_i18n import I18nContext
+
+from bot.keyboards.callbacks import LanguageCb
+
+MENU_KEYS = (
+    ("menu-submit", "menu-meters"),
+    ("menu-history", "menu-accounts"),
+    ("menu-settings", "menu-help"),
+)
+
+
+def main_menu(i18n: I18nContext) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=i18n.get(key)) for key in row] for row in MENU_KEYS],
+        resize_keyboard=True,
+        is_persistent=True,
+    )
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    # each language is named in itself, so a resident finds theirs whatever the current one
+    builder = InlineKeyboardBuilder()
+    builder.button(text="Русский", callback_data=LanguageCb(locale="ru"))
+    builder.button(text="English", callback_data=LanguageCb(locale="en"))
+    return builder.as_markup()
+
+
+def inline(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=list(rows))

@@ -1,0 +1,99 @@
+"""Accounts and their meters."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import Any
+
+from bot.domain.models import Account, LastReading, Meter, Resource
+from bot.storage.db import Database
+from bot.storage.timestamps import day_from_db, from_db
+
+_METERS_WITH_LAST = """
+SELECT m.id, m.account_id, m.serial, m.resource, m.tariffs, m.digits, m.verified_until,
+       m.window_start, m.window_end, m.last_t1, m.last_t2, m.last_t3, m.last_date,
+       r.t1 AS r_t1, r.t2 AS r_t2, r.t3 AS r_t3, r.submitted_at AS r_at, r.period AS r_period
+FROM meters AS m
+LEFT JOIN readings AS r ON r.id = (
+    SELECT id FROM readings
+    WHERE meter_id = m.id AND replaced_at IS NULL
+    ORDER BY period DESC, id DESC LIMIT 1
+)
+"""
+
+
+def _account(row: Any) -> Account:
+    return Account(id=row["id"], number=row["number"], phone=row["phone"], address=row["address"])
+
+
+class AccountRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def by_number(self, number: str) -> Account | None:
+        row = await self.db.fetchone(
+            "SELECT id, number, phone, address FROM accounts WHERE number = ?", (number,)
+        )
+        return None if row is None else _account(row)
+
+    async def get(self, account_id: int) -> Account | None:
+        row = await self.db.fetchone(
+            "SELECT id, number, phone, address FROM accounts WHERE id = ?", (account_id,)
+        )
+        return None if row is None else _account(row)
+
+    async def count(self) -> int:
+        return int(await self.db.fetchval("SELECT count(*) FROM accounts"))
+
+
+class MeterRepository:
+    def __init__(self, db: Database, tz: tzinfo) -> None:
+        self.db = db
+        self.tz = tz
+
+    def _meter(self, row: Any) -> Meter:
+        tariffs = row["tariffs"]
+        imported = None
+        if row["last_t1"] is not None:
+            values = (row["last_t1"], row["last_t2"], row["last_t3"])[:tariffs]
+            imported = LastReading(
+                values=tuple(v or 0 for v in values), taken_on=day_from_db(row["last_date"])
+            )
+        submitted = None
+        if row["r_t1"] is not None:
+            values = (row["r_t1"], row["r_t2"], row["r_t3"])[:tariffs]
+            submitted = LastReading(
+                values=tuple(v or 0 for v in values),
+                taken_on=from_db(row["r_at"]).astimezone(self.tz).date(),
+            )
+        last = submitted or imported
+        if submitted and imported and imported.taken_on and submitted.taken_on:
+            # the billing system may know a newer reading (taken by a controller, say)
+            last = imported if imported.taken_on > submitted.taken_on else submitted
+        return Meter(
+            id=row["id"],
+            account_id=row["account_id"],
+            serial=row["serial"],
+            resource=Resource(row["resource"]),
+            tariffs=tariffs,
+            digits=row["digits"],
+            verified_until=day_from_db(row["verified_until"]),
+            window_start=row["window_start"],
+            window_end=row["window_end"],
+            last=last,
+            submitted_period=row["r_period"],
+        )
+
+    async def of_account(self, account_id: int) -> list[Meter]:
+        rows = await self.db.fetchall(
+            _METERS_WITH_LAST + " WHERE m.account_id = ? ORDER BY m.resource, m.serial",
+            (account_id,),
+        )
+        return [self._meter(row) for row in rows]
+
+    async def get(self, meter_id: int) -> Meter | None:
+        row = await self.db.fetchone(_METERS_WITH_LAST + " WHERE m.id = ?", (meter_id,))
+        return None if row is None else self._meter(row)
+
+    async def count(self) -> int:
+        return int(await self.db.fetchval("SELECT count(*) FROM meters"))

@@ -1,0 +1,138 @@
+"""Chats, their settings and their links to accounts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.domain.models import Account, Chat
+from bot.storage.db import Database
+from bot.storage.timestamps import from_db, to_db
+
+REMINDER_KINDS = ("opening", "closing", "verification")
+
+
+def _chat(row: Any) -> Chat:
+    return Chat(
+        chat_id=row["chat_id"],
+        locale=row["locale"],
+        active=bool(row["active"]),
+        current_account_id=row["current_account_id"],
+        remind_opening=bool(row["remind_opening"]),
+        remind_closing=bool(row["remind_closing"]),
+        remind_verification=bool(row["remind_verification"]),
+        created_at=from_db(row["created_at"]),
+    )
+
+
+class ChatRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, chat_id: int) -> Chat | None:
+        row = await self.db.fetchone("SELECT * FROM chats WHERE chat_id = ?", (chat_id,))
+        return None if row is None else _chat(row)
+
+    async def ensure(self, chat_id: int, now: datetime) -> None:
+        await self.db.execute(
+            "INSERT INTO chats (chat_id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (chat_id, to_db(now)),
+        )
+
+    async def set_locale(self, chat_id: int, locale: str, now: datetime) -> None:
+        await self.db.execute(
+            "INSERT INTO chats (chat_id, locale, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (chat_id) DO UPDATE SET locale = excluded.locale",
+            (chat_id, locale, to_db(now)),
+        )
+
+    async def set_active(self, chat_id: int, active: bool) -> None:
+        await self.db.execute(
+            "UPDATE chats SET active = ? WHERE chat_id = ?", (int(active), chat_id)
+        )
+
+    async def inactive_ids(self) -> list[int]:
+        rows = await self.db.fetchall("SELECT chat_id FROM chats WHERE active = 0")
+        return [row["chat_id"] for row in rows]
+
+    async def set_reminder(self, chat_id: int, kind: str, enabled: bool) -> None:
+        if kind not in REMINDER_KINDS:
+            raise ValueError(f"unknown reminder kind {kind!r}")
+        await self.db.execute(
+            f"UPDATE chats SET remind_{kind} = ? WHERE chat_id = ?", (int(enabled), chat_id)
+        )
+
+    async def set_current_account(self, chat_id: int, account_id: int | None) -> None:
+        await self.db.execute(
+            "UPDATE chats SET current_account_id = ? WHERE chat_id = ?", (account_id, chat_id)
+        )
+
+    async def count_linked(self) -> int:
+        return int(await self.db.fetchval("SELECT count(DISTINCT chat_id) FROM links"))
+
+    async def forget(self, chat_id: int) -> None:
+        """Erase everything kept about the chat; its submitted readings stay, anonymised."""
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE readings SET chat_id = NULL WHERE chat_id = ?", (chat_id,))
+            await conn.execute("DELETE FROM fsm_states WHERE chat_id = ?", (chat_id,))
+            # links, codes and settings go with the chat row (ON DELETE CASCADE)
+            await conn.execute("DELETE FROM chats WHERE chat_id = ?", (chat_id,))
+
+
+class LinkRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def link(self, chat_id: int, account_id: int, now: datetime) -> bool:
+        """Link and make it the chat's current account; False when it was linked already."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO chats (chat_id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (chat_id, to_db(now)),
+            )
+            cur = await conn.execute(
+                "INSERT INTO links (chat_id, account_id, linked_at) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                (chat_id, account_id, to_db(now)),
+            )
+            created = cur.rowcount == 1
+            await conn.execute(
+                "UPDATE chats SET current_account_id = ? WHERE chat_id = ?", (account_id, chat_id)
+            )
+        return created
+
+    async def unlink(self, chat_id: int, account_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "DELETE FROM links WHERE chat_id = ? AND account_id = ?", (chat_id, account_id)
+            )
+            # the current account falls back to another linked one, if any
+            await conn.execute(
+                "UPDATE chats SET current_account_id = ("
+                "  SELECT account_id FROM links WHERE chat_id = :chat ORDER BY linked_at LIMIT 1"
+                ") WHERE chat_id = :chat AND (current_account_id = :account"
+                "  OR current_account_id IS NULL)",
+                {"chat": chat_id, "account": account_id},
+            )
+
+    async def accounts_of(self, chat_id: int) -> list[Account]:
+        rows = await self.db.fetchall(
+            "SELECT a.id, a.number, a.phone, a.address FROM links AS l "
+            "JOIN accounts AS a ON a.id = l.account_id WHERE l.chat_id = ? ORDER BY l.linked_at",
+            (chat_id,),
+        )
+        return [Account(r["id"], r["number"], r["phone"], r["address"]) for r in rows]
+
+    async def is_linked(self, chat_id: int, account_id: int) -> bool:
+        return (
+            await self.db.fetchone(
+                "SELECT 1 FROM links WHERE chat_id = ? AND account_id = ?", (chat_id, account_id)
+            )
+            is not None
+        )
+
+    async def chats_of(self, account_id: int) -> list[int]:
+        rows = await self.db.fetchall(
+            "SELECT chat_id FROM links WHERE account_id = ? ORDER BY linked_at", (account_id,)
+        )
+        return [r["chat_id"] for r in rows]

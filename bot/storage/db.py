@@ -1,0 +1,136 @@
+"""SQLite connection: WAL, busy timeout, foreign keys, numbered migrations.
+
+One writer connection guarded by an asyncio lock (SQLite has one writer anyway) and one reader
+connection, so reads never see another coroutine's uncommitted transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+Params = Mapping[str, Any] | Sequence[Any]
+BUSY_TIMEOUT_MS = 5000
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[\w-]+\.sql$")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(number, file name, SQL) of every migration shipped with the package, in order."""
+    found = []
+    for entry in resources.files("bot.storage.migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    numbers = [number for number, _, _ in found]
+    if numbers != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {numbers}")
+    return found
+
+
+async def _open(path: str) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    await conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+class Database:
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Database:
+        db = cls(path)
+        await db.connect()
+        return db
+
+    async def connect(self) -> None:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await _open(self.path)
+        await self._writer.execute("PRAGMA journal_mode = WAL")
+        await self._migrate()
+        self._reader = self._writer if self.path == ":memory:" else await _open(self.path)
+
+    async def close(self) -> None:
+        for conn in {id(c): c for c in (self._reader, self._writer) if c}.values():
+            await conn.close()
+        self._reader = self._writer = None
+
+    async def __aenter__(self) -> Database:
+        if self._writer is None:
+            await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _migrate(self) -> None:
+        assert self._writer is not None
+        async with self._writer.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        current = row[0] if row else 0
+        for number, name, sql in migrations():
+            if number <= current:
+                continue
+            log.info("applying migration %s", name)
+            # executescript commits first; the version bump rides in the same script.
+            await self._writer.executescript(
+                f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;"
+            )
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        assert self._reader is not None, "database is not connected"
+        return self._reader
+
+    async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+        async with self.reader.execute(sql, params) as cur:
+            return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+        async with self.reader.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction (BEGIN IMMEDIATE); commits on success, rolls back on error."""
+        assert self._writer is not None, "database is not connected"
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            else:
+                await self._writer.execute("COMMIT")
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """One write statement in its own transaction; returns lastrowid or rowcount."""
+        async with self.transaction() as conn, conn.execute(sql, params) as cur:
+            return cur.lastrowid if sql.lstrip().upper().startswith("INSERT") else cur.rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        async with self.transaction() as conn:
+            await conn.executemany(sql, rows)

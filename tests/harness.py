@@ -1,0 +1,358 @@
+"""A small conversation harness: updates in through the dispatcher, Bot API calls recorded.
+
+Tests read like the conversation they check:
+
+    chat = bot.chat(1001)
+    await chat.send("/start")
+    await chat.press("Send again")
+    assert "code" in chat.last_text
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import defaultdict
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.base import BaseSession
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.methods import (
+    EditMessageReplyMarkup,
+    EditMessageText,
+    GetMe,
+    SendDocument,
+    SendMessage,
+    TelegramMethod,
+)
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    Contact,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+    User,
+)
+
+from bot.app import App, build_app
+from bot.clock import FrozenClock
+from bot.config import Settings
+
+BOT_USER = User(id=123456, is_bot=True, first_name="Meter bot", username="meter_test_bot")
+TOKEN = "123456:TEST-token"
+
+
+@dataclass
+class Sent:
+    """One message as the chat sees it now (edits change it in place)."""
+
+    chat_id: int
+    message_id: int
+    text: str
+    reply_markup: Any = None
+    document: tuple[str, bytes] | None = None
+
+    def buttons(self) -> list[tuple[str, str]]:
+        """(text, callback_data) of every inline button."""
+        if not isinstance(self.reply_markup, InlineKeyboardMarkup):
+            return []
+        return [
+            (b.text, b.callback_data or "")
+            for row in self.reply_markup.inline_keyboard
+            for b in row
+        ]
+
+    def keyboard(self) -> list[str]:
+        if not isinstance(self.reply_markup, ReplyKeyboardMarkup):
+            return []
+        return [b.text for row in self.reply_markup.keyboard for b in row]
+
+
+@dataclass
+class Failure:
+    method: str
+    chat_id: int | None
+    kind: str  # "403" | "429" | "400"
+    retry_after: int = 1
+    times: int = 1
+
+
+class RecordingSession(BaseSession):
+    """A Bot API session that keeps every call and answers like Telegram would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[TelegramMethod[Any]] = []
+        self.messages: dict[int, list[Sent]] = defaultdict(list)
+        self._by_id: dict[tuple[int, int], Sent] = {}
+        self._ids = itertools.count(1000)
+        self.failures: list[Failure] = []
+
+    def fail(
+        self,
+        method: str,
+        chat_id: int | None = None,
+        *,
+        kind: str,
+        retry_after: int = 1,
+        times: int = 1,
+    ) -> None:
+        self.failures.append(Failure(method, chat_id, kind, retry_after, times))
+
+    def _maybe_fail(self, method: TelegramMethod[Any]) -> None:
+        name = type(method).__name__
+        chat_id = getattr(method, "chat_id", None)
+        for failure in self.failures:
+            if failure.times > 0 and failure.method == name and failure.chat_id in (None, chat_id):
+                failure.times -= 1
+                if failure.kind == "403":
+                    raise TelegramForbiddenError(method, "Forbidden: bot was blocked by the user")
+                if failure.kind == "429":
+                    raise TelegramRetryAfter(method, "Too Many Requests", failure.retry_after)
+                raise TelegramBadRequest(method, "Bad Request: message is not modified")
+
+    def calls_of(self, name: str) -> list[TelegramMethod[Any]]:
+        return [c for c in self.calls if type(c).__name__ == name]
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
+    ) -> Any:
+        self.calls.append(method)
+        self._maybe_fail(method)
+        now = datetime.now(UTC)
+        if isinstance(method, GetMe):
+            return BOT_USER
+        if isinstance(method, SendMessage | SendDocument):
+            chat_id = int(method.chat_id)
+            message_id = next(self._ids)
+            document = None
+            if isinstance(method, SendDocument):
+                doc = method.document
+                data = getattr(doc, "data", b"")
+                document = (getattr(doc, "filename", "") or "", data)
+            text = method.text if isinstance(method, SendMessage) else (method.caption or "")
+            sent = Sent(chat_id, message_id, text, method.reply_markup, document)
+            self.messages[chat_id].append(sent)
+            self._by_id[chat_id, message_id] = sent
+            return Message(
+                message_id=message_id,
+                date=now,
+                chat=Chat(id=chat_id, type="private"),
+                from_user=BOT_USER,
+                text=text,
+                reply_markup=method.reply_markup
+                if isinstance(method.reply_markup, InlineKeyboardMarkup)
+                else None,
+            )
+        if isinstance(method, EditMessageText | EditMessageReplyMarkup):
+            chat_id, message_id = int(method.chat_id or 0), int(method.message_id or 0)
+            sent = self._by_id.get((chat_id, message_id))
+            if sent is None:
+                raise TelegramBadRequest(method, "Bad Request: message to edit not found")
+            if isinstance(method, EditMessageText):
+                sent.text = method.text
+            sent.reply_markup = method.reply_markup
+            return Message(
+                message_id=message_id,
+                date=now,
+                chat=Chat(id=chat_id, type="private"),
+                from_user=BOT_USER,
+                text=sent.text,
+            )
+        return True
+
+    async def close(self) -> None:
+        pass
+
+    async def stream_content(self, *args: Any, **kwargs: Any) -> AsyncGenerator[bytes, None]:
+        raise NotImplementedError
+        yield b""  # pragma: no cover
+
+
+class RecordingSms:
+    """An SMS provider that keeps what it was asked to send; can be told to fail."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+        self.error: Exception | None = None
+
+    async def send(self, phone: str, text: str) -> None:
+        if self.error is not None:
+            raise self.error
+        self.sent.append((phone, text))
+
+    async def close(self) -> None:
+        pass
+
+    def last_code(self, phone: str | None = None) -> str:
+        for to, text in reversed(self.sent):
+            if phone is None or to == phone:
+                match = re.search(r"\b(\d{6})\b", text)
+                assert match, text
+                return match.group(1)
+        raise AssertionError(f"no SMS sent to {phone}")
+
+
+class ChatClient:
+    """One resident's chat with the bot."""
+
+    def __init__(
+        self,
+        harness: BotHarness,
+        chat_id: int,
+        *,
+        first_name: str = "Иван",
+        language_code: str | None = "ru",
+    ) -> None:
+        self.harness = harness
+        self.chat_id = chat_id
+        self.user = User(
+            id=chat_id, is_bot=False, first_name=first_name, language_code=language_code
+        )
+        self.chat = Chat(id=chat_id, type="private", first_name=first_name)
+        self._seen = 0
+
+    # --- what the bot showed ---------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[Sent]:
+        return self.harness.session.messages[self.chat_id]
+
+    @property
+    def last(self) -> Sent:
+        assert self.messages, f"the bot sent nothing to chat {self.chat_id}"
+        return self.messages[-1]
+
+    @property
+    def last_text(self) -> str:
+        return self.last.text
+
+    @property
+    def replies(self) -> list[Sent]:
+        """Messages the bot sent in answer to the last action."""
+        return self.messages[self._seen_before_action :]
+
+    @property
+    def reply_text(self) -> str:
+        return "\n---\n".join(m.text for m in self.replies)
+
+    def find_button(self, text: str) -> tuple[Sent, str]:
+        for sent in reversed(self.messages):
+            for label, data in sent.buttons():
+                if text.lower() in label.lower():
+                    return sent, data
+        shown = [m.buttons() for m in self.messages[-5:]]
+        raise AssertionError(f"no button {text!r} in the last messages: {shown}")
+
+    # --- what the resident does ------------------------------------------------------------
+
+    def _message(self, **fields: Any) -> Message:
+        return Message(
+            message_id=next(self.harness.ids),
+            date=self.harness.clock.now(),
+            chat=self.chat,
+            from_user=self.user,
+            **fields,
+        )
+
+    async def feed(self, update: Update) -> None:
+        self._seen_before_action = len(self.messages)
+        await self.harness.feed(update)
+
+    def text_update(self, text: str) -> Update:
+        return Update(update_id=next(self.harness.ids), message=self._message(text=text))
+
+    async def send(self, text: str) -> None:
+        await self.feed(self.text_update(text))
+
+    async def send_sticker_like(self) -> None:
+        """A message with no text (a sticker, a photo): only the bare message."""
+        await self.feed(Update(update_id=next(self.harness.ids), message=self._message()))
+
+    async def share_contact(self, phone: str, *, user_id: int | None = None) -> None:
+        contact = Contact(
+            phone_number=phone,
+            first_name=self.user.first_name,
+            user_id=self.user.id if user_id is None else user_id,
+        )
+        await self.feed(
+            Update(update_id=next(self.harness.ids), message=self._message(contact=contact))
+        )
+
+    def callback_update(self, sent: Sent, data: str) -> Update:
+        return Update(
+            update_id=next(self.harness.ids),
+            callback_query=CallbackQuery(
+                id=str(next(self.harness.ids)),
+                from_user=self.user,
+                chat_instance=str(self.chat_id),
+                data=data,
+                message=Message(
+                    message_id=sent.message_id,
+                    date=self.harness.clock.now(),
+                    chat=self.chat,
+                    from_user=BOT_USER,
+                    text=sent.text,
+                ),
+            ),
+        )
+
+    async def press(self, text: str) -> None:
+        sent, data = self.find_button(text)
+        await self.feed(self.callback_update(sent, data))
+
+    async def press_data(self, sent: Sent, data: str) -> None:
+        await self.feed(self.callback_update(sent, data))
+
+    _seen_before_action = 0
+
+
+@dataclass
+class BotHarness:
+    app: App
+    session: RecordingSession
+    sms: RecordingSms
+    clock: FrozenClock
+    ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def db(self):  # type: ignore[no-untyped-def]
+        return self.app.db
+
+    def chat(self, chat_id: int, **kwargs: Any) -> ChatClient:
+        return ChatClient(self, chat_id, **kwargs)
+
+    async def feed(self, update: Update) -> None:
+        await self.app.dispatcher.feed_update(self.app.bot, update)
+
+    async def close(self) -> None:
+        await self.app.close()
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "bot_token": TOKEN,
+        "database_url": f"sqlite:///{tmp_path / 'bot.sqlite3'}",
+        "support_contact": "+7 (495) 000-00-00",
+        "admin_ids": "777",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+async def start_harness(
+    tmp_path: Path, *, now: datetime | None = None, **overrides: Any
+) -> BotHarness:
+    settings = make_settings(tmp_path, **overrides)
+    clock = FrozenClock(now or datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
+    session = RecordingSession()
+    sms = RecordingSms()
+    app = await build_app(settings, clock=clock, session=session, sms=sms)
+    return BotHarness(app=app, session=session, sms=sms, clock=clock)
