@@ -24,3 +24,9 @@ class LanguageCb(CallbackData, prefix="lang"):
 
 class ReminderToggleCb(CallbackData, prefix="remind"):
     kind: str  # "opening" | "closing" | "verification"
+
+
+class SubmitStartCb(CallbackData, prefix="sub"):
+    """Starts the submission walk-through (menu, reminders); account 0 = the current one."""
+
+    account_id: int = 0
