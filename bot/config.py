@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     @field_validator("bot_token")
     @classmethod
     def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value():
+            raise ValueError("is empty: put the token from @BotFather there")
         if not re.fullmatch(r"\d+:[\w-]+", value.get_secret_value()):
             raise ValueError("must look like 123456:ABC-DEF (the token from @BotFather)")
         return value

@@ -10,6 +10,7 @@ Tests read like the conversation they check:
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 from collections import defaultdict
@@ -331,6 +332,11 @@ class BotHarness:
 
     async def feed(self, update: Update) -> None:
         await self.app.dispatcher.feed_update(self.app.bot, update)
+
+    async def settle(self) -> None:
+        """Wait for what the bot does in the background (admin warnings, say)."""
+        while self.app._background:
+            await asyncio.gather(*self.app._background, return_exceptions=True)
 
     async def close(self) -> None:
         await self.app.close()

@@ -65,7 +65,7 @@ class LinkingService:
         self.clock = clock
         self.limits = limits
         self.key = key
-        self.account_pattern = re.compile(account_pattern)
+        self.account_pattern = re.compile(account_pattern, re.ASCII)  # \d: ASCII digits only
         self.on_budget_exhausted = on_budget_exhausted
         self._budget_warned_at: datetime | None = None
 

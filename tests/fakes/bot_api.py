@@ -306,7 +306,12 @@ def _describe(record: dict[str, Any]) -> str:
 
 
 class FakeBotApi:
-    """An in-process Bot API server: push updates in, read what the bot sent."""
+    """An in-process Bot API server: push updates in, read what the bot sent.
+
+    Updates wait in a queue until a getUpdates offset confirms them, as in Telegram, and
+    ``deleteWebhook(drop_pending_updates=True)`` empties it: a test of a bot that drops pending
+    updates at start-up pushes only once ``wait_for_call("getUpdates")`` has returned.
+    """
 
     def __init__(
         self,
@@ -346,6 +351,7 @@ class FakeBotApi:
         self._faults: list[_Fault] = []
         self._blocked: set[ChatKey] = set()
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._chat_names: dict[ChatKey, str] = {}
 
         # Replaced after every set(): waiters grab the current one, so none misses a wake-up.
         self._updates_changed = asyncio.Event()
@@ -359,7 +365,7 @@ class FakeBotApi:
             "getme": self._get_me,
             "logout": self._true,
             "close": self._true,
-            "deletewebhook": self._true,
+            "deletewebhook": self._delete_webhook,
             "getwebhookinfo": self._get_webhook_info,
             "setmycommands": self._set_my_commands,
             "getmycommands": self._get_my_commands,
@@ -788,12 +794,15 @@ class FakeBotApi:
         # One counter per chat shared by both sides, as in Telegram's private chats.
         return next(self._message_ids.setdefault(key, itertools.count(1)))
 
-    def _chat(self, chat_id: ChatKey, first_name: str = "Ivan") -> dict[str, Any]:
+    def _chat(self, chat_id: ChatKey, first_name: str | None = None) -> dict[str, Any]:
         if isinstance(chat_id, int) and chat_id < 0:
             return {"id": chat_id, "type": "supergroup", "title": "Test group"}
         if isinstance(chat_id, str):
             return {"id": -1000000000001, "type": "channel", "title": chat_id}
-        return {"id": chat_id, "type": "private", "first_name": first_name}
+        if first_name is not None:
+            self._chat_names[chat_id] = first_name
+        name = self._chat_names.get(chat_id, "Ivan")
+        return {"id": chat_id, "type": "private", "first_name": name}
 
     def _user(
         self,
@@ -896,6 +905,11 @@ class FakeBotApi:
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
+
+    def _delete_webhook(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> bool:
+        if params.get("drop_pending_updates") is True:
+            self._pending.clear()
+        return True
 
     def _get_webhook_info(
         self, params: dict[str, Any], files: dict[str, UploadedFile]

@@ -177,6 +177,17 @@ async def test_offset_confirms_earlier_updates_and_limit_caps_the_batch(
     assert api.pending_updates == []
 
 
+async def test_delete_webhook_can_drop_pending_updates(bot: Bot, api: FakeBotApi) -> None:
+    api.push_text(CHAT, "sent while the bot was down")
+
+    await bot.delete_webhook()
+    kept = len(api.pending_updates)
+    await bot.delete_webhook(drop_pending_updates=True)
+
+    assert kept == 1
+    assert await bot.get_updates() == []
+
+
 async def test_pushed_updates_are_valid_aiogram_updates(bot: Bot, api: FakeBotApi) -> None:
     sent = await bot.send_message(CHAT, "Выберите", reply_markup=keyboard("Первый"))
     text = api.push_text(CHAT, "hi", first_name="Анна", language_code="en")
