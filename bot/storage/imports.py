@@ -72,23 +72,27 @@ class ImportStaging:
         self._conn.executemany(self._insert, rows)
         self._conn.execute("COMMIT")
 
-    def duplicate_meters(self) -> Iterator[tuple[int, int]]:
-        """(line, earlier line) of every row whose (account, serial) came earlier in the file."""
+    def duplicate_meters(self) -> Iterator[tuple[int, int, str, str]]:
+        """(line, earlier line, account, serial) of every row whose meter came earlier."""
         return self._conn.execute(
             """
-            SELECT line, first FROM (
-                SELECT line, min(line) OVER (PARTITION BY account, serial) AS first FROM staged
+            SELECT line, first, account, serial FROM (
+                SELECT line, account, serial,
+                       min(line) OVER (PARTITION BY account, serial) AS first
+                FROM staged
             ) WHERE line <> first ORDER BY line
             """
         )
 
-    def account_conflicts(self) -> Iterator[tuple[int, int, bool, bool]]:
-        """(line, account's first line, phone differs, address differs) of every row that
-        disagrees with the first row of its account."""
+    def account_conflicts(self) -> Iterator[tuple[int, int, str, bool, bool]]:
+        """(line, account's first line, account, phone differs, address differs) of every row
+        that disagrees with the first row of its account."""
         return self._conn.execute(
             """
-            SELECT line, first_line, phone <> first_phone, address IS NOT first_address FROM (
-                SELECT line, phone, address,
+            SELECT line, first_line, account,
+                   phone <> first_phone, address IS NOT first_address
+            FROM (
+                SELECT line, account, phone, address,
                        first_value(line) OVER w AS first_line,
                        first_value(phone) OVER w AS first_phone,
                        first_value(address) OVER w AS first_address

@@ -1,0 +1,254 @@
+"""Readings submitted through the bot: saving (idempotent, corrections), history, export."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from bot.domain.models import LastReading
+from bot.domain.periods import Period
+from bot.storage.db import Database
+from bot.storage.timestamps import day_from_db, from_db, to_db
+
+_READING_COLUMNS = """
+r.id, r.meter_id, r.period, r.t1, r.t2, r.t3, r.submitted_at, r.receipt, r.replaced_at,
+EXISTS (
+    SELECT 1 FROM readings AS p WHERE p.meter_id = r.meter_id AND p.period = r.period
+    AND p.id < r.id
+) AS replaces
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReading:
+    id: int
+    meter_id: int
+    period: Period
+    values: tuple[int, ...]  # one per tariff zone, T1 first
+    submitted_at: datetime
+    receipt: str
+    replaced_at: datetime | None
+    replaces: bool  # an earlier submission for the same meter and period exists
+
+
+@dataclass(frozen=True, slots=True)
+class SavedReading:
+    reading: StoredReading
+    duplicate: bool  # the request key had been saved before: nothing new was written
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRow:
+    account: str
+    serial: str
+    resource: str
+    period: Period
+    values: tuple[int | None, int | None, int | None]
+    submitted_at: datetime
+    receipt: str
+    replaced_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    linked_chats: int
+    accounts: int
+    linked_accounts: int
+    meters: int
+    meters_with_reading: int
+    submissions: int  # every submission for the period, corrections included
+    corrections: int
+
+
+def receipt_number(reading_id: int, period: Period) -> str:
+    """YYMM of the period, then the reading's id: unique, short, and readable over the phone."""
+    return f"{period.year % 100:02d}{period.month:02d}-{reading_id:06d}"
+
+
+def _values(row: Any) -> tuple[int, ...]:
+    return tuple(v for v in (row["t1"], row["t2"], row["t3"]) if v is not None)
+
+
+def _reading(row: Any) -> StoredReading:
+    replaced = row["replaced_at"]
+    return StoredReading(
+        id=row["id"],
+        meter_id=row["meter_id"],
+        period=Period.parse(row["period"]),
+        values=_values(row),
+        submitted_at=from_db(row["submitted_at"]),
+        receipt=row["receipt"],
+        replaced_at=None if replaced is None else from_db(replaced),
+        replaces=bool(row["replaces"]),
+    )
+
+
+def _export_row(row: Any) -> ExportRow:
+    replaced = row["replaced_at"]
+    return ExportRow(
+        account=row["account"],
+        serial=row["serial"],
+        resource=row["resource"],
+        period=Period.parse(row["period"]),
+        values=(row["t1"], row["t2"], row["t3"]),
+        submitted_at=from_db(row["submitted_at"]),
+        receipt=row["receipt"],
+        replaced_at=None if replaced is None else from_db(replaced),
+    )
+
+
+class ReadingRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def save(
+        self,
+        *,
+        meter_id: int,
+        period: Period,
+        values: Sequence[int],
+        chat_id: int | None,
+        at: datetime,
+        request_key: str,
+    ) -> SavedReading:
+        """Save a submission once per request key; an earlier one for the period is replaced.
+
+        Everything happens in one write transaction, so the replaced mark, the new row and the
+        idempotency check cannot be torn apart or raced by a second Confirm.
+        """
+        t1, t2, t3 = (*values, None, None, None)[:3]
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                f"SELECT {_READING_COLUMNS} FROM readings AS r WHERE r.request_key = ?",
+                (request_key,),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is not None:
+                return SavedReading(_reading(row), duplicate=True)
+            stamp = to_db(at)
+            async with conn.execute(
+                "UPDATE readings SET replaced_at = ? "
+                "WHERE meter_id = ? AND period = ? AND replaced_at IS NULL",
+                (stamp, meter_id, str(period)),
+            ) as cur:
+                replaces = cur.rowcount > 0
+            # the one writer holds BEGIN IMMEDIATE: max(id) + 1 is ours alone
+            async with conn.execute("SELECT coalesce(max(id), 0) + 1 FROM readings") as cur:
+                id_row = await cur.fetchone()
+            assert id_row is not None
+            reading_id = int(id_row[0])
+            receipt = receipt_number(reading_id, period)
+            await conn.execute(
+                "INSERT INTO readings (id, meter_id, period, t1, t2, t3, submitted_at, chat_id,"
+                " receipt, request_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (reading_id, meter_id, str(period), t1, t2, t3, stamp, chat_id, receipt,
+                 request_key),
+            )
+        reading = StoredReading(
+            id=reading_id,
+            meter_id=meter_id,
+            period=period,
+            values=tuple(values),
+            submitted_at=from_db(stamp),
+            receipt=receipt,
+            replaced_at=None,
+            replaces=replaces,
+        )
+        return SavedReading(reading, duplicate=False)
+
+    async def by_request_key(self, request_key: str) -> StoredReading | None:
+        row = await self.db.fetchone(
+            f"SELECT {_READING_COLUMNS} FROM readings AS r WHERE r.request_key = ?",
+            (request_key,),
+        )
+        return None if row is None else _reading(row)
+
+    async def recent_current(
+        self, meter_ids: Sequence[int], per_meter: int = 8
+    ) -> dict[int, list[StoredReading]]:
+        """The newest current (not replaced) readings of each meter, newest period first."""
+        if not meter_ids:
+            return {}
+        marks = ", ".join("?" for _ in meter_ids)
+        rows = await self.db.fetchall(
+            f"SELECT * FROM ("
+            f"  SELECT {_READING_COLUMNS},"
+            f"    row_number() OVER (PARTITION BY r.meter_id ORDER BY r.period DESC) AS n"
+            f"  FROM readings AS r WHERE r.replaced_at IS NULL AND r.meter_id IN ({marks})"
+            f") WHERE n <= ? ORDER BY meter_id, period DESC",
+            (*meter_ids, per_meter),
+        )
+        found: dict[int, list[StoredReading]] = {meter_id: [] for meter_id in meter_ids}
+        for row in rows:
+            found[row["meter_id"]].append(_reading(row))
+        return found
+
+    async def imported_last(self, meter_id: int) -> LastReading | None:
+        """The last reading the billing system knows, as imported (not the bot's own)."""
+        row = await self.db.fetchone(
+            "SELECT tariffs, last_t1, last_t2, last_t3, last_date FROM meters WHERE id = ?",
+            (meter_id,),
+        )
+        if row is None or row["last_t1"] is None:
+            return None
+        values = (row["last_t1"], row["last_t2"], row["last_t3"])[: row["tariffs"]]
+        return LastReading(tuple(v or 0 for v in values), day_from_db(row["last_date"]))
+
+    async def history(self, account_id: int, periods: int = 12) -> list[StoredReading]:
+        """Every submission (replaced ones too) in each meter's last `periods` periods."""
+        rows = await self.db.fetchall(
+            f"SELECT * FROM ("
+            f"  SELECT {_READING_COLUMNS},"
+            f"    dense_rank() OVER (PARTITION BY r.meter_id ORDER BY r.period DESC) AS n"
+            f"  FROM readings AS r JOIN meters AS m ON m.id = r.meter_id"
+            f"  WHERE m.account_id = ?"
+            f") WHERE n <= ? ORDER BY meter_id, period DESC, id DESC",
+            (account_id, periods),
+        )
+        return [_reading(row) for row in rows]
+
+    async def all_of_account(self, account_id: int) -> list[ExportRow]:
+        rows = await self.db.fetchall(
+            "SELECT a.number AS account, m.serial, m.resource, r.period, r.t1, r.t2, r.t3,"
+            " r.submitted_at, r.receipt, r.replaced_at"
+            " FROM readings AS r JOIN meters AS m ON m.id = r.meter_id"
+            " JOIN accounts AS a ON a.id = m.account_id"
+            " WHERE a.id = ? ORDER BY m.resource, m.serial, r.period, r.id",
+            (account_id,),
+        )
+        return [_export_row(row) for row in rows]
+
+    async def current_of_period(self, period: Period) -> list[ExportRow]:
+        """One row per meter with a current reading for the period (what the billing takes)."""
+        rows = await self.db.fetchall(
+            "SELECT a.number AS account, m.serial, m.resource, r.period, r.t1, r.t2, r.t3,"
+            " r.submitted_at, r.receipt, r.replaced_at"
+            " FROM readings AS r JOIN meters AS m ON m.id = r.meter_id"
+            " JOIN accounts AS a ON a.id = m.account_id"
+            " WHERE r.period = ? AND r.replaced_at IS NULL ORDER BY a.number, m.serial",
+            (str(period),),
+        )
+        return [_export_row(row) for row in rows]
+
+    async def counts(self, period: Period) -> Counts:
+        row = await self.db.fetchone(
+            "SELECT"
+            " (SELECT count(DISTINCT chat_id) FROM links) AS linked_chats,"
+            " (SELECT count(*) FROM accounts) AS accounts,"
+            " (SELECT count(DISTINCT account_id) FROM links) AS linked_accounts,"
+            " (SELECT count(*) FROM meters) AS meters,"
+            " (SELECT count(*) FROM readings WHERE period = :p AND replaced_at IS NULL)"
+            "   AS meters_with_reading,"
+            " (SELECT count(*) FROM readings WHERE period = :p) AS submissions,"
+            " (SELECT count(*) FROM readings WHERE period = :p AND replaced_at IS NOT NULL)"
+            "   AS corrections",
+            {"p": str(period)},
+        )
+        assert row is not None
+        return Counts(**{key: int(row[key]) for key in row.keys()})
+
+
+def day_of(moment: datetime, tz: Any) -> date:
+    return moment.astimezone(tz).date()

@@ -1,0 +1,128 @@
+"""The bot as residents and operators meet it: separate processes against loopback fakes.
+
+`python -m bot import` loads the example file, `python -m bot` long-polls a fake Bot API
+server, and the SMS code is read from a fake SMS.ru that the bot calls through SMSRU_API_URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.domain.phone import normalize_phone
+from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.smsru import FakeSmsRu
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "accounts.csv"
+TOKEN = "424242:E2E-secret-token"
+CHAT = 5550001
+
+
+def first_example_account() -> tuple[str, str]:
+    with EXAMPLE.open(encoding="utf-8-sig") as fp:
+        sample = fp.readline()
+        fp.seek(0)
+        reader = csv.DictReader(fp, delimiter=";" if sample.count(";") > sample.count(",") else ",")
+        row = next(reader)
+    return row["account"].strip(), normalize_phone(row["phone"])
+
+
+def bot_env(tmp_path: Path, api_url: str, sms_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.isupper() or k in ("PATH", "HOME", "LANG")}
+    env.update(
+        BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=api_url,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db' / 'bot.sqlite3'}",
+        SMS_PROVIDER="smsru",
+        SMSRU_API_ID="e2e-api-id",
+        SMSRU_API_URL=sms_url,
+        ADMIN_IDS="777",
+        LOG_LEVEL="INFO",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+async def run_cli(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, env=env, cwd=cwd,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture
+async def fakes() -> AsyncIterator[tuple[FakeBotApi, FakeSmsRu]]:
+    api = FakeBotApi(token=TOKEN)
+    sms = FakeSmsRu(api_id="e2e-api-id")
+    await api.start()
+    await sms.start()
+    yield api, sms
+    await sms.stop()
+    await api.stop()
+
+
+async def test_resident_links_an_account_against_a_running_bot(
+    tmp_path: Path, fakes: tuple[FakeBotApi, FakeSmsRu]
+) -> None:
+    api, sms = fakes
+    env = bot_env(tmp_path, api.url, sms.base_url)
+    code, out, err = await run_cli(env, tmp_path, "import", str(EXAMPLE))
+    assert code == 0, out + err
+    account, phone = first_example_account()
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await api.wait_for_call("getUpdates", timeout=30)
+        # the command menu is registered in Russian and English
+        assert api.commands(language_code="ru") and api.commands(language_code="en")
+
+        api.push_text(CHAT, "/start", user_id=CHAT)
+        await api.wait_for(CHAT, lambda m: "лицевого счёта" in m["text"], timeout=15)
+        api.push_text(CHAT, account, user_id=CHAT)
+        await api.wait_for(CHAT, lambda m: "телефон" in m["text"], timeout=15)
+        api.push_contact(CHAT, phone.removeprefix("+"), user_id=CHAT)
+        await api.wait_for(CHAT, lambda m: "код" in m["text"], timeout=15)
+        sms_code = sms.last_code_for(phone)
+        assert sms_code is not None
+        api.push_text(CHAT, sms_code, user_id=CHAT)
+        linked = await api.wait_for(CHAT, lambda m: "привязан" in m["text"], timeout=15)
+        assert account in linked["text"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out_b, err_b = await asyncio.wait_for(proc.communicate(), 30)
+    log = out_b.decode() + err_b.decode()
+    assert proc.returncode == 0, log
+    assert TOKEN not in log and TOKEN.split(":")[1] not in log
+    assert sms_code not in log  # the smsru provider never logs the code
+    assert "e2e-api-id" not in log
+
+
+async def test_missing_token_stops_with_one_clear_line(tmp_path: Path) -> None:
+    env = bot_env(tmp_path, "http://127.0.0.1:9", "http://127.0.0.1:9")
+    del env["BOT_TOKEN"]
+    code, out, err = await run_cli(env, tmp_path, "run")
+    assert code != 0
+    lines = [line for line in (out + err).splitlines() if line.strip()]
+    assert lines == ["configuration error: BOT_TOKEN is not set (see .env.example)"]
+
+
+async def test_bad_value_names_the_variable(tmp_path: Path) -> None:
+    env = bot_env(tmp_path, "http://127.0.0.1:9", "http://127.0.0.1:9", WINDOW_START_DAY="32")
+    code, out, err = await run_cli(env, tmp_path, "run")
+    assert code != 0
+    assert "WINDOW_START_DAY" in err and "Traceback" not in err
