@@ -82,8 +82,11 @@ def import_(file: Path, skip_invalid: bool) -> None:
     from bot.storage.db import Database
 
     def progress(done: int, total: int) -> None:
-        click.echo(f"\r{done:,} / {total:,} rows ({done * 100 // max(total, 1)}%)", err=True,
-                   nl=done >= total)
+        click.echo(
+            f"\r{done:,} / {total:,} rows ({done * 100 // max(total, 1)}%)",
+            err=True,
+            nl=done >= total,
+        )
 
     async def main(settings: Settings) -> Any:
         async with Database(settings.database_path) as db:

@@ -36,8 +36,18 @@ from bot.storage.otp import OtpRepository
 
 log = logging.getLogger(__name__)
 
-PUBLIC_COMMANDS = ("start", "submit", "meters", "history", "accounts", "settings", "language",
-                   "help", "cancel", "forget")
+PUBLIC_COMMANDS = (
+    "start",
+    "submit",
+    "meters",
+    "history",
+    "accounts",
+    "settings",
+    "language",
+    "help",
+    "cancel",
+    "forget",
+)
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
@@ -128,7 +138,9 @@ async def build_app(
     app_ref: list[App] = []
 
     def budget_exhausted() -> None:
-        app_ref[0].spawn(app_ref[0].warn_admins("admin-sms-budget", budget=settings.sms_daily_budget))
+        app_ref[0].spawn(
+            app_ref[0].warn_admins("admin-sms-budget", budget=settings.sms_daily_budget)
+        )
 
     linking = LinkingService(
         accounts=accounts,

@@ -36,9 +36,7 @@ def get_router() -> Router:
         await state.clear()
         name = html.escape(message.from_user.first_name) if message.from_user else "none"
         if await links.accounts_of(message.chat.id):
-            await message.answer(
-                i18n.get("start-linked", name=name), reply_markup=main_menu(i18n)
-            )
+            await message.answer(i18n.get("start-linked", name=name), reply_markup=main_menu(i18n))
             return
         await message.answer(i18n.get("start-welcome", name=name))
         await message.answer(i18n.get("link-ask-account"))

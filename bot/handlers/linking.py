@@ -149,7 +149,9 @@ def get_router() -> Router:
         contact = message.contact
         assert contact is not None
         if message.from_user is None or contact.user_id != message.from_user.id:
-            await message.answer(i18n.get("link-contact-not-own"), reply_markup=phone_keyboard(i18n))
+            await message.answer(
+                i18n.get("link-contact-not-own"), reply_markup=phone_keyboard(i18n)
+            )
             return
         raw = contact.phone_number
         try:
@@ -218,7 +220,9 @@ def get_router() -> Router:
             case otp.CodeWrong(tries_left=left):
                 await message.answer(i18n.get("link-code-wrong", left=left))
             case otp.CodeExpired() | otp.NoPendingCode():
-                await message.answer(i18n.get("link-code-expired"), reply_markup=code_keyboard(i18n))
+                await message.answer(
+                    i18n.get("link-code-expired"), reply_markup=code_keyboard(i18n)
+                )
             case otp.CodeExhausted():
                 await message.answer(
                     i18n.get("link-code-exhausted"), reply_markup=code_keyboard(i18n)

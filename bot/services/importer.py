@@ -323,7 +323,7 @@ class _RowParser:
         else:
             normalized = self._phone(phone_text)
             if isinstance(normalized, InvalidPhone):
-                problems.append(f'phone "{phone_text}" is not a valid phone number ({normalized})')
+                problems.append(f'phone "{phone_text}": {normalized}')
             else:
                 phone = normalized
 

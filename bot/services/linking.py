@@ -31,7 +31,9 @@ class SmsUnavailable:
     """The SMS gateway refused or stayed down: try later; nothing else was lost."""
 
 
-RequestOutcome = CodeSent | SmsUnavailable | otp.ResendTooSoon | otp.ChatDailyLimit | otp.BudgetExhausted
+RequestOutcome = (
+    CodeSent | SmsUnavailable | otp.ResendTooSoon | otp.ChatDailyLimit | otp.BudgetExhausted
+)
 
 
 @dataclass(frozen=True)
@@ -135,8 +137,10 @@ class LinkingService:
         if self._budget_warned_at and now - self._budget_warned_at < timedelta(days=1):
             return
         self._budget_warned_at = now
-        log.error("daily SMS budget of %d codes is spent; no codes until it frees up",
-                  self.limits.daily_budget)
+        log.error(
+            "daily SMS budget of %d codes is spent; no codes until it frees up",
+            self.limits.daily_budget,
+        )
         if self.on_budget_exhausted is not None:
             self.on_budget_exhausted()
 

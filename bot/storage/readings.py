@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from bot.domain.models import LastReading
@@ -19,6 +20,10 @@ EXISTS (
     AND p.id < r.id
 ) AS replaces
 """
+
+
+class MeterGone(LookupError):
+    """The meter was removed from the database while the resident was typing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,12 +145,16 @@ class ReadingRepository:
             assert id_row is not None
             reading_id = int(id_row[0])
             receipt = receipt_number(reading_id, period)
-            await conn.execute(
-                "INSERT INTO readings (id, meter_id, period, t1, t2, t3, submitted_at, chat_id,"
-                " receipt, request_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (reading_id, meter_id, str(period), t1, t2, t3, stamp, chat_id, receipt,
-                 request_key),
-            )
+            try:
+                await conn.execute(
+                    "INSERT INTO readings (id, meter_id, period, t1, t2, t3, submitted_at,"
+                    " chat_id, receipt, request_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (reading_id, meter_id, str(period), t1, t2, t3, stamp, chat_id, receipt,
+                     request_key),
+                )
+            except sqlite3.IntegrityError as exc:
+                # the only constraint a well-formed row can break: the meter is gone
+                raise MeterGone(meter_id) from exc
         reading = StoredReading(
             id=reading_id,
             meter_id=meter_id,
@@ -248,7 +257,3 @@ class ReadingRepository:
         )
         assert row is not None
         return Counts(**{key: int(row[key]) for key in row.keys()})
-
-
-def day_of(moment: datetime, tz: Any) -> date:
-    return moment.astimezone(tz).date()

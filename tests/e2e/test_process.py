@@ -54,8 +54,14 @@ def bot_env(tmp_path: Path, api_url: str, sms_url: str, **extra: str) -> dict[st
 
 async def run_cli(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, env=env, cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode is not None
@@ -83,8 +89,13 @@ async def test_resident_links_an_account_against_a_running_bot(
     account, phone = first_example_account()
 
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", env=env, cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         await api.wait_for_call("getUpdates", timeout=30)
@@ -123,6 +134,6 @@ async def test_missing_token_stops_with_one_clear_line(tmp_path: Path) -> None:
 
 async def test_bad_value_names_the_variable(tmp_path: Path) -> None:
     env = bot_env(tmp_path, "http://127.0.0.1:9", "http://127.0.0.1:9", WINDOW_START_DAY="32")
-    code, out, err = await run_cli(env, tmp_path, "run")
+    code, _, err = await run_cli(env, tmp_path, "run")
     assert code != 0
     assert "WINDOW_START_DAY" in err and "Traceback" not in err

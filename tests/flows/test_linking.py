@@ -21,19 +21,26 @@ OTHER_PHONE = "+79031112233"
 async def bot(harness: BotHarness) -> BotHarness:
     await add_account(harness.db, ACCOUNT, PHONE, M("CW-100234", "cold_water"))
     await add_account(
-        harness.db, OTHER_ACCOUNT, OTHER_PHONE, M("EL-55501", "electricity", tariffs=2),
+        harness.db,
+        OTHER_ACCOUNT,
+        OTHER_PHONE,
+        M("EL-55501", "electricity", tariffs=2),
         address="г. Мытищи, ул. Мира, д. 5, кв. 10",
     )
     return harness
 
 
-async def ask_code(chat: ChatClient, account: str = ACCOUNT, phone: str = "8 916 123-45-67") -> None:
+async def ask_code(
+    chat: ChatClient, account: str = ACCOUNT, phone: str = "8 916 123-45-67"
+) -> None:
     await chat.send("/start")
     await chat.send(account)
     await chat.send(phone)
 
 
-async def link(bot: BotHarness, chat: ChatClient, account: str = ACCOUNT, phone: str = PHONE) -> None:
+async def link(
+    bot: BotHarness, chat: ChatClient, account: str = ACCOUNT, phone: str = PHONE
+) -> None:
     await ask_code(chat, account, phone)
     await chat.send(bot.sms.last_code(phone))
     assert "привязан" in chat.last_text or "is linked" in chat.last_text
