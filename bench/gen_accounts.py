@@ -127,10 +127,6 @@ def meters(rng: random.Random) -> list[tuple[str, int, int | None]]:
     return found
 
 
-def rows(accounts: int, seed: int) -> list[str] | None:
-    return None
-
-
 def write(out: Path, accounts: int, seed: int, separator: str) -> int:
     rng = random.Random(seed)
     written = 0
@@ -146,8 +142,12 @@ def write(out: Path, accounts: int, seed: int, separator: str) -> int:
             tel = phone(rng)
             has_last = rng.random() < 0.85
             last_day = rng.choice(LAST_DAYS).isoformat()
-            for position, (resource, tariffs, digits) in enumerate(meters(rng)):
+            serials: set[str] = set()
+            for resource, tariffs, digits in meters(rng):
                 serial = f"{rng.randrange(10, 27)}-{rng.randrange(1_000_000):06d}"
+                while serial in serials:  # unique within the account, as the import requires
+                    serial = f"{rng.randrange(10, 27)}-{rng.randrange(1_000_000):06d}"
+                serials.add(serial)
                 last: list[str] = ["", "", ""]
                 if has_last:
                     for zone in range(tariffs):
@@ -159,7 +159,7 @@ def write(out: Path, accounts: int, seed: int, separator: str) -> int:
                         number,
                         tel,
                         address,
-                        f"{serial}/{position}",
+                        serial,
                         resource,
                         tariffs,
                         "" if digits is None else digits,

@@ -160,6 +160,7 @@ def stats(period: str | None) -> None:
     """Linked chats, accounts, meters, submissions, share of meters read this period."""
     from bot.clock import SystemClock
     from bot.domain.periods import Period
+    from bot.domain.windows import SubmissionWindow
     from bot.services.export import collect_stats, format_stats
     from bot.storage.db import Database
 
@@ -171,7 +172,8 @@ def stats(period: str | None) -> None:
     async def main(settings: Settings) -> Any:
         async with Database(settings.database_path) as db:
             today = SystemClock().now().astimezone(settings.tz).date()
-            return await collect_stats(db, wanted, today)
+            window = SubmissionWindow(settings.window_start_day, settings.window_end_day)
+            return await collect_stats(db, wanted, today, window=window)
 
     click.echo(format_stats(_run(main)))
 

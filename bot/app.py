@@ -21,18 +21,28 @@ from aiogram_i18n.cores import FluentRuntimeCore
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.domain.otp import OtpLimits
+from bot.domain.windows import SubmissionWindow
 from bot.handlers import get_routers
 from bot.i18n import LOCALES, ChatLocaleManager, create_core, create_i18n_middleware
 from bot.middlewares.activity import ChatActivityMiddleware, InFlightMiddleware
+from bot.scheduler import ReminderScheduler, create_scheduler
+from bot.scheduler import on_shutdown as _stop_delivery
+from bot.scheduler import on_startup as _start_delivery
+from bot.services.broadcasts import BroadcastService
 from bot.services.linking import LinkingService
+from bot.services.reminders import ReminderService
+from bot.services.sender import Pacer, Sender
+from bot.services.submissions import SubmissionService
 from bot.sms.base import SmsSender
 from bot.sms.console import ConsoleSmsSender
 from bot.sms.smsru import SmsRuSender
 from bot.storage.accounts import AccountRepository, MeterRepository
 from bot.storage.chats import ChatRepository, LinkRepository
 from bot.storage.db import Database
+from bot.storage.deliveries import DeliveryRepository, RecipientRepository
 from bot.storage.fsm import SqliteStorage
 from bot.storage.otp import OtpRepository
+from bot.storage.readings import ReadingRepository
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +98,49 @@ class App:
     linking: LinkingService
     activity: ChatActivityMiddleware
     in_flight: InFlightMiddleware
+    readings: ReadingRepository
+    submissions: SubmissionService
     dispatcher: Dispatcher = field(init=False)
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
+    # reminders and announcements (built in __post_init__ from the parts above)
+    deliveries: DeliveryRepository = field(init=False)
+    sender: Sender = field(init=False)
+    reminders: ReminderService = field(init=False)
+    broadcasts: BroadcastService = field(init=False)
+    scheduler: ReminderScheduler = field(init=False)
 
     def __post_init__(self) -> None:
+        self._build_delivery()
         self.dispatcher = create_dispatcher(self)
+
+    def _build_delivery(self) -> None:
+        self.deliveries = DeliveryRepository(self.db)
+        recipients = RecipientRepository(self.db)
+        self.sender = Sender(
+            self.bot,
+            self.deliveries,
+            self.clock,
+            Pacer(self.settings.broadcast_rate),
+            on_blocked=self.activity.mark_inactive,
+        )
+        self.reminders = ReminderService(
+            settings=self.settings,
+            clock=self.clock,
+            core=self.core,
+            deliveries=self.deliveries,
+            recipients=recipients,
+            sender=self.sender,
+        )
+        self.broadcasts = BroadcastService(
+            bot=self.bot,
+            clock=self.clock,
+            core=self.core,
+            deliveries=self.deliveries,
+            recipients=recipients,
+            sender=self.sender,
+            default_locale=self.settings.default_locale,
+        )
+        self.scheduler = create_scheduler(self)
 
     def spawn(self, coro: Any) -> None:
         """Run a coroutine in the background, keeping a reference until it is done."""
@@ -136,6 +184,17 @@ async def build_app(
     codes = OtpRepository(db)
     sms = sms or create_sms_sender(settings)
     app_ref: list[App] = []
+    readings = ReadingRepository(db)
+    submissions = SubmissionService(
+        accounts=accounts,
+        meters=MeterRepository(db, settings.tz),
+        readings=readings,
+        chats=chats,
+        links=links,
+        clock=clock,
+        tz=settings.tz,
+        window=SubmissionWindow(settings.window_start_day, settings.window_end_day),
+    )
 
     def budget_exhausted() -> None:
         app_ref[0].spawn(
@@ -176,6 +235,8 @@ async def build_app(
         linking=linking,
         activity=ChatActivityMiddleware(chats),
         in_flight=InFlightMiddleware(),
+        readings=readings,
+        submissions=submissions,
     )
     app_ref.append(app)
     await app.start()
@@ -200,10 +261,16 @@ def create_dispatcher(app: App) -> Dispatcher:
         linking=app.linking,
         locales=app.locales,
         fsm_storage=app.fsm_storage,
+        reminders=app.reminders,
+        broadcasts=app.broadcasts,
+        readings=app.readings,
+        submissions=app.submissions,
     )
     dp.include_routers(*get_routers())
     dp.startup.register(_on_startup)
     dp.shutdown.register(_on_shutdown)
+    dp.startup.register(_start_delivery)
+    dp.shutdown.register(_stop_delivery)
     return dp
 
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import accounts, common, linking, settings
+from bot.handlers import (
+    accounts,
+    admin,
+    broadcast,
+    common,
+    history,
+    linking,
+    meters,
+    settings,
+    submit,
+)
 
 
 def get_routers() -> list[Router]:
@@ -14,6 +24,12 @@ def get_routers() -> list[Router]:
         common.get_router(),
         accounts.get_router(),
         settings.get_router(),
+        submit.get_menu_router(),
+        meters.get_router(),
+        history.get_router(),
+        admin.get_router(),
+        broadcast.get_router(),
         linking.get_router(),
+        submit.get_router(),
         common.get_fallback_router(),
     ]

@@ -1,10 +1,10 @@
 """Loading accounts and meters from the billing system's file (SPEC §3, §4).
 
-The file is checked completely before anything is written: first each row on its own (the
-parsing below is pure), then across rows (a meter twice in one account, an account with two
-phones) in a private staging database, so memory stays flat for millions of rows. Only then are
-accounts and meters upserted into the bot's database, a batch per transaction. An import never
-deletes anything and never touches submitted readings.
+The whole file is checked before anything is written: each row on its own (pure parsing), then
+across rows (a meter twice in one account, an account with two phones). Rows that pass wait in a
+temporary spool file; only then are accounts and meters upserted into the bot's database, a
+batch per transaction, from the spool. An import never deletes anything and never touches
+submitted readings.
 """
 
 from __future__ import annotations
@@ -12,7 +12,11 @@ from __future__ import annotations
 import asyncio
 import codecs
 import csv
+import marshal
+import operator
 import re
+import struct
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -61,15 +65,15 @@ COLUMNS = (
 )
 REQUIRED_COLUMNS = ("account", "phone", "meter", "resource")
 RESOURCES = tuple(resource.value for resource in Resource)
+_RESOURCE_SET = frozenset(RESOURCES)
 MULTI_TARIFF_RESOURCES = frozenset({Resource.ELECTRICITY.value})
 
 BATCH_SIZE = 5_000  # rows per write transaction
-STAGE_BATCH_SIZE = 10_000  # rows per insert into the staging database
 MAX_SERIAL_LENGTH = 64
 MAX_ADDRESS_LENGTH = 500
 MAX_READING_DIGITS = 9  # what a resident may type when the meter does not say (SPEC §6)
 FUTURE_SLACK = timedelta(days=1)  # `now` may be UTC while the billing system writes local dates
-_PHONE_CACHE_SIZE = 100_000
+_CACHE_SIZE = 100_000  # entries in the per-file caches of normalised phones and dates
 
 _READING = re.compile(r"([0-9]+)(?:[.,][0-9]*)?")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -107,9 +111,6 @@ class ImportRow(NamedTuple):
     last_date: str | None
 
 
-assert ImportRow._fields == imports.STAGED_FIELDS
-
-
 @dataclass
 class ImportReport:
     rows: int = 0  # data rows in the file (blank lines not counted)
@@ -134,8 +135,10 @@ class ImportReport:
 
 @dataclass
 class FileCheck:
-    rows: int = 0
+    rows: int = 0  # data rows in the file (blank lines not counted)
     errors: list[RowError] = field(default_factory=list)
+    spooled: int = 0  # rows that passed their own checks
+    skip: set[int] = field(default_factory=set)  # lines of those that failed a check across rows
 
     @property
     def refused(self) -> bool:
@@ -195,6 +198,14 @@ def parse_rows(
     """Each data row of the file, checked on its own, in file order: the normalised row, or why
     it is bad. A file that cannot be read at all yields errors with ``line=None`` and stops.
     Blank lines are skipped. Checks across rows are :func:`check_file`'s."""
+    for item in _parse(lines, account_pattern=account_pattern, today=today):
+        yield ImportRow._make(item) if type(item) is tuple else item
+
+
+def _parse(
+    lines: Iterable[bytes], *, account_pattern: re.Pattern[str], today: date
+) -> Iterator[tuple[Any, ...] | RowError]:
+    """:func:`parse_rows` with plain tuples, for speed."""
     undecodable: list[int] = []
     text = _decoded(lines, undecodable)
     header_line = next(text, "")
@@ -239,30 +250,14 @@ def parse_rows(
         yield parse(start, cells)
 
 
-def _small_number(text: str, low: int, high: int) -> int | None:
-    if len(text) <= 2 and text.isascii() and text.isdigit():
-        value = int(text)
-        if low <= value <= high:
-            return value
-    return None
-
-
-def _date(name: str, text: str, problems: list[str]) -> str | None:
-    if not text:
-        return None
-    if not _DATE.fullmatch(text):
-        problems.append(f'{name} "{text}" is not a date in the form YYYY-MM-DD')
-        return None
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        problems.append(f'{name} "{text}" is not a real date')
-        return None
-    return text
+_TARIFFS = {"": 1, "1": 1, "2": 2, "3": 3}
+_DIAL_DIGITS = {str(n): n for n in range(1, MAX_READING_DIGITS + 1)}
+_DAYS = {**{str(n): n for n in range(1, 32)}, **{f"{n:02d}": n for n in range(1, 10)}}
 
 
 class _RowParser:
-    """Checks one row on its own. Built once per file: the column positions are resolved here."""
+    """Checks one row on its own. Built once per file: the column positions are resolved here.
+    This runs once per meter of a million-account file, hence the plain, flat code."""
 
     def __init__(
         self,
@@ -275,16 +270,17 @@ class _RowParser:
         self.width = width
         self.delimiter = delimiter
         # An absent optional column reads the empty cell appended after the last real one.
-        self.index = {name: positions.get(name, width) for name in COLUMNS}
+        self.pick = operator.itemgetter(*(positions.get(name, width) for name in COLUMNS))
         self.account_pattern = account_pattern
         self.latest_date = (today + FUTURE_SLACK).isoformat()
         self._phones: dict[str, str | InvalidPhone] = {}
+        self._dates: dict[str, str] = {}
 
     def _phone(self, text: str) -> str | InvalidPhone:
-        # The rows of one account repeat its phone; normalising is the slow part of a row.
+        # The rows of one account repeat its phone, and normalising is the slow part of a row.
         cached = self._phones.get(text)
         if cached is None:
-            if len(self._phones) >= _PHONE_CACHE_SIZE:
+            if len(self._phones) >= _CACHE_SIZE:
                 self._phones.clear()
             try:
                 cached = normalize_phone(text)
@@ -293,21 +289,53 @@ class _RowParser:
             self._phones[text] = cached
         return cached
 
-    def parse(self, line: int, cells: list[str]) -> ImportRow | RowError:
+    def _date(self, name: str, text: str, problems: list[str]) -> str | None:
+        if not text or text in self._dates:
+            return text or None
+        if not _DATE.fullmatch(text):
+            problems.append(f'{name} "{text}" is not a date in the form YYYY-MM-DD')
+            return None
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            problems.append(f'{name} "{text}" is not a real date')
+            return None
+        if len(self._dates) >= _CACHE_SIZE:
+            self._dates.clear()
+        self._dates[text] = text
+        return text
+
+    def parse(self, line: int, cells: list[str]) -> tuple[Any, ...] | RowError:
+        """The row as a tuple in ImportRow's order, or why it is bad."""
         width = self.width
-        if len(cells) > width:
-            if any(cell.strip() for cell in cells[width:]):
-                return RowError(
-                    line,
-                    f"{len(cells)} cells but the header has {width}; is there a "
-                    f'"{self.delimiter}" inside a value that is not in quotes?',
-                )
-            cells = cells[:width]
-        cells = [*cells, *[""] * (width + 1 - len(cells))]  # short rows: the rest is empty
-        index = self.index
+        if len(cells) != width:
+            if len(cells) > width:
+                if any(cell.strip() for cell in cells[width:]):
+                    return RowError(
+                        line,
+                        f"{len(cells)} cells but the header has {width}; is there a "
+                        f'"{self.delimiter}" inside a value that is not in quotes?',
+                    )
+                del cells[width:]
+            else:
+                cells.extend([""] * (width - len(cells)))  # short rows: the rest is empty
+        cells.append("")
+        (
+            account,
+            phone_text,
+            address,
+            serial,
+            resource,
+            tariffs_text,
+            digits_text,
+            *last_texts,
+            last_date_text,
+            verified_text,
+            start_text,
+            end_text,
+        ) = [cell.strip() for cell in self.pick(cells)]
         problems: list[str] = []
 
-        account = cells[index["account"]].strip()
         if not account:
             problems.append("account is empty")
         elif not self.account_pattern.fullmatch(account):
@@ -316,114 +344,112 @@ class _RowParser:
                 f"(ACCOUNT_NUMBER_PATTERN {self.account_pattern.pattern})"
             )
 
-        phone_text = cells[index["phone"]].strip()
-        phone = ""
-        if not phone_text:
+        phone = self._phone(phone_text) if phone_text else None
+        if phone is None:
             problems.append("phone is empty")
-        else:
-            normalized = self._phone(phone_text)
-            if isinstance(normalized, InvalidPhone):
-                problems.append(f'phone "{phone_text}": {normalized}')
-            else:
-                phone = normalized
+        elif isinstance(phone, InvalidPhone):
+            problems.append(f'phone "{phone_text}": {phone}')
 
-        address = cells[index["address"]].strip() or None
-        if address is not None and len(address) > MAX_ADDRESS_LENGTH:
+        if len(address) > MAX_ADDRESS_LENGTH:
             problems.append(f"address is longer than {MAX_ADDRESS_LENGTH} characters")
 
-        serial = cells[index["meter"]].strip()
         if not serial:
             problems.append("meter (the serial number) is empty")
         elif len(serial) > MAX_SERIAL_LENGTH:
             problems.append(f"meter is longer than {MAX_SERIAL_LENGTH} characters")
 
-        resource = cells[index["resource"]].strip().lower()
-        if resource not in RESOURCES:
+        if resource not in _RESOURCE_SET:
             shown = f'"{resource}" ' if resource else "(empty) "
-            problems.append(f"resource {shown}is not one of {', '.join(RESOURCES)}")
+            resource = resource.lower()
+            if resource not in _RESOURCE_SET:
+                problems.append(f"resource {shown}is not one of {', '.join(RESOURCES)}")
 
-        text = cells[index["tariffs"]].strip()
-        tariffs = _small_number(text, 1, 3) if text else 1
+        tariffs = _TARIFFS.get(tariffs_text)
         if tariffs is None:
-            problems.append(f'tariffs "{text}" is not 1, 2 or 3')
-        elif tariffs > 1 and resource in RESOURCES and resource not in MULTI_TARIFF_RESOURCES:
+            problems.append(f'tariffs "{tariffs_text}" is not 1, 2 or 3')
+        elif tariffs > 1 and resource in _RESOURCE_SET and resource not in MULTI_TARIFF_RESOURCES:
             problems.append(
                 f"tariffs is {tariffs} but only electricity meters have more than one zone"
             )
 
-        text = cells[index["digits"]].strip()
-        digits = _small_number(text, 1, MAX_READING_DIGITS) if text else None
-        if text and digits is None:
-            problems.append(f'digits "{text}" is not a whole number from 1 to {MAX_READING_DIGITS}')
-        most_digits = digits or MAX_READING_DIGITS
+        digits = _DIAL_DIGITS.get(digits_text)
+        if digits_text and digits is None:
+            problems.append(
+                f'digits "{digits_text}" is not a whole number from 1 to {MAX_READING_DIGITS}'
+            )
 
-        last: list[int | None] = []
-        given: list[bool] = []  # a bad value counts as given: its own problem is reported
-        for zone in (1, 2, 3):
-            name = f"last_t{zone}"
-            text = cells[index[name]].strip()
-            given.append(bool(text))
-            value = None
-            if text:
-                match = _READING.fullmatch(text)
-                if match is None:
-                    problems.append(f'{name} "{text}" is not a reading (a whole number, >= 0)')
+        t1_text, t2_text, t3_text = last_texts
+        last: list[int | None] = [None, None, None]
+        if t1_text or t2_text or t3_text:
+            most_digits = digits or MAX_READING_DIGITS
+            for zone, text in enumerate(last_texts):
+                if not text:
+                    continue
+                name = f"last_t{zone + 1}"
+                if text.isdigit() and text.isascii():
+                    whole = text
                 else:
-                    whole = match.group(1).lstrip("0") or "0"
+                    match = _READING.fullmatch(text)
+                    if match is None:
+                        problems.append(f'{name} "{text}" is not a reading (a whole number >= 0)')
+                        continue
+                    whole = match.group(1)  # a fraction is dropped, as for residents (§6)
+                if len(whole) > most_digits:
+                    whole = whole.lstrip("0") or "0"
                     if len(whole) > most_digits:
                         problems.append(f"{name} {whole} has more than {most_digits} digits")
-                    else:
-                        value = int(whole)  # a fraction is dropped, as for residents (§6)
-            last.append(value)
-        if tariffs is not None:
-            for zone in range(tariffs + 1, 4):
-                if given[zone - 1]:
-                    zones = "zone" if tariffs == 1 else "zones"
-                    problems.append(f"last_t{zone} is given but the meter has {tariffs} {zones}")
-            if any(given[:tariffs]) and not all(given[:tariffs]):
-                missing = [f"last_t{zone}" for zone in range(1, tariffs + 1) if not given[zone - 1]]
-                problems.append(
-                    f"{', '.join(missing)} missing: a {tariffs}-zone meter needs "
-                    f"last_t1..last_t{tariffs} all together, or none"
-                )
-        has_last = any(given)
+                        continue
+                last[zone] = int(whole)
+            if tariffs is not None:
+                given = (bool(t1_text), bool(t2_text), bool(t3_text))
+                for zone in range(tariffs, 3):
+                    if given[zone]:
+                        zones = "zone" if tariffs == 1 else "zones"
+                        problems.append(
+                            f"last_t{zone + 1} is given but the meter has {tariffs} {zones}"
+                        )
+                if not all(given[:tariffs]):
+                    missing = [f"last_t{z + 1}" for z in range(tariffs) if not given[z]]
+                    problems.append(
+                        f"{', '.join(missing)} missing: a {tariffs}-zone meter needs "
+                        f"last_t1..last_t{tariffs} all together, or none"
+                    )
+            if not last_date_text:
+                problems.append("last_date is missing: it is required with last_t1")
+        elif last_date_text:
+            problems.append("last_date is given without last_t1")
+        last_date = self._date("last_date", last_date_text, problems)
+        if last_date is not None and last_date > self.latest_date:
+            problems.append(f"last_date {last_date} is in the future")
 
-        last_date = _date("last_date", cells[index["last_date"]].strip(), problems)
-        if last_date is not None:
-            if not has_last:
-                problems.append("last_date is given without last_t1")
-            elif last_date > self.latest_date:
-                problems.append(f"last_date {last_date} is in the future")
-        elif has_last and not cells[index["last_date"]].strip():
-            problems.append("last_date is missing: it is required with last_t1")
+        verified_until = self._date("verified_until", verified_text, problems)
 
-        verified_until = _date("verified_until", cells[index["verified_until"]].strip(), problems)
-
-        window: list[int | None] = []
-        for name in ("window_start", "window_end"):
-            text = cells[index[name]].strip()
-            day = _small_number(text, 1, 31) if text else None
-            if text and day is None:
-                problems.append(f'{name} "{text}" is not a day of the month from 1 to 31')
-            window.append(day)
-        starts, ends = (cells[index[name]].strip() for name in ("window_start", "window_end"))
-        if bool(starts) != bool(ends):
-            problems.append("window_start and window_end go together: give both or neither")
+        window_start = _DAYS.get(start_text)
+        window_end = _DAYS.get(end_text)
+        if start_text or end_text:
+            for name, text, day in (
+                ("window_start", start_text, window_start),
+                ("window_end", end_text, window_end),
+            ):
+                if text and day is None:
+                    problems.append(f'{name} "{text}" is not a day of the month from 1 to 31')
+            if not (start_text and end_text):
+                problems.append("window_start and window_end go together: give both or neither")
 
         if problems:
             return RowError(line, "; ".join(problems))
-        return ImportRow(
+        return (
             line,
             account,
             phone,
-            address,
+            address or None,
             serial,
             resource,
-            tariffs if tariffs is not None else 1,  # never None here: that is a problem
+            tariffs,
             digits,
             verified_until,
-            window[0],
-            window[1],
+            window_start,
+            window_end,
             last[0],
             last[1],
             last[2],
@@ -433,60 +459,111 @@ class _RowParser:
 
 # --- checking the whole file --------------------------------------------------------------------
 
+_MASK32 = (1 << 32) - 1
+_meter_hash = hash  # a name of its own so a test can force collisions
+_MASK64 = (1 << 64) - 1
+
+
+class _Spool:
+    """The rows that passed their own checks, kept in a temporary file between checking the
+    file and writing it, so a million rows need not sit in memory."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115  # lives until close()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def write(self, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            data = marshal.dumps(rows)
+            self._file.write(_LENGTH.pack(len(data)))
+            self._file.write(data)
+
+    def batches(self) -> Iterator[list[tuple[Any, ...]]]:
+        self._file.seek(0)
+        while head := self._file.read(_LENGTH.size):
+            yield marshal.loads(self._file.read(_LENGTH.unpack(head)[0]))
+
+
+_LENGTH = struct.Struct("<Q")
+
 
 def _check_into(
-    path: Path,
-    staging: imports.ImportStaging,
-    *,
-    account_pattern: re.Pattern[str],
-    today: date,
+    path: Path, spool: _Spool, *, account_pattern: re.Pattern[str], today: date
 ) -> FileCheck:
-    """Read and check the whole file; rows that pass every check stay in ``staging``."""
+    """Read and check the whole file. Rows that pass their own checks go to ``spool`` as
+    ImportRow's fields plus a flag: 1 on the first row of its account (the one the account is
+    written from). Rows that fail a check across rows are spooled too and listed in
+    ``check.skip``."""
     check = FileCheck()
-    local: list[RowError] = []
-    batch: list[ImportRow] = []
+    errors: list[RowError] = []
+    # account number → hash of its phone << 96 | hash of its address << 32 | its first line
+    accounts: dict[str, int] = {}
+    # hash of (account, serial) → first line. A hash match is confirmed at the end (see below):
+    # 64-bit keys keep a 2.5-million-row file within a few hundred megabytes.
+    meters: dict[int, int] = {}
+    suspects: list[tuple[int, int]] = []  # (line, earlier line) with the same meter hash
+    across: dict[int, list[str]] = {}
+    batch: list[tuple[Any, ...]] = []
     try:
         with path.open("rb") as binary:
-            for item in parse_rows(binary, account_pattern=account_pattern, today=today):
-                if isinstance(item, ImportRow):
-                    batch.append(item)
-                    if len(batch) >= STAGE_BATCH_SIZE:
-                        staging.add(batch)
-                        batch.clear()
-                    check.rows += 1
-                elif item.line is None:
-                    local.append(item)  # the file is refused; parse_rows stops after these
-                else:
-                    local.append(item)
-                    check.rows += 1
+            for item in _parse(binary, account_pattern=account_pattern, today=today):
+                if type(item) is not tuple:
+                    errors.append(item)
+                    if item.line is not None:
+                        check.rows += 1
+                    continue
+                check.rows += 1
+                line, number, phone, address, serial = item[:5]
+                phone_hash, address_hash = hash(phone) & _MASK64, hash(address) & _MASK64
+                known = accounts.get(number)
+                if known is None:
+                    accounts[number] = phone_hash << 96 | address_hash << 32 | line
+                elif known >> 32 != phone_hash << 64 | address_hash:
+                    what = " and ".join(
+                        name
+                        for name, differs in (
+                            ("phone", known >> 96 != phone_hash),
+                            ("address", known >> 32 & _MASK64 != address_hash),
+                        )
+                        if differs
+                    )
+                    across[line] = [
+                        f"account {number} has a different {what} on line "
+                        f"{known & _MASK32}; every row of an account must repeat them"
+                    ]
+                earlier = meters.setdefault(_meter_hash((number, serial)), line)
+                if earlier != line:
+                    suspects.append((line, earlier))
+                batch.append((*item, known is None))
+                check.spooled += 1
+                if len(batch) >= BATCH_SIZE:
+                    spool.write(batch)
+                    batch = []
+            spool.write(batch)
     except OSError as exc:
         check.errors = [RowError(None, f"cannot read {path}: {exc.strerror or exc}")]
         return check
-    if any(error.line is None for error in local):
-        check.errors = local
+    if any(error.line is None for error in errors):
+        check.errors = errors
         return check
-    staging.add(batch)
 
-    across: dict[int, list[str]] = {}
-    for line, first, account, serial in staging.duplicate_meters():
-        across.setdefault(line, []).append(
-            f'meter "{serial}" of account {account} is already on line {first}'
-        )
-    for line, first, account, phone_differs, address_differs in staging.account_conflicts():
-        what = " and ".join(
-            name
-            for name, differs in (("phone", phone_differs), ("address", address_differs))
-            if differs
-        )
-        across.setdefault(line, []).append(
-            f"account {account} has a different {what} on line {first}; "
-            "every row of an account must repeat the same phone and address"
-        )
-    staging.drop(across)
-    check.errors = sorted(
-        [*local, *(RowError(line, "; ".join(reasons)) for line, reasons in across.items())],
-        key=lambda error: error.line or 0,
-    )
+    if suspects:
+        wanted = {line for pair in suspects for line in pair}
+        keys = {
+            row[0]: (row[1], row[4]) for rows in spool.batches() for row in rows if row[0] in wanted
+        }
+        for line, earlier in suspects:
+            if keys[line] == keys[earlier]:
+                number, serial = keys[line]
+                across.setdefault(line, []).append(
+                    f'meter "{serial}" of account {number} is already on line {earlier}'
+                )
+    check.skip = set(across)
+    errors.extend(RowError(line, "; ".join(reasons)) for line, reasons in across.items())
+    errors.sort(key=lambda error: error.line or 0)
+    check.errors = errors
     return check
 
 
@@ -497,11 +574,11 @@ def check_file(
     today: date,
 ) -> FileCheck:
     """Check a file without importing it: every bad row with its reason."""
-    staging = imports.ImportStaging()
+    spool = _Spool()
     try:
-        return _check_into(path, staging, account_pattern=account_pattern, today=today)
+        return _check_into(path, spool, account_pattern=account_pattern, today=today)
     finally:
-        staging.close()
+        spool.close()
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -510,7 +587,7 @@ def check_file(
 async def _load_batch(
     conn: aiosqlite.Connection, batch: list[tuple[Any, ...]], report: ImportReport, now: str
 ) -> None:
-    """Upsert one batch of staged rows (STAGED_FIELDS + "first row of its account" flag)."""
+    """Upsert one batch of spooled rows (ImportRow's fields + "first row of its account")."""
     numbers = {row[1] for row in batch}
     known = await imports.existing_accounts(conn, numbers)
     accounts: list[tuple[str, str, str | None]] = []
@@ -551,11 +628,6 @@ async def _load_batch(
         await imports.upsert_meters(conn, meters)
 
 
-def _prepare_load(staging: imports.ImportStaging) -> int:
-    staging.mark_first_rows()
-    return staging.count()
-
-
 async def import_file(
     db: Database,
     path: Path,
@@ -566,23 +638,25 @@ async def import_file(
     now: datetime,
 ) -> ImportReport:
     """Check the whole file, then (when it is clean, or ``skip_invalid``) upsert its accounts
-    and meters in batches, calling ``progress(rows written, rows to write)`` after each."""
-    staging = imports.ImportStaging()
+    and meters, a batch per transaction, calling ``progress(rows written, rows to write)`` after
+    each batch. Nothing is written when the report says ``imported=False``."""
+    spool = _Spool()
     try:
-        # Reading and checking is CPU work: a thread keeps the event loop answering meanwhile.
+        # Checking is CPU work: a thread keeps the event loop (a running bot) responsive.
         check = await asyncio.to_thread(
-            _check_into, path, staging, account_pattern=account_pattern, today=now.date()
+            _check_into, spool=spool, path=path, account_pattern=account_pattern, today=now.date()
         )
         report = ImportReport(rows=check.rows, errors=check.errors)
         if check.refused or (check.errors and not skip_invalid):
             return report
 
-        total = await asyncio.to_thread(_prepare_load, staging)
+        total = check.spooled - len(check.skip)
         stamp = to_db(now)
         done = 0
-        if progress is not None:
-            progress(0, total)
-        for batch in staging.batches(BATCH_SIZE):
+        for rows in spool.batches():
+            batch = [row for row in rows if row[0] not in check.skip] if check.skip else rows
+            if not batch:
+                continue
             async with db.transaction() as conn:
                 await _load_batch(conn, batch, report, stamp)
             done += len(batch)
@@ -591,7 +665,7 @@ async def import_file(
         report.imported = True
         return report
     finally:
-        staging.close()
+        spool.close()
 
 
 def format_report(report: ImportReport) -> str:

@@ -149,8 +149,18 @@ class ReadingRepository:
                 await conn.execute(
                     "INSERT INTO readings (id, meter_id, period, t1, t2, t3, submitted_at,"
                     " chat_id, receipt, request_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (reading_id, meter_id, str(period), t1, t2, t3, stamp, chat_id, receipt,
-                     request_key),
+                    (
+                        reading_id,
+                        meter_id,
+                        str(period),
+                        t1,
+                        t2,
+                        t3,
+                        stamp,
+                        chat_id,
+                        receipt,
+                        request_key,
+                    ),
                 )
             except sqlite3.IntegrityError as exc:
                 # the only constraint a well-formed row can break: the meter is gone
@@ -224,7 +234,7 @@ class ReadingRepository:
             " r.submitted_at, r.receipt, r.replaced_at"
             " FROM readings AS r JOIN meters AS m ON m.id = r.meter_id"
             " JOIN accounts AS a ON a.id = m.account_id"
-            " WHERE a.id = ? ORDER BY m.resource, m.serial, r.period, r.id",
+            " WHERE a.id = ? ORDER BY m.serial, r.period, r.id",
             (account_id,),
         )
         return [_export_row(row) for row in rows]
@@ -256,4 +266,4 @@ class ReadingRepository:
             {"p": str(period)},
         )
         assert row is not None
-        return Counts(**{key: int(row[key]) for key in row.keys()})
+        return Counts(*(int(value) for value in row))

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import io
 import os
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -44,6 +48,9 @@ def bot_env(tmp_path: Path, api_url: str, sms_url: str, **extra: str) -> dict[st
         SMS_PROVIDER="smsru",
         SMSRU_API_ID="e2e-api-id",
         SMSRU_API_URL=sms_url,
+        # a window open on any day the test runs
+        WINDOW_START_DAY="1",
+        WINDOW_END_DAY="31",
         ADMIN_IDS="777",
         LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
@@ -113,6 +120,25 @@ async def test_resident_links_an_account_against_a_running_bot(
         api.push_text(CHAT, sms_code, user_id=CHAT)
         linked = await api.wait_for(CHAT, lambda m: "привязан" in m["text"], timeout=15)
         assert account in linked["text"]
+
+        # the linked resident submits the first meter due and gets a receipt
+        api.push_text(CHAT, "📝 Передать показания", user_id=CHAT)
+        submitted: list[int] = []
+        while True:
+            question = await api.wait_for(
+                CHAT, lambda m: "Введите показания" in m["text"] or "Проверьте" in m["text"],
+                timeout=15,
+            )
+            if "Проверьте" in question["text"]:
+                break
+            previous = re.search(r"Предыдущие показания: (\d+)", question["text"])
+            value = (int(previous.group(1)) if previous else 0) + 3
+            submitted.append(value)
+            api.push_text(CHAT, str(value), user_id=CHAT)
+        api.push_button(CHAT, None, "Подтвердить")
+        receipt = await api.wait_for(CHAT, lambda m: "Расписка №" in m["text"], timeout=15)
+        number = re.search(r"Расписка № (\S+)", receipt["text"])
+        assert number is not None
     finally:
         proc.send_signal(signal.SIGTERM)
         out_b, err_b = await asyncio.wait_for(proc.communicate(), 30)
@@ -121,6 +147,15 @@ async def test_resident_links_an_account_against_a_running_bot(
     assert TOKEN not in log and TOKEN.split(":")[1] not in log
     assert sms_code not in log  # the smsru provider never logs the code
     assert "e2e-api-id" not in log
+
+    period = datetime.now(ZoneInfo("Europe/Moscow")).strftime("%Y-%m")
+    code, out, err = await run_cli(env, tmp_path, "export", "--period", period)
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 1, out
+    assert rows[0]["account"] == account
+    assert rows[0]["receipt"] == number.group(1)
+    assert [int(rows[0][z]) for z in ("t1", "t2", "t3") if rows[0][z]] == submitted
 
 
 async def test_missing_token_stops_with_one_clear_line(tmp_path: Path) -> None:

@@ -1,0 +1,78 @@
+"""Buttons of the submission flow, of history and of the meter list.
+
+Markups are built directly rather than through InlineKeyboardBuilder, whose export deep-copies
+every button: these keyboards are on the hot path of the monthly rush.
+"""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram_i18n import I18nContext
+
+from bot.keyboards.callbacks import SubmitStartCb
+
+
+class SubmitPickCb(CallbackData, prefix="subp"):
+    """One meter picked from the list."""
+
+    account_id: int
+    meter_id: int
+
+
+class SubmitStepCb(CallbackData, prefix="subs"):
+    """A step of the flow; `key` must match the one in the FSM data, else the button is stale.
+
+    For Confirm the key is also the submission's idempotency key (readings.request_key).
+    """
+
+    action: str  # "yes" | "no" | "confirm" | "change" | "cancel" | "skip"
+    key: str
+
+
+class HistoryCsvCb(CallbackData, prefix="hcsv"):
+    account_id: int
+
+
+def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def meter_list_keyboard(buttons: list[tuple[str, int]], account_id: int) -> InlineKeyboardMarkup:
+    """(label, meter id) pairs, one a row."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(label, SubmitPickCb(account_id=account_id, meter_id=meter_id))]
+            for label, meter_id in buttons
+        ]
+    )
+
+
+def question_keyboard(i18n: I18nContext, key: str, *, walk: bool) -> InlineKeyboardMarkup | None:
+    if not walk:
+        return None
+    skip = _button(i18n.get("submit-skip"), SubmitStepCb(action="skip", key=key))
+    return InlineKeyboardMarkup(inline_keyboard=[[skip]])
+
+
+def sure_keyboard(i18n: I18nContext, key: str) -> InlineKeyboardMarkup:
+    yes = _button(i18n.get("submit-sure-yes"), SubmitStepCb(action="yes", key=key))
+    no = _button(i18n.get("submit-sure-no"), SubmitStepCb(action="no", key=key))
+    return InlineKeyboardMarkup(inline_keyboard=[[yes, no]])
+
+
+def confirm_keyboard(i18n: I18nContext, key: str) -> InlineKeyboardMarkup:
+    confirm = _button(i18n.get("submit-confirm"), SubmitStepCb(action="confirm", key=key))
+    change = _button(i18n.get("submit-change"), SubmitStepCb(action="change", key=key))
+    cancel = _button(i18n.get("submit-cancel"), SubmitStepCb(action="cancel", key=key))
+    return InlineKeyboardMarkup(inline_keyboard=[[confirm], [change, cancel]])
+
+
+def continue_keyboard(i18n: I18nContext, account_id: int, due: int) -> InlineKeyboardMarkup:
+    button = _button(i18n.get("submit-continue", count=due), SubmitStartCb(account_id=account_id))
+    return InlineKeyboardMarkup(inline_keyboard=[[button]])
+
+
+def history_keyboard(i18n: I18nContext, account_id: int) -> InlineKeyboardMarkup:
+    button = _button(i18n.get("history-csv-button"), HistoryCsvCb(account_id=account_id))
+    return InlineKeyboardMarkup(inline_keyboard=[[button]])

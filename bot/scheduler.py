@@ -1,0 +1,113 @@
+"""The reminder job at REMINDER_TIME in TIMEZONE, started and stopped with the bot.
+
+On start the bot also catches up: unfinished reminders and announcements resume at once, and if
+today's REMINDER_TIME has already passed, today's job runs now (what it sends is recorded, so
+it never sends anything twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, time, tzinfo
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+JOB_ID = "reminders"
+STOP_GRACE_SECONDS = 10.0
+
+
+def reminder_trigger(at: time, tz: tzinfo) -> CronTrigger:
+    return CronTrigger(hour=at.hour, minute=at.minute, second=0, timezone=tz)
+
+
+def next_run_times(trigger: CronTrigger, after: datetime, count: int) -> list[datetime]:
+    """The next `count` moments the trigger fires strictly after `after` (aware datetimes)."""
+    times: list[datetime] = []
+    previous: datetime | None = None
+    now = after
+    while len(times) < count:
+        fire = trigger.get_next_fire_time(previous, now)
+        if fire is None:
+            break
+        if fire > after:
+            times.append(fire)
+        previous = fire
+        now = fire
+    return times
+
+
+class ReminderScheduler:
+    """An AsyncIOScheduler with one daily job; the job only starts work in the background."""
+
+    def __init__(self, at: time, tz: tzinfo, job: Callable[[], Awaitable[None]]) -> None:
+        self.trigger = reminder_trigger(at, tz)
+        self.scheduler = AsyncIOScheduler(timezone=tz)
+        self.scheduler.add_job(
+            job,
+            self.trigger,
+            id=JOB_ID,
+            name="send due reminders",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3600,  # a loop stalled at 10:00 still runs it, late
+            replace_existing=True,
+        )
+
+    @property
+    def running(self) -> bool:
+        return bool(self.scheduler.running)
+
+    def start(self) -> None:
+        if not self.running:
+            self.scheduler.start()
+
+    def shutdown(self) -> None:
+        if self.running:
+            self.scheduler.shutdown(wait=False)
+
+    def next_run_times(self, after: datetime, count: int = 1) -> list[datetime]:
+        return next_run_times(self.trigger, after, count)
+
+
+def create_scheduler(app: App) -> ReminderScheduler:
+    async def job() -> None:
+        # tracked by the app, so a stop waits for it to record what it sent
+        app.spawn(app.reminders.run_scheduled())
+
+    return ReminderScheduler(app.settings.reminder_time, app.settings.tz, job)
+
+
+async def on_startup(app: App) -> None:
+    """Dispatcher start-up: the daily job, and the catch-up of what was missed or cut short."""
+    app.scheduler.start()
+    app.spawn(_logged(app.reminders.on_start(), "reminder catch-up"))
+    app.spawn(_logged(app.broadcasts.resume(), "announcement resume"))
+    upcoming = app.scheduler.next_run_times(app.clock.now(), 1)
+    if upcoming:
+        log.info("reminders scheduled daily; next run %s", upcoming[0].isoformat())
+
+
+async def on_shutdown(app: App) -> None:
+    """Dispatcher shutdown: no new job; runs finish the sends in hand and record them."""
+    app.scheduler.shutdown()
+    app.sender.request_stop()
+    try:
+        await asyncio.wait_for(app.broadcasts.join(), STOP_GRACE_SECONDS)
+    except TimeoutError:
+        log.warning("announcements still sending after %.0f s", STOP_GRACE_SECONDS)
+
+
+async def _logged(work: Awaitable[object], what: str) -> None:
+    try:
+        await work
+    except Exception:
+        log.exception("%s failed", what)

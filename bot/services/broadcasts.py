@@ -1,0 +1,188 @@
+"""Announcements from operators (SPEC §8): to every linked, active chat, through the Sender.
+
+The text and the operator's progress message are kept with the campaign, so an announcement
+interrupted by a restart resumes on start and goes on editing the same progress message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
+from aiogram_i18n.cores import FluentRuntimeCore
+
+from bot.clock import Clock
+from bot.services.sender import DeliveryCounts, Outgoing, Renderer, Sender
+from bot.storage.deliveries import Campaign, DeliveryRepository, RecipientRepository
+
+log = logging.getLogger(__name__)
+
+SELECT_BATCH = 5000
+PROGRESS_SECONDS = 3.0  # edit the progress message at most this often
+
+
+class BroadcastService:
+    def __init__(
+        self,
+        *,
+        bot: Bot,
+        clock: Clock,
+        core: FluentRuntimeCore,
+        deliveries: DeliveryRepository,
+        recipients: RecipientRepository,
+        sender: Sender,
+        default_locale: str,
+    ) -> None:
+        self.bot = bot
+        self.clock = clock
+        self.core = core
+        self.deliveries = deliveries
+        self.recipients = recipients
+        self.sender = sender
+        self.default_locale = default_locale
+        self._running: dict[str, asyncio.Task[DeliveryCounts]] = {}
+        self._stops: dict[str, asyncio.Event] = {}
+
+    async def count_recipients(self) -> int:
+        return await self.recipients.count_linked_active()
+
+    async def create(
+        self, text: str, *, admin_chat_id: int, progress_message_id: int, locale: str
+    ) -> tuple[str, int]:
+        """Record the announcement and its recipients; returns (campaign id, recipients)."""
+        campaign_id = await self.deliveries.create_broadcast(
+            {"text": text, "locale": locale}, admin_chat_id, self.clock.now()
+        )
+        await self.deliveries.set_progress_message(campaign_id, progress_message_id)
+        return campaign_id, await self._materialise(campaign_id)
+
+    def launch(self, campaign_id: str) -> asyncio.Task[DeliveryCounts]:
+        """Send in the background; the task is kept until it is done."""
+        task = self._running.get(campaign_id)
+        if task is None or task.done():
+            task = asyncio.get_running_loop().create_task(self.run(campaign_id))
+            self._running[campaign_id] = task
+            task.add_done_callback(lambda _: self._running.pop(campaign_id, None))
+        return task
+
+    def stop(self, campaign_id: str) -> None:
+        """Stop after the sends in hand; the rest stays pending for the next run."""
+        self._stops.setdefault(campaign_id, asyncio.Event()).set()
+
+    async def join(self) -> None:
+        """Wait for every announcement being sent (tests, shutdown)."""
+        while self._running:
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
+
+    async def resume(self) -> list[str]:
+        """On start: send the rest of every announcement a stop or a crash interrupted."""
+        resumed = []
+        for campaign in await self.deliveries.unfinished(["broadcast"]):
+            if not campaign.materialised:
+                # stopped while recipients were being recorded: they are the linked chats now
+                await self._materialise(campaign.id)
+            self.launch(campaign.id)
+            resumed.append(campaign.id)
+        return resumed
+
+    async def _materialise(self, campaign_id: str) -> int:
+        added, after = 0, 0
+        while True:
+            chat_ids = await self.recipients.chats_for(
+                "broadcast", None, after=after, limit=SELECT_BATCH
+            )
+            added += await self.deliveries.add_recipients(campaign_id, chat_ids, self.clock.now())
+            if len(chat_ids) < SELECT_BATCH:
+                break
+            after = chat_ids[-1]
+        await self.deliveries.mark_materialised(campaign_id, self.clock.now())
+        return added
+
+    async def run(self, campaign_id: str) -> DeliveryCounts:
+        campaign = await self.deliveries.get(campaign_id)
+        if campaign is None or campaign.finished:
+            return DeliveryCounts()
+        stop = self._stops.setdefault(campaign_id, asyncio.Event())
+        progress = _Progress(self, campaign, await self.deliveries.counts(campaign_id))
+        try:
+            counts = await self.sender.run(
+                campaign_id, self._renderer(campaign), progress=progress.update, stop=stop
+            )
+            finished = await self.deliveries.finish(campaign_id, self.clock.now())
+            await progress.final(counts, finished)
+            log.info(
+                "%s: sent %s, failed %s, blocked %s%s",
+                campaign_id,
+                counts.sent,
+                counts.failed,
+                counts.blocked,
+                "" if finished else " (paused)",
+            )
+            return counts
+        finally:
+            self._stops.pop(campaign_id, None)
+
+    def _renderer(self, campaign: Campaign) -> Renderer:
+        message = Outgoing(campaign.params["text"])
+
+        async def render(chat_ids: Sequence[int]) -> Mapping[int, Outgoing]:
+            # a chat blocked or erased since the announcement was confirmed is skipped
+            active = await self.recipients.locales_of(chat_ids)
+            return {chat_id: message for chat_id in chat_ids if chat_id in active}
+
+        return render
+
+
+class _Progress:
+    """The operator's one progress message, edited every few seconds."""
+
+    def __init__(self, service: BroadcastService, campaign: Campaign, before: dict[str, int]):
+        self.service = service
+        self.campaign = campaign
+        self.before = before  # counts when this run started (a resumed announcement)
+        self.total = sum(before.values())
+        self.locale = campaign.params.get("locale") or service.default_locale
+        self._edited_at = service.sender.pacer.monotonic()
+
+    def _figures(self, counts: DeliveryCounts) -> dict[str, int]:
+        b = self.before
+        sent = b["sent"] + counts.sent
+        blocked = b["blocked"] + counts.blocked
+        failed = b["failed"] + counts.failed + blocked + b["skipped"] + counts.skipped
+        return {"sent": sent, "failed": failed, "blocked": blocked, "total": self.total}
+
+    async def update(self, counts: DeliveryCounts) -> None:
+        now = self.service.sender.pacer.monotonic()
+        if now - self._edited_at < PROGRESS_SECONDS:
+            return
+        self._edited_at = now
+        await self._edit("broadcast-progress", counts)
+
+    async def final(self, counts: DeliveryCounts, finished: bool) -> None:
+        await self._edit("broadcast-done" if finished else "broadcast-stopped", counts)
+
+    async def _edit(self, key: str, counts: DeliveryCounts) -> None:
+        c = self.campaign
+        if c.admin_chat_id is None or c.progress_message_id is None:
+            return
+        text = self.service.core.get(
+            key, self.locale, campaign=c.id.removeprefix("broadcast:"), **self._figures(counts)
+        )
+        sender = self.service.sender
+        # the edit counts towards BROADCAST_RATE like any other message
+        if not await sender.pacer.wait(lambda: False):
+            return
+        try:
+            await self.service.bot.edit_message_text(
+                text=text, chat_id=c.admin_chat_id, message_id=c.progress_message_id
+            )
+        except TelegramRetryAfter as exc:
+            sender.pacer.hold(exc.retry_after)
+        except TelegramBadRequest as exc:
+            if "message is not modified" not in exc.message:
+                log.warning("%s: progress message not updated: %s", c.id, exc.message)
+        except TelegramAPIError as exc:
+            log.warning("%s: progress message not updated: %s", c.id, type(exc).__name__)

@@ -1,0 +1,497 @@
+"""Reminders (SPEC §7): which are due today, to whom, in which words; sent by the Sender.
+
+Each reminder is a campaign with a stable id, so "already sent" is a database fact:
+- opening:<first day>            the windows that opened that day (meters may have own days)
+- closing:<last day>             the windows that close that day, CLOSING_REMINDER_DAYS before
+- verification:<meter>:<due>     one meter's verification date, VERIFICATION_REMINDER_DAYS before
+
+A reminder is due from its day until its window closes (its due date, for verification), so one
+missed while the bot was down goes out the next time the job runs; a campaign that exists is never
+planned again, and an unfinished one is resumed first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram_i18n.cores import FluentRuntimeCore
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.domain.periods import Period
+from bot.domain.windows import SubmissionWindow, WindowDates
+from bot.keyboards.callbacks import SubmitStartCb
+from bot.services.sender import DeliveryCounts, Outgoing, Renderer, Sender
+from bot.storage.deliveries import (
+    Campaign,
+    DeliveryRepository,
+    MeterRule,
+    RecipientAccount,
+    RecipientMeter,
+    RecipientRepository,
+    Rule,
+    WindowRule,
+)
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+KINDS = ("opening", "closing", "verification")
+SELECT_BATCH = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignPlan:
+    id: str
+    kind: str
+    params: dict[str, Any]
+    expires_on: date
+
+
+@dataclass
+class CampaignResult:
+    campaign_id: str
+    kind: str
+    recipients: int = 0  # delivery rows this run added
+    counts: DeliveryCounts = field(default_factory=DeliveryCounts)
+    resumed: bool = False
+    expired: int = 0  # pending deliveries dropped: the window closed while the bot was down
+    finished: bool = False
+
+
+@dataclass
+class ReminderReport:
+    day: date
+    campaigns: list[CampaignResult] = field(default_factory=list)
+
+    @property
+    def totals(self) -> DeliveryCounts:
+        total = DeliveryCounts()
+        for result in self.campaigns:
+            total.add(result.counts)
+        return total
+
+
+def format_report(report: ReminderReport) -> str:
+    """A few lines for the operator (`send-reminders`) and the log."""
+    if not report.campaigns:
+        return f"{report.day}: no reminders due, nothing sent"
+    lines = []
+    for r in report.campaigns:
+        c = r.counts
+        if not (r.recipients or c.done or c.retried or r.expired or r.resumed):
+            continue  # due, but nobody to tell
+        line = (
+            f"{r.campaign_id}: sent {c.sent}, failed {c.failed}, blocked {c.blocked},"
+            f" skipped {c.skipped}"
+        )
+        extras = []
+        if r.resumed:
+            extras.append("resumed")
+        if r.recipients:
+            extras.append(f"{r.recipients} new recipients")
+        if c.retried:
+            extras.append(f"{c.retried} retried after 429")
+        if r.expired:
+            extras.append(f"{r.expired} dropped: window closed")
+        if not r.finished:
+            extras.append("unfinished")
+        if extras:
+            line += f" ({', '.join(extras)})"
+        lines.append(line)
+    t = report.totals
+    lines.append(
+        f"{report.day}: {len(report.campaigns)} campaigns, sent {t.sent}, failed {t.failed},"
+        f" blocked {t.blocked}, skipped {t.skipped}"
+    )
+    return "\n".join(lines)
+
+
+def plan_window_reminders(
+    today: date,
+    kinds: Sequence[str],
+    window_days: Sequence[tuple[int | None, int | None]],
+    default: SubmissionWindow,
+    closing_days: int,
+) -> list[CampaignPlan]:
+    """Opening and closing campaigns due today, for every window the meters use.
+
+    Opening is due while the window that opened is open; closing from CLOSING_REMINDER_DAYS
+    before the last day until the last day. Windows opening (closing) on the same day share one
+    campaign.
+    """
+    opening: dict[date, list[dict[str, Any]]] = {}
+    closing: dict[date, list[dict[str, Any]]] = {}
+    closes_by_opening: dict[date, date] = {}
+    for start, end in sorted(window_days, key=lambda p: (p[0] or 0, p[1] or 0)):
+        window = SubmissionWindow.for_meter(default, start, end)
+        current = window.current(today)
+        if current is None:
+            continue
+        rule = {
+            "window_start": start,
+            "window_end": end,
+            "start_day": window.start_day,
+            "end_day": window.end_day,
+            "period": str(current.period),
+        }
+        if "opening" in kinds:
+            opening.setdefault(current.opens, []).append(rule)
+            closes_by_opening[current.opens] = max(
+                closes_by_opening.get(current.opens, current.closes), current.closes
+            )
+        if (
+            "closing" in kinds
+            and closing_days > 0
+            and (current.closes - today).days <= closing_days
+        ):
+            closing.setdefault(current.closes, []).append(rule)
+    plans = [
+        CampaignPlan(
+            f"opening:{day}", "opening", {"day": str(day), "rules": rules}, closes_by_opening[day]
+        )
+        for day, rules in sorted(opening.items())
+    ]
+    plans += [
+        CampaignPlan(f"closing:{day}", "closing", {"day": str(day), "rules": rules}, day)
+        for day, rules in sorted(closing.items())
+    ]
+    return plans
+
+
+def _rules(campaign: Campaign) -> list[Rule]:
+    params = campaign.params
+    if campaign.kind == "verification":
+        return [MeterRule(params["meter_id"], date.fromisoformat(params["due"]))]
+    unread = campaign.kind == "closing"
+    return [
+        WindowRule(r["window_start"], r["window_end"], r["period"] if unread else None)
+        for r in params["rules"]
+    ]
+
+
+class ReminderService:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        clock: Clock,
+        core: FluentRuntimeCore,
+        deliveries: DeliveryRepository,
+        recipients: RecipientRepository,
+        sender: Sender,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.core = core
+        self.deliveries = deliveries
+        self.recipients = recipients
+        self.sender = sender
+        self.default_window = SubmissionWindow(settings.window_start_day, settings.window_end_day)
+        # the scheduled job, the start-up catch-up and `send-reminders` never overlap in-process
+        self._lock = asyncio.Lock()
+
+    def today(self) -> date:
+        return self.clock.now().astimezone(self.settings.tz).date()
+
+    # --- what is due -------------------------------------------------------------------------
+
+    async def plan(self, today: date, kinds: Sequence[str]) -> list[CampaignPlan]:
+        """Campaigns due today that were never created."""
+        plans: list[CampaignPlan] = []
+        if "opening" in kinds or "closing" in kinds:
+            plans += plan_window_reminders(
+                today,
+                kinds,
+                await self.recipients.window_days(),
+                self.default_window,
+                self.settings.closing_reminder_days,
+            )
+        days = self.settings.verification_reminder_days
+        if "verification" in kinds and days > 0:
+            due = await self.recipients.verification_due(today, today + timedelta(days=days))
+            plans += [
+                CampaignPlan(
+                    f"verification:{meter_id}:{day}",
+                    "verification",
+                    {"meter_id": meter_id, "due": str(day)},
+                    day,
+                )
+                for meter_id, day in due
+            ]
+        existing = await self.deliveries.existing([p.id for p in plans])
+        return [p for p in plans if p.id not in existing]
+
+    # --- running -----------------------------------------------------------------------------
+
+    async def run_due(
+        self, kinds: Sequence[str] | None = None, *, plan_new: bool = True
+    ) -> ReminderReport:
+        """Resume unfinished reminders, then create and send the ones due today."""
+        wanted = tuple(kinds or KINDS)
+        unknown = set(wanted) - set(KINDS)
+        if unknown:
+            raise ValueError(f"unknown reminder kinds: {sorted(unknown)}")
+        async with self._lock:
+            today = self.today()
+            report = ReminderReport(today)
+            for campaign in await self.deliveries.unfinished(wanted):
+                if self.sender.stopping:
+                    return report
+                report.campaigns.append(await self._run(campaign, today, resumed=True))
+            if not plan_new:
+                return report
+            for plan in await self.plan(today, wanted):
+                if self.sender.stopping:
+                    break
+                created = await self.deliveries.create_campaign(
+                    plan.id, plan.kind, plan.params, self.clock.now(), expires_on=plan.expires_on
+                )
+                campaign = await self.deliveries.get(plan.id)
+                if not created or campaign is None:
+                    continue  # another process got there first
+                report.campaigns.append(await self._run(campaign, today))
+            if report.campaigns:
+                log.info("reminders:\n%s", format_report(report))
+            return report
+
+    async def on_start(self) -> ReminderReport:
+        """At start-up: resume what was interrupted; if today's REMINDER_TIME has passed while
+        the bot was down, run today's job now (what is due is sent, nothing twice)."""
+        local = self.clock.now().astimezone(self.settings.tz)
+        return await self.run_due(plan_new=local.time() >= self.settings.reminder_time)
+
+    async def run_scheduled(self) -> None:
+        try:
+            await self.run_due()
+        except Exception:
+            log.exception("the reminder job failed; it runs again at the next REMINDER_TIME")
+
+    async def _run(
+        self, campaign: Campaign, today: date, *, resumed: bool = False
+    ) -> CampaignResult:
+        result = CampaignResult(campaign.id, campaign.kind, resumed=resumed)
+        if campaign.expires_on is not None and campaign.expires_on < today:
+            result.expired = await self.deliveries.expire(campaign.id, self.clock.now())
+            result.finished = True
+            return result
+        if not campaign.materialised:
+            result.recipients = await self._materialise(campaign)
+        result.counts = await self.sender.run(campaign.id, self.renderer(campaign))
+        result.finished = await self.deliveries.finish(campaign.id, self.clock.now())
+        return result
+
+    async def _materialise(self, campaign: Campaign) -> int:
+        rules = _rules(campaign)
+        added, after = 0, 0
+        while True:
+            chat_ids = await self.recipients.chats_for(
+                campaign.kind, rules, after=after, limit=SELECT_BATCH
+            )
+            added += await self.deliveries.add_recipients(campaign.id, chat_ids, self.clock.now())
+            if len(chat_ids) < SELECT_BATCH:
+                break
+            after = chat_ids[-1]
+        await self.deliveries.mark_materialised(campaign.id, self.clock.now())
+        return added
+
+    # --- words ------------------------------------------------------------------------------
+
+    def renderer(self, campaign: Campaign) -> Renderer:
+        rules = _rules(campaign)
+        words = _Words(self.core, self.settings.default_locale)
+        kind = campaign.kind
+        if kind == "opening":
+            windows = {
+                (r["window_start"], r["window_end"]): SubmissionWindow(
+                    r["start_day"], r["end_day"]
+                ).dates(Period.parse(r["period"]))
+                for r in campaign.params["rules"]
+            }
+
+            async def render_opening(chat_ids: Sequence[int]) -> Mapping[int, Outgoing]:
+                rows = await self.recipients.accounts_of(kind, rules, chat_ids)
+                by_chat: dict[int, list[RecipientAccount]] = {}
+                for row in rows:
+                    by_chat.setdefault(row.chat_id, []).append(row)
+                return {
+                    chat_id: self._opening(words, windows, accounts)
+                    for chat_id, accounts in by_chat.items()
+                }
+
+            return render_opening
+
+        render_chat = self._closing if kind == "closing" else self._verification
+
+        async def render(chat_ids: Sequence[int]) -> Mapping[int, Outgoing]:
+            rows = await self.recipients.meters_of(kind, rules, chat_ids)
+            by_chat: dict[int, list[RecipientMeter]] = {}
+            for row in rows:
+                by_chat.setdefault(row.chat_id, []).append(row)
+            return {
+                chat_id: render_chat(campaign, words, meters)
+                for chat_id, meters in by_chat.items()
+            }
+
+        return render
+
+    def _opening(
+        self,
+        words: _Words,
+        windows: Mapping[tuple[int | None, int | None], WindowDates],
+        rows: list[RecipientAccount],
+    ) -> Outgoing:
+        locale = words.locale(rows[0].locale)
+        closes: dict[int, date] = {}
+        accounts: dict[int, RecipientAccount] = {}
+        for row in rows:
+            # an account whose meters close on different days is told the earliest
+            day = windows[row.window_start, row.window_end].closes
+            closes[row.account_id] = min(closes.get(row.account_id, day), day)
+            accounts.setdefault(row.account_id, row)
+        period = windows[rows[0].window_start, rows[0].window_end].period
+        lines = [words.title("remind-opening-title", locale, period=words.period(locale, period))]
+        lines += [
+            words.get(
+                "remind-opening-line",
+                locale,
+                number=html.escape(a.number),
+                address=html.escape(a.address) if a.address else "none",
+                closes=words.date(locale, closes[a.account_id]),
+            )
+            for a in accounts.values()
+        ]
+        lines += ["", words.title("remind-opening-footer", locale)]
+        return Outgoing("\n".join(lines), words.submit_buttons(locale, list(accounts.values())))
+
+    def _closing(self, campaign: Campaign, words: _Words, meters: list[RecipientMeter]) -> Outgoing:
+        locale = words.locale(meters[0].locale)
+        closes = date.fromisoformat(campaign.params["day"])
+        periods = {
+            (r["window_start"], r["window_end"]): r["period"] for r in campaign.params["rules"]
+        }
+        days = max(0, (closes - self.today()).days)
+        lines = [
+            words.get("remind-closing-title", locale, days=days, closes=words.date(locale, closes))
+        ]
+        by_period: dict[str, list[RecipientMeter]] = {}
+        for m in meters:
+            by_period.setdefault(periods[m.window_start, m.window_end], []).append(m)
+        for period, group in sorted(by_period.items()):
+            lines.append(
+                words.get(
+                    "remind-closing-period",
+                    locale,
+                    period=words.period(locale, Period.parse(period)),
+                )
+            )
+            lines += [
+                words.get(
+                    "remind-closing-line",
+                    locale,
+                    resource=words.resource(locale, m.resource),
+                    serial=html.escape(m.serial[-4:]),
+                    account=words.account(locale, m, with_address=False),
+                )
+                for m in group
+            ]
+        lines += ["", words.title("remind-closing-footer", locale)]
+        return Outgoing("\n".join(lines), words.submit_buttons(locale, _accounts(meters)))
+
+    def _verification(
+        self, campaign: Campaign, words: _Words, meters: list[RecipientMeter]
+    ) -> Outgoing:
+        m = meters[0]
+        locale = words.locale(m.locale)
+        due = date.fromisoformat(campaign.params["due"])
+        text = words.get(
+            "remind-verification",
+            locale,
+            resource=words.resource(locale, m.resource),
+            serial=html.escape(m.serial[-4:]),
+            account=words.account(locale, m),
+            due=words.date(locale, due),
+            days=max(0, (due - self.today()).days),
+            support=html.escape(self.settings.support_contact),
+        )
+        return Outgoing(text)
+
+
+def _accounts(meters: Sequence[RecipientMeter]) -> list[RecipientMeter]:
+    """The first row of each account, in the order the chat linked them."""
+    seen: dict[int, RecipientMeter] = {}
+    for m in meters:
+        seen.setdefault(m.account_id, m)
+    return list(seen.values())
+
+
+class _Words:
+    """Fluent lookups for one campaign, memoised: most chats share most of the words."""
+
+    def __init__(self, core: FluentRuntimeCore, default_locale: str) -> None:
+        self.core = core
+        self.default_locale = default_locale
+        self._memo: dict[tuple[Any, ...], Any] = {}
+
+    def locale(self, stored: str | None) -> str:
+        return stored if stored in self.core.available_locales else self.default_locale
+
+    def get(self, key: str, locale: str, **kwargs: Any) -> str:
+        return self.core.get(key, locale, **kwargs)
+
+    def title(self, key: str, locale: str, **kwargs: Any) -> str:
+        memo_key = (key, locale, *sorted(kwargs.items()))
+        if memo_key not in self._memo:
+            self._memo[memo_key] = self.core.get(key, locale, **kwargs)
+        return self._memo[memo_key]  # type: ignore[no-any-return]
+
+    def date(self, locale: str, day: date) -> str:
+        return self.title("remind-date", locale, day=day.day, month=day.month)
+
+    def period(self, locale: str, period: Period) -> str:
+        return self.title("remind-period", locale, month=period.month, year=str(period.year))
+
+    def resource(self, locale: str, resource: str) -> str:
+        return self.title("remind-resource", locale, resource=resource)
+
+    def account(self, locale: str, m: RecipientMeter, *, with_address: bool = True) -> str:
+        address = html.escape(m.address) if with_address and m.address else "none"
+        return self.core.get(
+            "remind-account", locale, number=html.escape(m.number), address=address
+        )
+
+    def submit_buttons(
+        self, locale: str, accounts: Sequence[RecipientMeter | RecipientAccount]
+    ) -> InlineKeyboardMarkup:
+        if len(accounts) == 1:
+            labels = [self.title("remind-button-submit", locale)]
+        else:
+            labels = [
+                self.core.get("remind-button-submit-account", locale, number=a.number)
+                for a in accounts
+            ]
+        return InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=label, callback_data=SubmitStartCb(account_id=a.account_id).pack()
+                    )
+                ]
+                for label, a in zip(labels, accounts, strict=True)
+            ]
+        )
+
+
+async def send_reminders(app: App, kinds: Sequence[str] | None = None) -> ReminderReport:
+    """Run the reminder job now, exactly as the scheduler does (`python -m bot send-reminders`):
+    resume what is unfinished, then send what is due today; nothing goes out twice."""
+    return await app.reminders.run_due(kinds)

@@ -1,0 +1,399 @@
+"""Submitting readings (SPEC §6): which meters are due, the checks, saving once, history.
+
+No aiogram here and no SQL: the handlers render, the repositories store.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from itertools import pairwise
+from typing import Any
+
+from bot.clock import Clock
+from bot.domain.models import Account, LastReading, Meter
+from bot.domain.periods import Period
+from bot.domain.readings import (
+    RESOURCE_FLOORS,
+    CheckResult,
+    PreviousReading,
+    check_value,
+)
+from bot.domain.windows import SubmissionWindow, WindowDates
+from bot.storage.accounts import AccountRepository, MeterRepository
+from bot.storage.chats import ChatRepository, LinkRepository
+from bot.storage.readings import MeterGone, ReadingRepository, StoredReading
+
+RECENT_PERIODS = 6  # "the meter's average over its last six periods" (SPEC §6)
+MAX_SPAN_MONTHS = 12
+# the order a resident finds the meters in a flat: water first, then power, gas, heat
+RESOURCE_ORDER = {
+    r: n for n, r in enumerate(("cold_water", "hot_water", "electricity", "gas", "heat"))
+}
+
+
+def in_flat_order(meters: Sequence[Meter]) -> list[Meter]:
+    return sorted(meters, key=lambda m: (RESOURCE_ORDER.get(str(m.resource), 9), m.serial))
+
+
+def months_between(earlier: Period, later: Period) -> int:
+    return (later.year - earlier.year) * 12 + later.month - earlier.month
+
+
+def new_request_key() -> str:
+    """An idempotency key: 72 random bits, short enough to ride in callback data."""
+    return secrets.token_urlsafe(9)
+
+
+@dataclass(frozen=True, slots=True)
+class MeterStatus:
+    meter: Meter
+    window: SubmissionWindow
+    dates: WindowDates  # the window open today, else the next one
+    is_open: bool
+    done: bool  # a current reading exists for the open window's period
+
+    @property
+    def period(self) -> Period:
+        return self.dates.period
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    account: Account
+    today: date
+    meters: list[MeterStatus]
+
+    @property
+    def due(self) -> list[MeterStatus]:
+        return [s for s in self.meters if s.is_open and not s.done]
+
+    @property
+    def open(self) -> list[MeterStatus]:
+        return [s for s in self.meters if s.is_open]
+
+    def status(self, meter_id: int) -> MeterStatus | None:
+        return next((s for s in self.meters if s.meter.id == meter_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneBasis:
+    """What a zone's new value is judged against."""
+
+    previous: PreviousReading | None
+    recent: tuple[int, ...]  # usual consumption over the same span, one per recent period
+
+    @property
+    def average(self) -> float | None:
+        return sum(self.recent) / len(self.recent) if self.recent else None
+
+
+@dataclass(frozen=True, slots=True)
+class MeterTask:
+    """One meter to read, with everything the checks need: lives in the FSM data as JSON."""
+
+    meter_id: int
+    account_id: int
+    resource: str
+    serial: str
+    tariffs: int
+    digits: int | None
+    window_start: int
+    window_end: int
+    period: Period
+    correction: bool  # a current reading for the period exists: the new one replaces it
+    zones: tuple[ZoneBasis, ...]
+
+    @property
+    def serial_tail(self) -> str:
+        return self.serial[-4:]
+
+    @property
+    def window(self) -> SubmissionWindow:
+        return SubmissionWindow(self.window_start, self.window_end)
+
+    @property
+    def max_digits(self) -> int:
+        return self.digits or 9
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "id": self.meter_id,
+            "account": self.account_id,
+            "resource": self.resource,
+            "serial": self.serial,
+            "tariffs": self.tariffs,
+            "digits": self.digits,
+            "window": [self.window_start, self.window_end],
+            "period": str(self.period),
+            "correction": self.correction,
+            "zones": [
+                {
+                    "prev": None
+                    if z.previous is None
+                    else [
+                        z.previous.value,
+                        z.previous.taken_on.isoformat() if z.previous.taken_on else None,
+                    ],
+                    "recent": list(z.recent),
+                }
+                for z in self.zones
+            ],
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> MeterTask:
+        zones = []
+        for z in data["zones"]:
+            prev = z["prev"]
+            previous = (
+                None
+                if prev is None
+                else PreviousReading(prev[0], date.fromisoformat(prev[1]) if prev[1] else None)
+            )
+            zones.append(ZoneBasis(previous, tuple(z["recent"])))
+        return cls(
+            meter_id=data["id"],
+            account_id=data["account"],
+            resource=data["resource"],
+            serial=data["serial"],
+            tariffs=data["tariffs"],
+            digits=data["digits"],
+            window_start=data["window"][0],
+            window_end=data["window"][1],
+            period=Period.parse(data["period"]),
+            correction=data["correction"],
+            zones=tuple(zones),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    reading: StoredReading
+    duplicate: bool  # Confirm arrived again: the first submission's receipt, nothing new saved
+
+
+@dataclass(frozen=True, slots=True)
+class WindowClosed:
+    dates: WindowDates  # the next window
+
+
+@dataclass(frozen=True, slots=True)
+class NotAllowed:
+    """The chat is no longer linked to the account, or the meter is gone."""
+
+
+SubmitOutcome = Submitted | WindowClosed | NotAllowed
+
+
+@dataclass(frozen=True, slots=True)
+class MeterHistory:
+    meter: Meter
+    readings: list[StoredReading]  # newest period first; replaced ones too
+
+
+def consumption_since(task: MeterTask, zone: int, value: int) -> int | None:
+    """Consumption since the previous reading, rollover included; None without one."""
+    previous = task.zones[zone].previous
+    if previous is None:
+        return None
+    if value >= previous.value:
+        return value - previous.value
+    if task.digits:
+        return 10**task.digits - previous.value + value
+    return None
+
+
+class SubmissionService:
+    def __init__(
+        self,
+        *,
+        accounts: AccountRepository,
+        meters: MeterRepository,
+        readings: ReadingRepository,
+        chats: ChatRepository,
+        links: LinkRepository,
+        clock: Clock,
+        tz: tzinfo,
+        window: SubmissionWindow,
+    ) -> None:
+        self.accounts = accounts
+        self.meters = meters
+        self.readings = readings
+        self.chats = chats
+        self.links = links
+        self.clock = clock
+        self.tz = tz
+        self.window = window
+
+    def now(self) -> datetime:
+        return self.clock.now().astimezone(self.tz)
+
+    def today(self) -> date:
+        return self.now().date()
+
+    def meter_window(self, meter: Meter) -> SubmissionWindow:
+        return SubmissionWindow.for_meter(self.window, meter.window_start, meter.window_end)
+
+    async def account_of_chat(self, chat_id: int, requested: int = 0) -> Account | None:
+        """The account a submission is for: the requested one if linked, else the current one."""
+        if requested and await self.links.is_linked(chat_id, requested):
+            return await self.accounts.get(requested)
+        chat = await self.chats.get(chat_id)
+        if chat is not None and chat.current_account_id is not None:
+            return await self.accounts.get(chat.current_account_id)
+        linked = await self.links.accounts_of(chat_id)
+        return linked[0] if linked else None
+
+    async def account(self, account_id: int) -> Account | None:
+        return await self.accounts.get(account_id)
+
+    async def is_linked(self, chat_id: int, account_id: int) -> bool:
+        return await self.links.is_linked(chat_id, account_id)
+
+    async def meter_of(self, chat_id: int, account_id: int, meter_id: int) -> Meter | None:
+        """The meter, if it belongs to that account and the chat is linked to it."""
+        meter = await self.meters.get(meter_id)
+        if meter is None or meter.account_id != account_id:
+            return None
+        return meter if await self.links.is_linked(chat_id, account_id) else None
+
+    async def due_count(self, account_id: int) -> int:
+        today = self.today()
+        statuses = [self.status_of(m, today) for m in await self.meters.of_account(account_id)]
+        return sum(1 for s in statuses if s.is_open and not s.done)
+
+    def status_of(self, meter: Meter, today: date) -> MeterStatus:
+        window = self.meter_window(meter)
+        current = window.current(today)
+        if current is None:
+            return MeterStatus(meter, window, window.next_window(today), False, False)
+        done = meter.submitted_period == str(current.period)
+        return MeterStatus(meter, window, current, True, done)
+
+    async def overview(self, account: Account) -> Overview:
+        today = self.today()
+        meters = in_flat_order(await self.meters.of_account(account.id))
+        return Overview(account, today, [self.status_of(m, today) for m in meters])
+
+    async def tasks(self, statuses: Sequence[MeterStatus]) -> list[MeterTask]:
+        """Tasks for open meters, with one query for every meter's recent readings."""
+        statuses = [s for s in statuses if s.is_open]
+        recent = await self.readings.recent_current([s.meter.id for s in statuses])
+        tasks = []
+        for status in statuses:
+            meter = status.meter
+            before = [r for r in recent.get(meter.id, []) if r.period < status.period]
+            last = meter.last
+            if status.done:  # a correction is judged against what came before this period
+                last = self._newest(
+                    await self.readings.imported_last(meter.id),
+                    LastReading(before[0].values, before[0].submitted_at.astimezone(self.tz).date())
+                    if before
+                    else None,
+                )
+            tasks.append(self._task(status, last, before))
+        return tasks
+
+    @staticmethod
+    def _newest(imported: LastReading | None, submitted: LastReading | None) -> LastReading | None:
+        if imported is None or submitted is None:
+            return submitted or imported
+        if imported.taken_on and submitted.taken_on and imported.taken_on > submitted.taken_on:
+            return imported
+        return submitted
+
+    def _task(
+        self, status: MeterStatus, last: LastReading | None, before: list[StoredReading]
+    ) -> MeterTask:
+        meter = status.meter
+        span = 1
+        if last is not None and last.taken_on is not None:
+            taken_in = status.window.period_for(last.taken_on) or Period.of(last.taken_on)
+            span = min(max(1, months_between(taken_in, status.period)), MAX_SPAN_MONTHS)
+        chronological = list(reversed(before))
+        zones = []
+        for zone in range(meter.tariffs):
+            previous = None
+            if last is not None and zone < len(last.values):
+                previous = PreviousReading(last.values[zone], last.taken_on)
+            monthly = _monthly_consumptions(chronological, zone)
+            zones.append(ZoneBasis(previous, tuple(round(c * span) for c in monthly)))
+        return MeterTask(
+            meter_id=meter.id,
+            account_id=meter.account_id,
+            resource=str(meter.resource),
+            serial=meter.serial,
+            tariffs=meter.tariffs,
+            digits=meter.digits,
+            window_start=status.window.start_day,
+            window_end=status.window.end_day,
+            period=status.period,
+            correction=status.done,
+            zones=tuple(zones),
+        )
+
+    @staticmethod
+    def check(task: MeterTask, zone: int, value: int) -> CheckResult:
+        basis = task.zones[zone]
+        return check_value(
+            value,
+            previous=basis.previous,
+            digits=task.digits,
+            recent_consumptions=basis.recent,
+            floor=RESOURCE_FLOORS.get(task.resource, 0),
+        )
+
+    async def submit(
+        self, *, chat_id: int, task: MeterTask, values: Sequence[int], request_key: str
+    ) -> SubmitOutcome:
+        """Save once per request key; refuse when the window has closed meanwhile."""
+        if len(values) != task.tariffs:
+            raise ValueError(f"meter {task.meter_id} needs {task.tariffs} values, got {values}")
+        now = self.now()
+        window = task.window
+        if window.period_for(now.date()) != task.period:
+            earlier = await self.readings.by_request_key(request_key)
+            if earlier is not None:  # saved before the window closed; Confirm came again
+                return Submitted(earlier, duplicate=True)
+            return WindowClosed(window.current_or_next(now.date()))
+        if not await self.links.is_linked(chat_id, task.account_id):
+            return NotAllowed()
+        try:
+            saved = await self.readings.save(
+                meter_id=task.meter_id,
+                period=task.period,
+                values=values,
+                chat_id=chat_id,
+                at=now,
+                request_key=request_key,
+            )
+        except MeterGone:
+            return NotAllowed()
+        return Submitted(saved.reading, saved.duplicate)
+
+    async def receipt(self, request_key: str) -> StoredReading | None:
+        return await self.readings.by_request_key(request_key)
+
+    async def history(self, account_id: int, periods: int = 12) -> list[MeterHistory]:
+        meters = in_flat_order(await self.meters.of_account(account_id))
+        readings = await self.readings.history(account_id, periods)
+        by_meter: dict[int, list[StoredReading]] = {m.id: [] for m in meters}
+        for reading in readings:
+            by_meter.setdefault(reading.meter_id, []).append(reading)
+        return [MeterHistory(m, by_meter[m.id]) for m in meters]
+
+
+def _monthly_consumptions(readings: Sequence[StoredReading], zone: int) -> list[float]:
+    """Consumption per month between consecutive readings (oldest first), the last six."""
+    found = []
+    for earlier, later in pairwise(readings):
+        if zone >= len(earlier.values) or zone >= len(later.values):
+            continue
+        months = months_between(earlier.period, later.period)
+        delta = later.values[zone] - earlier.values[zone]
+        if months > 0 and delta >= 0:  # a drop is a replaced or rolled-over dial: no guide
+            found.append(delta / months)
+    return found[-RECENT_PERIODS:]

@@ -1,0 +1,15 @@
+# Operators: /stats and /export (SPEC §8)
+
+stats-text =
+    <b>Figures for { $period }</b>
+    Linked chats: { $linked_chats }
+    Accounts: { $accounts } ({ $linked_accounts } linked)
+    Meters: { $meters }
+    With a reading for the period: { $with_reading } ({ $share })
+    Submissions: { $submissions } ({ $corrections } replaced)
+stats-bad-period = Give the period as YYYY-MM, for example <code>/stats 2026-11</code>.
+export-bad-period = Give the period as YYYY-MM, for example <code>/export 2026-11</code>.
+export-caption = Readings for { $period }: { $rows ->
+    [one] { $rows } row
+   *[other] { $rows } rows
+}

@@ -1,0 +1,156 @@
+"""Operators in the chat (SPEC §8): /stats and /export; and the export after an import."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.domain.periods import Period
+from bot.services.export import export_period
+from bot.services.importer import import_file
+from tests.flows.test_submit import SUBMIT, count_readings, link, seed_flat, submit_one
+from tests.harness import BotHarness, start_harness
+
+ADMIN = 777
+
+ACCOUNTS_FILE = """\
+account;phone;address;meter;resource;tariffs;digits;last_t1;last_t2;last_t3;last_date
+5012345678;+7 916 123-45-67;Балашиха, Ленина 1-1;CW-00011234;cold_water;1;;100;;;2026-10-20
+5012345678;+7 916 123-45-67;Балашиха, Ленина 1-1;EL-00039012;electricity;2;;1000;400;;2026-10-20
+5012345678;+7 916 123-45-67;Балашиха, Ленина 1-1;HW-00025678;hot_water;1;5;50;;;2026-10-20
+5087654321;89160000000;Балашиха, Ленина 1-2;GAS-4321;gas;1;;10;;;2026-10-20
+"""
+
+EXPECTED_EXPORT = """\
+account,meter,resource,period,t1,t2,t3,submitted_at,receipt
+5012345678,CW-00011234,cold_water,2026-11,104,,,2026-11-20T13:00:00+03:00,2611-000004
+5012345678,EL-00039012,electricity,2026-11,1100,450,,2026-11-20T12:00:00+03:00,2611-000002
+5087654321,GAS-4321,gas,2026-11,25,,,2026-11-20T12:30:00+03:00,2611-000003
+"""
+
+
+async def _import(harness: BotHarness, path: Path) -> None:
+    report = await import_file(harness.db, path, now=harness.clock.now())
+    assert report.imported, report.errors
+
+
+async def _account_id(harness: BotHarness, number: str) -> int:
+    return int(await harness.db.fetchval("SELECT id FROM accounts WHERE number = ?", (number,)))
+
+
+async def test_export_after_import_and_submissions_then_reimport_loses_nothing(
+    harness: BotHarness, tmp_path: Path
+) -> None:
+    accounts_file = tmp_path / "accounts.csv"
+    accounts_file.write_text(ACCOUNTS_FILE, encoding="utf-8-sig")
+    await _import(harness, accounts_file)
+
+    family = await link(harness, 1001, await _account_id(harness, "5012345678"))
+    await family.send(SUBMIT)
+    await submit_one(family, "105")  # cold water, to be corrected below
+    await family.press("Пропустить")  # hot water stays without a reading
+    await submit_one(family, "1100", "450")  # electricity
+    harness.clock.advance(minutes=30)
+    neighbour = await link(harness, 1002, await _account_id(harness, "5087654321"))
+    await neighbour.send(SUBMIT)
+    await submit_one(neighbour, "25")
+    harness.clock.advance(minutes=30)
+    await family.send(SUBMIT)
+    await family.press("···1234")
+    await submit_one(family, "104")
+
+    out = io.StringIO()
+    rows = await export_period(harness.db, Period(2026, 11), out, harness.app.settings.tz)
+    assert rows == 3
+    assert out.getvalue() == EXPECTED_EXPORT
+
+    await _import(harness, accounts_file)  # the same file again
+    again = io.StringIO()
+    await export_period(harness.db, Period(2026, 11), again, harness.app.settings.tz)
+    assert again.getvalue() == EXPECTED_EXPORT
+    assert await count_readings(harness.db) == 4
+
+    admin = harness.chat(ADMIN)
+    await admin.send("/export 2026-11")
+    document = admin.last.document
+    assert document is not None
+    assert document == ("readings-2026-11.csv", EXPECTED_EXPORT.encode("utf-8"))
+    assert admin.last_text == "Показания за ноябрь 2026: 3 строки"
+
+
+async def test_export_defaults_to_the_open_window_period(harness: BotHarness) -> None:
+    account = await seed_flat(harness.db)
+    chat = await link(harness, 1001, account)
+    await chat.send(SUBMIT)
+    await submit_one(chat, "105")
+    admin = harness.chat(ADMIN)
+    await admin.send("/export")
+    assert admin.last.document is not None
+    name, data = admin.last.document
+    assert name == "readings-2026-11.csv"
+    assert data.decode().splitlines()[1].startswith("5012345678,CW-00011234,cold_water,2026-11,105")
+
+
+async def test_export_defaults_to_the_last_period_when_closed(tmp_path: Path) -> None:
+    harness = await start_harness(tmp_path, now=datetime(2026, 12, 10, 9, 0, tzinfo=UTC))
+    try:
+        admin = harness.chat(ADMIN)
+        await admin.send("/export")
+        assert admin.last.document is not None
+        assert admin.last.document[0] == "readings-2026-11.csv"
+        assert admin.last.document[1] == (
+            b"account,meter,resource,period,t1,t2,t3,submitted_at,receipt\n"
+        )
+        assert admin.last_text == "Показания за ноябрь 2026: 0 строк"
+    finally:
+        await harness.close()
+
+
+async def test_export_with_a_malformed_period(harness: BotHarness) -> None:
+    admin = harness.chat(ADMIN)
+    await admin.send("/export 2026-13")
+    assert "ГГГГ-ММ" in admin.last_text
+    assert admin.last.document is None
+
+
+async def test_stats_for_an_admin(harness: BotHarness) -> None:
+    account = await seed_flat(harness.db)
+    chat = await link(harness, 1001, account)
+    await chat.send(SUBMIT)
+    await submit_one(chat, "105")
+    await chat.send(SUBMIT)
+    await chat.press("···1234")
+    await submit_one(chat, "106")
+    admin = harness.chat(ADMIN)
+    await admin.send("/stats")
+    assert admin.last_text.splitlines() == [
+        "<b>Статистика за ноябрь 2026</b>",
+        "Привязанных чатов: 1",
+        "Лицевых счетов: 1 (привязано: 1)",
+        "Счётчиков: 3",
+        "С показаниями за период: 1 (33.3%)",
+        "Передач показаний: 2 (из них заменено: 1)",
+    ]
+    await admin.send("/stats 2026-10")
+    assert "Статистика за октябрь 2026" in admin.last_text
+    assert "С показаниями за период: 0 (0.0%)" in admin.last_text
+
+
+async def test_stats_and_export_are_unknown_commands_for_residents(harness: BotHarness) -> None:
+    account = await seed_flat(harness.db)
+    chat = await link(harness, 1001, account)
+    for command in ("/stats", "/export", "/export 2026-11"):
+        await chat.send(command)
+        assert chat.replies[0].text == "Такой команды я не знаю."
+        assert all(m.document is None for m in chat.replies)
+
+
+async def test_resident_in_the_flow_typing_stats_stays_in_the_flow(harness: BotHarness) -> None:
+    account = await seed_flat(harness.db)
+    chat = await link(harness, 1001, account)
+    await chat.send(SUBMIT)
+    await chat.send("/stats")
+    assert chat.replies[0].text == "Такой команды я не знаю."
+    await chat.send("105")
+    assert "Проверьте и подтвердите" in chat.last_text

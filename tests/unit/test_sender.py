@@ -1,0 +1,249 @@
+"""The sender (SPEC §7 "Delivery"): pace, 429, 403, errors, and nothing sent twice."""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiogram.methods import SendMessage
+
+from bot.services.sender import ManualTime, Outgoing, Pacer, Sender
+from tests.harness import BotHarness, start_harness
+
+CAMPAIGN = "broadcast:1"
+TEXT = "Плановое отключение горячей воды 1–14 июня"
+
+
+@pytest.fixture
+async def h(tmp_path: Path) -> AsyncIterator[BotHarness]:
+    harness = await start_harness(tmp_path, broadcast_rate=25)
+    yield harness
+    await harness.close()
+
+
+class Recorder:
+    """Every sendMessage with the moment (on the manual clock) it reached the Bot API."""
+
+    def __init__(self, h: BotHarness, time: ManualTime) -> None:
+        self.time = time
+        self.sends: list[tuple[float, int]] = []
+        self.attempts: list[tuple[float, int]] = []
+        self.hooks: dict[int, Any] = {}  # after the n-th successful send, call this
+        h.app.bot.session.middleware(self)
+
+    async def __call__(self, make_request, bot, method):  # type: ignore[no-untyped-def]
+        if not isinstance(method, SendMessage):
+            return await make_request(bot, method)
+        moment = self.time.monotonic()
+        self.attempts.append((moment, int(method.chat_id)))
+        result = await make_request(bot, method)
+        self.sends.append((moment, int(method.chat_id)))
+        hook = self.hooks.get(len(self.sends))
+        if hook is not None:
+            hook()
+        return result
+
+    def max_in_one_second(self) -> int:
+        times = sorted(t for t, _ in self.sends)
+        return max((bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times)), default=0)
+
+    def chats(self) -> list[int]:
+        return [chat_id for _, chat_id in self.sends]
+
+
+async def campaign(h: BotHarness, chat_ids: Sequence[int]) -> None:
+    for chat_id in chat_ids:
+        await h.app.chats.ensure(chat_id, h.clock.now())
+    await h.app.deliveries.create_campaign(CAMPAIGN, "broadcast", {}, h.clock.now())
+    await h.app.deliveries.add_recipients(CAMPAIGN, list(chat_ids), h.clock.now())
+
+
+async def render(chat_ids: Sequence[int]) -> Mapping[int, Outgoing]:
+    return {chat_id: Outgoing(TEXT) for chat_id in chat_ids}
+
+
+def paced(h: BotHarness, rate: float | None, **kwargs: Any) -> tuple[Sender, Recorder]:
+    time = ManualTime(clock=h.clock)
+    sender = h.app.sender
+    sender.pacer = Pacer(rate, monotonic=time.monotonic, sleep=time.sleep)
+    for name, value in kwargs.items():
+        setattr(sender, f"_{name}", value)
+    return sender, Recorder(h, time)
+
+
+async def test_the_rate_never_exceeds_broadcast_rate_in_any_second(h: BotHarness) -> None:
+    chats = list(range(1000, 1300))
+    await campaign(h, chats)
+    sender, recorder = paced(h, 25)
+    counts = await sender.run(CAMPAIGN, render)
+    assert counts.sent == 300
+    assert sorted(recorder.chats()) == chats
+    assert recorder.max_in_one_second() == 25
+    first, last = recorder.sends[0][0], recorder.sends[-1][0]
+    assert last - first == pytest.approx(299 / 25)  # and no slower than that
+
+
+async def test_the_rate_holds_with_many_sends_in_flight(h: BotHarness) -> None:
+    await campaign(h, range(1000, 1100))
+    sender, recorder = paced(h, 10, concurrency=50, claim_size=7)
+    await sender.run(CAMPAIGN, render)
+    assert len(recorder.sends) == 100 and recorder.max_in_one_second() == 10
+
+
+async def test_a_fractional_rate_never_rounds_up(h: BotHarness) -> None:
+    await campaign(h, range(1000, 1030))
+    sender, recorder = paced(h, 2.5)
+    await sender.run(CAMPAIGN, render)
+    assert recorder.max_in_one_second() == 2
+
+
+async def test_a_429_waits_retry_after_and_retries_that_chat(h: BotHarness) -> None:
+    await campaign(h, range(1000, 1010))
+    h.session.fail("SendMessage", 1004, kind="429", retry_after=7)
+    sender, recorder = paced(h, 25)
+    counts = await sender.run(CAMPAIGN, render)
+
+    assert counts.sent == 10 and counts.retried == 1
+    assert sorted(recorder.chats()) == list(range(1000, 1010))  # 1004 once, after the wait
+    assert len(h.session.messages[1004]) == 1
+    refused_at = next(t for t, c in recorder.attempts if c == 1004)
+    retried_at = next(t for t, c in recorder.sends if c == 1004)
+    assert retried_at >= refused_at + 7
+    # nothing at all went out during the 7 s the Bot API asked for
+    assert not [t for t, _ in recorder.sends if refused_at < t < refused_at + 7]
+
+
+async def test_a_429_pauses_everyone(h: BotHarness) -> None:
+    await campaign(h, range(1000, 1006))
+    h.session.fail("SendMessage", 1002, kind="429", retry_after=5)
+    sender, recorder = paced(h, None)
+    await sender.run(CAMPAIGN, render)
+    times = sorted(t for t, _ in recorder.sends)
+    # 1000 and 1001 went at once; after the 429 nobody was sent anything for 5 s
+    assert times[:2] == [0.0, 0.0] and all(t >= 5.0 for t in times[2:])
+
+
+async def test_a_429_forever_gives_up_on_that_chat(h: BotHarness) -> None:
+    await campaign(h, [1000, 1001])
+    h.session.fail("SendMessage", 1000, kind="429", retry_after=1, times=100)
+    sender, _ = paced(h, 25)
+    counts = await sender.run(CAMPAIGN, render)
+    assert (counts.sent, counts.failed) == (1, 1)
+    assert (await h.app.deliveries.statuses(CAMPAIGN))[1000] == "failed"
+
+
+async def test_a_403_marks_the_chat_inactive_until_the_resident_writes(h: BotHarness) -> None:
+    await campaign(h, [1000, 1001])
+    h.session.fail("SendMessage", 1001, kind="403")
+    sender, _ = paced(h, 25)
+    counts = await sender.run(CAMPAIGN, render)
+
+    assert (counts.sent, counts.blocked) == (1, 1)
+    assert (await h.app.deliveries.statuses(CAMPAIGN)) == {1000: "sent", 1001: "blocked"}
+    chat = await h.app.chats.get(1001)
+    assert chat is not None and not chat.active
+
+    await h.chat(1001).send("/help")  # unblocked the bot and wrote again
+    chat = await h.app.chats.get(1001)
+    assert chat is not None and chat.active
+
+
+async def test_other_errors_are_counted_and_logged_without_the_text(
+    h: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await campaign(h, [1000, 1001, 1002])
+    h.session.fail("SendMessage", 1001, kind="400")
+    sender, _ = paced(h, 25)
+    with caplog.at_level(logging.WARNING):
+        counts = await sender.run(CAMPAIGN, render)
+    assert (counts.sent, counts.failed) == (2, 1)
+    assert (await h.app.deliveries.statuses(CAMPAIGN))[1001] == "failed"
+    assert "1001" in caplog.text
+    assert TEXT not in caplog.text and "TEST-token" not in caplog.text
+
+
+async def test_a_stopped_run_started_again_sends_the_rest_and_none_twice(h: BotHarness) -> None:
+    chats = list(range(1000, 1050))
+    await campaign(h, chats)
+    stop = asyncio.Event()
+    sender, recorder = paced(h, 25)
+    recorder.hooks[17] = stop.set
+    first = await sender.run(CAMPAIGN, render, stop=stop)
+    assert first.sent == 17
+    statuses = await h.app.deliveries.statuses(CAMPAIGN)
+    assert sorted(statuses.values()).count("sent") == 17
+    assert set(statuses.values()) == {"sent", "pending"}  # nothing left half-claimed
+
+    second = await sender.run(CAMPAIGN, render)
+    assert second.sent == 33
+    assert sorted(recorder.chats()) == chats
+
+
+async def test_a_cancelled_run_hands_back_what_it_did_not_send(h: BotHarness) -> None:
+    chats = list(range(1000, 1040))
+    await campaign(h, chats)
+    sender, recorder = paced(h, 25)
+    task = asyncio.get_running_loop().create_task(sender.run(CAMPAIGN, render))
+    recorder.hooks[9] = task.cancel
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await sender.run(CAMPAIGN, render)
+    assert sorted(recorder.chats()) == chats
+
+
+async def test_a_killed_process_never_sends_its_claimed_chats_again(h: BotHarness) -> None:
+    await campaign(h, range(1000, 1010))
+    # a process claimed three chats and died with them in flight: outcome unknown
+    claimed = await h.app.deliveries.claim(CAMPAIGN, 3, h.clock.now())
+    sender, recorder = paced(h, 25)
+    await sender.run(CAMPAIGN, render)
+    assert sorted(recorder.chats()) == list(range(1003, 1010))
+    statuses = await h.app.deliveries.statuses(CAMPAIGN)
+    assert {statuses[c] for c in claimed} == {"sending"}
+
+
+async def test_two_runs_of_one_campaign_at_once_send_each_chat_once(h: BotHarness) -> None:
+    chats = list(range(1000, 1200))
+    await campaign(h, chats)
+    sender, recorder = paced(h, None, claim_size=13)
+    await asyncio.gather(sender.run(CAMPAIGN, render), sender.run(CAMPAIGN, render))
+    assert sorted(recorder.chats()) == chats
+
+
+async def test_a_chat_the_renderer_leaves_out_is_skipped(h: BotHarness) -> None:
+    await campaign(h, [1000, 1001])
+
+    async def only_first(chat_ids: Sequence[int]) -> Mapping[int, Outgoing]:
+        return {1000: Outgoing(TEXT)}
+
+    sender, recorder = paced(h, 25)
+    counts = await sender.run(CAMPAIGN, only_first)
+    assert (counts.sent, counts.skipped) == (1, 1) and recorder.chats() == [1000]
+    assert (await h.app.deliveries.statuses(CAMPAIGN)) == {1000: "sent", 1001: "skipped"}
+
+
+async def test_the_pacer_spaces_releases_evenly() -> None:
+    time = ManualTime()
+    pacer = Pacer(4, monotonic=time.monotonic, sleep=time.sleep)
+    moments = []
+    for _ in range(6):
+        assert await pacer.wait()
+        moments.append(time.now)
+    assert moments == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0, 1.25])
+    pacer.hold(10)
+    await pacer.wait()
+    assert time.now == pytest.approx(11.25)
+
+
+async def test_a_stop_interrupts_a_long_wait() -> None:
+    time = ManualTime()
+    pacer = Pacer(1, monotonic=time.monotonic, sleep=time.sleep)
+    pacer.hold(3600)
+    deadline = time.now + 2
+    assert not await pacer.wait(lambda: time.now >= deadline)
+    assert time.now < 3
