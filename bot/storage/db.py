@@ -100,13 +100,13 @@ class Database:
         assert self._reader is not None, "database is not connected"
         return self._reader
 
+    # execute_fetchall is one trip to the connection's thread; a cursor would take three.
     async def fetchone(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
-        async with self.reader.execute(sql, params) as cur:
-            return await cur.fetchone()
+        rows = await self.reader.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
-        async with self.reader.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self.reader.execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
@@ -127,9 +127,13 @@ class Database:
                 await self._writer.execute("COMMIT")
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """One write statement in its own transaction; returns lastrowid or rowcount."""
-        async with self.transaction() as conn, conn.execute(sql, params) as cur:
-            return cur.lastrowid if sql.lstrip().upper().startswith("INSERT") else cur.rowcount
+        """One write statement (autocommit: its own transaction); lastrowid or rowcount."""
+        assert self._writer is not None, "database is not connected"
+        async with self._write_lock:
+            cursor = await self._writer.execute(sql, params)
+            # the cursor is left to the garbage collector: closing it is one more thread trip
+            result = cursor.lastrowid if sql.lstrip()[:6].upper() == "INSERT" else cursor.rowcount
+            return result or 0
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         async with self.transaction() as conn:
