@@ -51,24 +51,26 @@ class ReminderScheduler:
     def __init__(self, at: time, tz: tzinfo, job: Callable[[], Awaitable[None]]) -> None:
         self.trigger = reminder_trigger(at, tz)
         self.scheduler = AsyncIOScheduler(timezone=tz)
-        self.scheduler.add_job(
-            job,
-            self.trigger,
-            id=JOB_ID,
-            name="send due reminders",
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=3600,  # a loop stalled at 10:00 still runs it, late
-            replace_existing=True,
-        )
+        self.job = job
 
     @property
     def running(self) -> bool:
         return bool(self.scheduler.running)
 
     def start(self) -> None:
-        if not self.running:
-            self.scheduler.start()
+        if self.running:
+            return
+        self.scheduler.add_job(
+            self.job,
+            self.trigger,
+            id=JOB_ID,
+            name="send due reminders",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3600,  # a loop stalled at REMINDER_TIME still runs it, late
+            replace_existing=True,
+        )
+        self.scheduler.start()
 
     def shutdown(self) -> None:
         if self.running:

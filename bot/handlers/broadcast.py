@@ -5,8 +5,10 @@ Only ADMIN_IDS pass the router's filter; anyone else falls through to "unknown c
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import F, Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -17,6 +19,8 @@ from aiogram_i18n import I18nContext
 from bot.config import Settings
 from bot.fsm.broadcast import BroadcastForm
 from bot.services.broadcasts import BroadcastService
+
+log = logging.getLogger(__name__)
 
 MAX_TEXT = 4096  # Telegram's limit for one message
 
@@ -46,7 +50,9 @@ async def _edit(message: Message, text: str) -> None:
         await message.edit_text(text, reply_markup=None)
     except TelegramBadRequest as exc:
         if "message is not modified" not in exc.message:
-            raise
+            log.warning("could not edit the broadcast message: %s", exc.message)
+    except TelegramAPIError as exc:
+        log.warning("could not edit the broadcast message: %s", type(exc).__name__)
 
 
 def get_router() -> Router:
@@ -60,14 +66,15 @@ def get_router() -> Router:
         await state.set_state(BroadcastForm.text)
         await message.answer(i18n.get("broadcast-ask"))
 
-    @router.message(BroadcastForm.text, F.text)
+    @router.message(BroadcastForm.text, F.text, ~F.text.startswith("/"))
     async def preview(
         message: Message, state: FSMContext, i18n: I18nContext, broadcasts: BroadcastService
     ) -> None:
-        text = message.html_text
-        if len(message.text or "") > MAX_TEXT or len(text) > MAX_TEXT:
-            await message.answer(i18n.get("broadcast-too-long", length=len(text)))
+        length = len(message.text or "")  # Telegram counts the text, not the HTML markup
+        if length > MAX_TEXT:
+            await message.answer(i18n.get("broadcast-too-long", length=length))
             return
+        text = message.html_text
         count = await broadcasts.count_recipients()
         if count == 0:
             await state.clear()
@@ -80,7 +87,7 @@ def get_router() -> Router:
             i18n.get("broadcast-preview-above", count=count), reply_markup=_confirm_keyboard(i18n)
         )
 
-    @router.message(BroadcastForm.text)
+    @router.message(BroadcastForm.text, ~F.text.startswith("/"))
     async def not_text(message: Message, i18n: I18nContext) -> None:
         await message.answer(i18n.get("broadcast-text-only"))
 
@@ -97,12 +104,13 @@ def get_router() -> Router:
         if not isinstance(query.message, Message) or not text:
             return
         progress = query.message
-        campaign_id, total = await broadcasts.create(
+        campaign_id = await broadcasts.create(
             text,
             admin_chat_id=progress.chat.id,
             progress_message_id=progress.message_id,
             locale=i18n.locale,
         )
+        total = await broadcasts.count_recipients()
         # the confirmation message becomes the progress message
         await _edit(
             progress,

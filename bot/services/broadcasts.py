@@ -51,13 +51,13 @@ class BroadcastService:
 
     async def create(
         self, text: str, *, admin_chat_id: int, progress_message_id: int, locale: str
-    ) -> tuple[str, int]:
-        """Record the announcement and its recipients; returns (campaign id, recipients)."""
+    ) -> str:
+        """Record the announcement; its recipients are recorded when it starts sending."""
         campaign_id = await self.deliveries.create_broadcast(
             {"text": text, "locale": locale}, admin_chat_id, self.clock.now()
         )
         await self.deliveries.set_progress_message(campaign_id, progress_message_id)
-        return campaign_id, await self._materialise(campaign_id)
+        return campaign_id
 
     def launch(self, campaign_id: str) -> asyncio.Task[DeliveryCounts]:
         """Send in the background; the task is kept until it is done."""
@@ -65,8 +65,13 @@ class BroadcastService:
         if task is None or task.done():
             task = asyncio.get_running_loop().create_task(self.run(campaign_id))
             self._running[campaign_id] = task
-            task.add_done_callback(lambda _: self._running.pop(campaign_id, None))
+            task.add_done_callback(lambda done: self._finished(campaign_id, done))
         return task
+
+    def _finished(self, campaign_id: str, task: asyncio.Task[DeliveryCounts]) -> None:
+        self._running.pop(campaign_id, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s failed", campaign_id, exc_info=task.exception())
 
     def stop(self, campaign_id: str) -> None:
         """Stop after the sends in hand; the rest stays pending for the next run."""
@@ -81,9 +86,6 @@ class BroadcastService:
         """On start: send the rest of every announcement a stop or a crash interrupted."""
         resumed = []
         for campaign in await self.deliveries.unfinished(["broadcast"]):
-            if not campaign.materialised:
-                # stopped while recipients were being recorded: they are the linked chats now
-                await self._materialise(campaign.id)
             self.launch(campaign.id)
             resumed.append(campaign.id)
         return resumed
@@ -106,6 +108,9 @@ class BroadcastService:
         if campaign is None or campaign.finished:
             return DeliveryCounts()
         stop = self._stops.setdefault(campaign_id, asyncio.Event())
+        if not campaign.materialised:
+            # the linked active chats when it starts (or, interrupted, when it resumes)
+            await self._materialise(campaign_id)
         progress = _Progress(self, campaign, await self.deliveries.counts(campaign_id))
         try:
             counts = await self.sender.run(
@@ -151,7 +156,9 @@ class _Progress:
         b = self.before
         sent = b["sent"] + counts.sent
         blocked = b["blocked"] + counts.blocked
+        # not delivered: refused, blocked, no longer active, or lost in flight by a crash
         failed = b["failed"] + counts.failed + blocked + b["skipped"] + counts.skipped
+        failed += b["sending"]
         return {"sent": sent, "failed": failed, "blocked": blocked, "total": self.total}
 
     async def update(self, counts: DeliveryCounts) -> None:

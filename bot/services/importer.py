@@ -240,8 +240,8 @@ def _parse(
         if undecodable and undecodable[-1] >= start:
             yield RowError(start, "the line is not UTF-8 text; save the file as UTF-8")
             continue
-        if not any(cell.strip() for cell in cells):
-            continue
+        if not "".join(cells).strip():
+            continue  # a blank line, or nothing but separators
         if end > start and any("\n" in cell or "\r" in cell for cell in cells):
             yield RowError(
                 start, f"a quoted value runs on to line {end}; is a closing quote missing?"
@@ -274,7 +274,7 @@ class _RowParser:
         self.account_pattern = account_pattern
         self.latest_date = (today + FUTURE_SLACK).isoformat()
         self._phones: dict[str, str | InvalidPhone] = {}
-        self._dates: dict[str, str] = {}
+        self._dates: dict[str, str | None] = {"": None}  # valid dates; empty = unknown
 
     def _phone(self, text: str) -> str | InvalidPhone:
         # The rows of one account repeat its phone, and normalising is the slow part of a row.
@@ -290,8 +290,7 @@ class _RowParser:
         return cached
 
     def _date(self, name: str, text: str, problems: list[str]) -> str | None:
-        if not text or text in self._dates:
-            return text or None
+        """``text`` when it is a real YYYY-MM-DD date (remembered), else None and a problem."""
         if not _DATE.fullmatch(text):
             problems.append(f'{name} "{text}" is not a date in the form YYYY-MM-DD')
             return None
@@ -301,7 +300,7 @@ class _RowParser:
             problems.append(f'{name} "{text}" is not a real date')
             return None
         if len(self._dates) >= _CACHE_SIZE:
-            self._dates.clear()
+            self._dates = {"": None}
         self._dates[text] = text
         return text
 
@@ -328,12 +327,14 @@ class _RowParser:
             resource,
             tariffs_text,
             digits_text,
-            *last_texts,
+            t1_text,
+            t2_text,
+            t3_text,
             last_date_text,
             verified_text,
             start_text,
             end_text,
-        ) = [cell.strip() for cell in self.pick(cells)]
+        ) = map(str.strip, self.pick(cells))
         problems: list[str] = []
 
         if not account:
@@ -344,7 +345,7 @@ class _RowParser:
                 f"(ACCOUNT_NUMBER_PATTERN {self.account_pattern.pattern})"
             )
 
-        phone = self._phone(phone_text) if phone_text else None
+        phone = self._phones.get(phone_text) or (self._phone(phone_text) if phone_text else None)
         if phone is None:
             problems.append("phone is empty")
         elif isinstance(phone, InvalidPhone):
@@ -378,11 +379,10 @@ class _RowParser:
                 f'digits "{digits_text}" is not a whole number from 1 to {MAX_READING_DIGITS}'
             )
 
-        t1_text, t2_text, t3_text = last_texts
         last: list[int | None] = [None, None, None]
         if t1_text or t2_text or t3_text:
             most_digits = digits or MAX_READING_DIGITS
-            for zone, text in enumerate(last_texts):
+            for zone, text in enumerate((t1_text, t2_text, t3_text)):
                 if not text:
                     continue
                 name = f"last_t{zone + 1}"
@@ -408,7 +408,9 @@ class _RowParser:
                         problems.append(
                             f"last_t{zone + 1} is given but the meter has {tariffs} {zones}"
                         )
-                if not all(given[:tariffs]):
+                if tariffs == 1 and not given[0]:
+                    problems.append("last_t1 is missing")
+                elif not all(given[:tariffs]):
                     missing = [f"last_t{z + 1}" for z in range(tariffs) if not given[z]]
                     problems.append(
                         f"{', '.join(missing)} missing: a {tariffs}-zone meter needs "
@@ -418,11 +420,20 @@ class _RowParser:
                 problems.append("last_date is missing: it is required with last_t1")
         elif last_date_text:
             problems.append("last_date is given without last_t1")
-        last_date = self._date("last_date", last_date_text, problems)
+        dates = self._dates
+        last_date = (
+            dates[last_date_text]
+            if last_date_text in dates
+            else self._date("last_date", last_date_text, problems)
+        )
         if last_date is not None and last_date > self.latest_date:
             problems.append(f"last_date {last_date} is in the future")
 
-        verified_until = self._date("verified_until", verified_text, problems)
+        verified_until = (
+            dates[verified_text]
+            if verified_text in dates
+            else self._date("verified_until", verified_text, problems)
+        )
 
         window_start = _DAYS.get(start_text)
         window_end = _DAYS.get(end_text)
@@ -460,8 +471,8 @@ class _RowParser:
 # --- checking the whole file --------------------------------------------------------------------
 
 _MASK32 = (1 << 32) - 1
-_meter_hash = hash  # a name of its own so a test can force collisions
 _MASK64 = (1 << 64) - 1
+_LENGTH = struct.Struct("<Q")  # the size of one marshalled batch in the spool
 
 
 class _Spool:
@@ -486,85 +497,94 @@ class _Spool:
             yield marshal.loads(self._file.read(_LENGTH.unpack(head)[0]))
 
 
-_LENGTH = struct.Struct("<Q")
-
-
 def _check_into(
     path: Path, spool: _Spool, *, account_pattern: re.Pattern[str], today: date
 ) -> FileCheck:
     """Read and check the whole file. Rows that pass their own checks go to ``spool`` as
-    ImportRow's fields plus a flag: 1 on the first row of its account (the one the account is
-    written from). Rows that fail a check across rows are spooled too and listed in
+    ImportRow's fields plus a flag: True on the first row of its account (the one the account
+    is written from). Rows that then fail a check across rows are spooled too and listed in
     ``check.skip``."""
     check = FileCheck()
     errors: list[RowError] = []
-    # account number → hash of its phone << 96 | hash of its address << 32 | its first line
-    accounts: dict[str, int] = {}
-    # hash of (account, serial) → first line. A hash match is confirmed at the end (see below):
-    # 64-bit keys keep a 2.5-million-row file within a few hundred megabytes.
-    meters: dict[int, int] = {}
-    suspects: list[tuple[int, int]] = []  # (line, earlier line) with the same meter hash
     across: dict[int, list[str]] = {}
+    # account number → hash of its phone << 96 | hash of its address << 32 | its first line:
+    # a million accounts in ~150 MB; 64-bit hashes tell a different phone or address.
+    accounts: dict[str, int] = {}
+    # Billing systems write an account's rows together, so serials are checked within that run
+    # and forgotten after it; an account whose rows come back after another account's is
+    # checked at the end, reading the spool again.
+    run_account, run_serials, run_returns = "", {}, False
+    returning: set[str] = set()
+    duplicates: set[int] = set()
     batch: list[tuple[Any, ...]] = []
     try:
-        with path.open("rb") as binary:
-            for item in _parse(binary, account_pattern=account_pattern, today=today):
-                if type(item) is not tuple:
-                    errors.append(item)
-                    if item.line is not None:
-                        check.rows += 1
-                    continue
-                check.rows += 1
-                line, number, phone, address, serial = item[:5]
-                phone_hash, address_hash = hash(phone) & _MASK64, hash(address) & _MASK64
-                known = accounts.get(number)
-                if known is None:
-                    accounts[number] = phone_hash << 96 | address_hash << 32 | line
-                elif known >> 32 != phone_hash << 64 | address_hash:
-                    what = " and ".join(
-                        name
-                        for name, differs in (
-                            ("phone", known >> 96 != phone_hash),
-                            ("address", known >> 32 & _MASK64 != address_hash),
-                        )
-                        if differs
-                    )
-                    across[line] = [
-                        f"account {number} has a different {what} on line "
-                        f"{known & _MASK32}; every row of an account must repeat them"
-                    ]
-                earlier = meters.setdefault(_meter_hash((number, serial)), line)
-                if earlier != line:
-                    suspects.append((line, earlier))
-                batch.append((*item, known is None))
-                check.spooled += 1
-                if len(batch) >= BATCH_SIZE:
-                    spool.write(batch)
-                    batch = []
-            spool.write(batch)
+        binary = path.open("rb")
     except OSError as exc:
         check.errors = [RowError(None, f"cannot read {path}: {exc.strerror or exc}")]
         return check
+    with binary:
+        for item in _parse(binary, account_pattern=account_pattern, today=today):
+            if type(item) is not tuple:
+                errors.append(item)
+                if item.line is not None:
+                    check.rows += 1
+                continue
+            check.rows += 1
+            line, number, phone, address, serial = item[:5]
+            phone_hash, address_hash = hash(phone) & _MASK64, hash(address) & _MASK64
+            known = accounts.get(number)
+            if known is None:
+                accounts[number] = phone_hash << 96 | address_hash << 32 | line
+            elif known >> 32 != phone_hash << 64 | address_hash:
+                what = " and ".join(
+                    name
+                    for name, differs in (
+                        ("phone", known >> 96 != phone_hash),
+                        ("address", known >> 32 & _MASK64 != address_hash),
+                    )
+                    if differs
+                )
+                across[line] = [
+                    f"account {number} has a different {what} on line "
+                    f"{known & _MASK32}; every row of an account must repeat them"
+                ]
+            if number != run_account:
+                run_account, run_serials, run_returns = number, {}, known is not None
+                if run_returns:
+                    returning.add(number)  # its serials are checked at the end
+            if not run_returns:
+                earlier = run_serials.setdefault(serial, line)
+                if earlier != line:
+                    across.setdefault(line, []).append(_duplicate(number, serial, earlier))
+                    duplicates.add(line)
+            batch.append((*item, known is None))
+            check.spooled += 1
+            if len(batch) >= BATCH_SIZE:
+                spool.write(batch)
+                batch = []
+        spool.write(batch)
     if any(error.line is None for error in errors):
         check.errors = errors
         return check
 
-    if suspects:
-        wanted = {line for pair in suspects for line in pair}
-        keys = {
-            row[0]: (row[1], row[4]) for rows in spool.batches() for row in rows if row[0] in wanted
-        }
-        for line, earlier in suspects:
-            if keys[line] == keys[earlier]:
-                number, serial = keys[line]
-                across.setdefault(line, []).append(
-                    f'meter "{serial}" of account {number} is already on line {earlier}'
-                )
+    if returning:
+        first_lines: dict[tuple[str, str], int] = {}
+        for rows in spool.batches():
+            for row in rows:
+                if row[1] in returning:
+                    line, number, serial = row[0], row[1], row[4]
+                    earlier = first_lines.setdefault((number, serial), line)
+                    if earlier != line and line not in duplicates:
+                        across.setdefault(line, []).append(_duplicate(number, serial, earlier))
     check.skip = set(across)
     errors.extend(RowError(line, "; ".join(reasons)) for line, reasons in across.items())
     errors.sort(key=lambda error: error.line or 0)
     check.errors = errors
     return check
+
+
+def _duplicate(number: str, serial: str, earlier: int) -> str:
+    return f'meter "{serial}" of account {number} is already on line {earlier}'
 
 
 def check_file(

@@ -5,9 +5,10 @@ Each reminder is a campaign with a stable id, so "already sent" is a database fa
 - closing:<last day>             the windows that close that day, CLOSING_REMINDER_DAYS before
 - verification:<meter>:<due>     one meter's verification date, VERIFICATION_REMINDER_DAYS before
 
-A reminder is due from its day until its window closes (its due date, for verification), so one
-missed while the bot was down goes out the next time the job runs; a campaign that exists is never
-planned again, and an unfinished one is resumed first.
+A reminder is due from its day until its window closes (its due date, for verification). Every
+run of the job sends each due reminder to the chats it is due to and has not reached yet: one
+missed while the bot was down goes out when it is back, a chat linked (or switched on) since the
+first run gets it at the next run, and nobody gets it twice. Unfinished runs resume first.
 """
 
 from __future__ import annotations
@@ -83,13 +84,13 @@ class ReminderReport:
 
 def format_report(report: ReminderReport) -> str:
     """A few lines for the operator (`send-reminders`) and the log."""
-    if not report.campaigns:
-        return f"{report.day}: no reminders due, nothing sent"
+    if report.totals.done == 0 and not any(r.recipients or r.expired for r in report.campaigns):
+        return f"{report.day}: nothing to send ({len(report.campaigns)} reminders due)"
     lines = []
     for r in report.campaigns:
         c = r.counts
-        if not (r.recipients or c.done or c.retried or r.expired or r.resumed):
-            continue  # due, but nobody to tell
+        if not (r.recipients or c.done or c.retried or r.expired):
+            continue  # due, but nobody new to tell
         line = (
             f"{r.campaign_id}: sent {c.sent}, failed {c.failed}, blocked {c.blocked},"
             f" skipped {c.skipped}"
@@ -206,37 +207,24 @@ class ReminderService:
     # --- what is due -------------------------------------------------------------------------
 
     async def plan(self, today: date, kinds: Sequence[str]) -> list[CampaignPlan]:
-        """Campaigns due today that were never created."""
-        plans: list[CampaignPlan] = []
-        if "opening" in kinds or "closing" in kinds:
-            plans += plan_window_reminders(
-                today,
-                kinds,
-                await self.recipients.window_days(),
-                self.default_window,
-                self.settings.closing_reminder_days,
-            )
-        days = self.settings.verification_reminder_days
-        if "verification" in kinds and days > 0:
-            due = await self.recipients.verification_due(today, today + timedelta(days=days))
-            plans += [
-                CampaignPlan(
-                    f"verification:{meter_id}:{day}",
-                    "verification",
-                    {"meter_id": meter_id, "due": str(day)},
-                    day,
-                )
-                for meter_id, day in due
-            ]
-        existing = await self.deliveries.existing([p.id for p in plans])
-        return [p for p in plans if p.id not in existing]
+        """The opening and closing reminders due today, whether or not they ran already."""
+        if "opening" not in kinds and "closing" not in kinds:
+            return []
+        return plan_window_reminders(
+            today,
+            kinds,
+            await self.recipients.window_days(),
+            self.default_window,
+            self.settings.closing_reminder_days,
+        )
 
     # --- running -----------------------------------------------------------------------------
 
     async def run_due(
         self, kinds: Sequence[str] | None = None, *, plan_new: bool = True
     ) -> ReminderReport:
-        """Resume unfinished reminders, then create and send the ones due today."""
+        """Resume unfinished reminders, then send every reminder due today to every chat it
+        is due to and has not reached yet (a chat linked or switched on since included)."""
         wanted = tuple(kinds or KINDS)
         unknown = set(wanted) - set(KINDS)
         if unknown:
@@ -244,25 +232,55 @@ class ReminderService:
         async with self._lock:
             today = self.today()
             report = ReminderReport(today)
+            plans = await self.plan(today, wanted) if plan_new else []
+            planned = {plan.id for plan in plans}
             for campaign in await self.deliveries.unfinished(wanted):
                 if self.sender.stopping:
                     return report
-                report.campaigns.append(await self._run(campaign, today, resumed=True))
-            if not plan_new:
-                return report
-            for plan in await self.plan(today, wanted):
+                if campaign.id not in planned:  # a planned one runs below, recipients renewed
+                    report.campaigns.append(await self._run(campaign, today, resumed=True))
+            for plan in plans:
                 if self.sender.stopping:
-                    break
+                    return report
                 created = await self.deliveries.create_campaign(
                     plan.id, plan.kind, plan.params, self.clock.now(), expires_on=plan.expires_on
                 )
                 campaign = await self.deliveries.get(plan.id)
-                if not created or campaign is None:
-                    continue  # another process got there first
-                report.campaigns.append(await self._run(campaign, today))
-            if report.campaigns:
+                assert campaign is not None
+                if not created and campaign.params != plan.params:
+                    # meters with new window days that open (close) the same day join it
+                    await self.deliveries.update_params(plan.id, plan.params, plan.expires_on)
+                report.campaigns.append(await self._run_planned(plan.id, today))
+            if plan_new and "verification" in wanted:
+                report.campaigns += await self._run_verification(today)
+            if any(r.recipients or r.counts.done or r.expired for r in report.campaigns):
                 log.info("reminders:\n%s", format_report(report))
             return report
+
+    async def _run_verification(self, today: date) -> list[CampaignResult]:
+        days = self.settings.verification_reminder_days
+        if days <= 0:
+            return []
+        due = await self.recipients.verification_due(today, today + timedelta(days=days))
+        results = []
+        for meter_id, day in due:
+            if self.sender.stopping:
+                break
+            campaign_id = f"verification:{meter_id}:{day}"
+            await self.deliveries.create_campaign(
+                campaign_id,
+                "verification",
+                {"meter_id": meter_id, "due": str(day)},
+                self.clock.now(),
+                expires_on=day,
+            )
+            results.append(await self._run_planned(campaign_id, today))
+        return results
+
+    async def _run_planned(self, campaign_id: str, today: date) -> CampaignResult:
+        campaign = await self.deliveries.get(campaign_id)
+        assert campaign is not None, campaign_id
+        return await self._run(campaign, today, select=True)
 
     async def on_start(self) -> ReminderReport:
         """At start-up: resume what was interrupted; if today's REMINDER_TIME has passed while
@@ -277,14 +295,15 @@ class ReminderService:
             log.exception("the reminder job failed; it runs again at the next REMINDER_TIME")
 
     async def _run(
-        self, campaign: Campaign, today: date, *, resumed: bool = False
+        self, campaign: Campaign, today: date, *, resumed: bool = False, select: bool = False
     ) -> CampaignResult:
+        """Record the recipients (`select`: again, to add chats that became due), then send."""
         result = CampaignResult(campaign.id, campaign.kind, resumed=resumed)
         if campaign.expires_on is not None and campaign.expires_on < today:
             result.expired = await self.deliveries.expire(campaign.id, self.clock.now())
             result.finished = True
             return result
-        if not campaign.materialised:
+        if select or not campaign.materialised:
             result.recipients = await self._materialise(campaign)
         result.counts = await self.sender.run(campaign.id, self.renderer(campaign))
         result.finished = await self.deliveries.finish(campaign.id, self.clock.now())
@@ -295,7 +314,7 @@ class ReminderService:
         added, after = 0, 0
         while True:
             chat_ids = await self.recipients.chats_for(
-                campaign.kind, rules, after=after, limit=SELECT_BATCH
+                campaign.kind, rules, after=after, limit=SELECT_BATCH, new_in=campaign.id
             )
             added += await self.deliveries.add_recipients(campaign.id, chat_ids, self.clock.now())
             if len(chat_ids) < SELECT_BATCH:
@@ -338,8 +357,7 @@ class ReminderService:
             for row in rows:
                 by_chat.setdefault(row.chat_id, []).append(row)
             return {
-                chat_id: render_chat(campaign, words, meters)
-                for chat_id, meters in by_chat.items()
+                chat_id: render_chat(campaign, words, meters) for chat_id, meters in by_chat.items()
             }
 
         return render
@@ -362,10 +380,10 @@ class ReminderService:
         lines = [words.title("remind-opening-title", locale, period=words.period(locale, period))]
         lines += [
             words.get(
-                "remind-opening-line",
+                "remind-opening-line-address" if a.address else "remind-opening-line",
                 locale,
                 number=html.escape(a.number),
-                address=html.escape(a.address) if a.address else "none",
+                address=html.escape(a.address or ""),
                 closes=words.date(locale, closes[a.account_id]),
             )
             for a in accounts.values()
@@ -464,10 +482,14 @@ class _Words:
         return self.title("remind-resource", locale, resource=resource)
 
     def account(self, locale: str, m: RecipientMeter, *, with_address: bool = True) -> str:
-        address = html.escape(m.address) if with_address and m.address else "none"
-        return self.core.get(
-            "remind-account", locale, number=html.escape(m.number), address=address
-        )
+        if with_address and m.address:
+            return self.core.get(
+                "remind-account-address",
+                locale,
+                number=html.escape(m.number),
+                address=html.escape(m.address),
+            )
+        return self.core.get("remind-account", locale, number=html.escape(m.number))
 
     def submit_buttons(
         self, locale: str, accounts: Sequence[RecipientMeter | RecipientAccount]

@@ -79,11 +79,12 @@ class Pacer:
     """At most `rate` releases in any one-second span, evenly spaced, on an injectable clock.
 
     Releases are 1/rate apart; a sliding record of the last ⌊rate⌋ releases makes sure no
-    second ever holds more, even after a late wake-up. `hold` pauses everyone (a 429 answers
-    for the whole bot, not for one chat). `rate` None: no pacing, only holds.
+    span of one second ever holds more, even after a late wake-up. `hold` pauses everyone
+    (a 429 answers for the whole bot, not for one chat). `rate` None: no pacing, only holds.
     """
 
     MAX_NAP = 0.5  # sleep in short naps, so a stop request is noticed soon
+    EPSILON = 1e-6
 
     def __init__(
         self,
@@ -109,7 +110,8 @@ class Pacer:
     def _earliest(self) -> float:
         at = max(self._slot + self.interval, self._hold_until)
         if self._per_second and len(self._recent) == self._per_second:
-            at = max(at, self._recent[0] + 1.0)
+            # strictly later: not even a closed one-second span holds more than ⌊rate⌋
+            at = max(at, self._recent[0] + 1.0 + self.EPSILON)
         return at
 
     async def _wait_until(self, stopped: Callable[[], bool]) -> float | None:

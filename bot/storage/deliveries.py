@@ -161,6 +161,19 @@ class DeliveryRepository:
             )
             return cur.rowcount == 1
 
+    async def update_params(
+        self, campaign_id: str, params: dict[str, Any], expires_on: date | None
+    ) -> None:
+        """What the campaign covers, as planned today (a meter with new window days, say)."""
+        await self.db.execute(
+            "UPDATE campaigns SET params = ?, expires_on = ? WHERE id = ?",
+            (
+                json.dumps(params, ensure_ascii=False, separators=(",", ":")),
+                expires_on and expires_on.isoformat(),
+                campaign_id,
+            ),
+        )
+
     async def get(self, campaign_id: str) -> Campaign | None:
         row = await self.db.fetchone("SELECT * FROM campaigns WHERE id = ?", (campaign_id,))
         return None if row is None else _campaign(row)
@@ -261,7 +274,12 @@ class DeliveryRepository:
                 " ON CONFLICT DO NOTHING",
                 ((campaign_id, chat_id, stamp) for chat_id in chat_ids),
             )
-            return conn.total_changes - before
+            added = conn.total_changes - before
+            if added:  # something is pending again
+                await conn.execute(
+                    "UPDATE campaigns SET finished_at = NULL WHERE id = ?", (campaign_id,)
+                )
+            return added
 
     async def claim(self, campaign_id: str, limit: int, now: datetime) -> list[int]:
         """Mark up to `limit` pending rows 'sending' and return their chats, in chat order.
@@ -340,27 +358,45 @@ class RecipientRepository:
         return [(row[0], row[1]) for row in rows]
 
     async def verification_due(self, first: date, last: date) -> list[tuple[int, date]]:
-        """(meter, due date) for meters due between the two days with no campaign yet."""
+        """(meter, due date) for meters due between the two days that have a recipient not
+        reminded yet: a linked active chat with verification reminders on."""
         rows = await self.db.fetchall(
-            "SELECT m.id, m.verified_until FROM meters AS m"
+            "SELECT DISTINCT m.id, m.verified_until FROM meters AS m"
+            " JOIN links AS l ON l.account_id = m.account_id"
+            " JOIN chats AS c ON c.chat_id = l.chat_id"
             " WHERE m.verified_until BETWEEN ? AND ?"
-            " AND NOT EXISTS (SELECT 1 FROM campaigns AS c"
-            "  WHERE c.id = 'verification:' || m.id || ':' || m.verified_until)"
+            " AND c.active = 1 AND c.remind_verification = 1"
+            " AND NOT EXISTS (SELECT 1 FROM deliveries AS d"
+            "  WHERE d.campaign = 'verification:' || m.id || ':' || m.verified_until"
+            "  AND d.chat_id = l.chat_id)"
             " ORDER BY m.verified_until, m.id",
             (first.isoformat(), last.isoformat()),
         )
         return [(row[0], date.fromisoformat(row[1])) for row in rows]
 
     async def chats_for(
-        self, kind: str, rules: Sequence[Rule] | None, *, after: int, limit: int
+        self,
+        kind: str,
+        rules: Sequence[Rule] | None,
+        *,
+        after: int,
+        limit: int,
+        new_in: str | None = None,
     ) -> list[int]:
         """The next `limit` recipients after chat `after`, in chat order.
 
         `rules` None: every linked active chat (an announcement); otherwise chats linked to an
-        account with a meter matching the rules, with this kind of reminder on.
+        account with a meter matching the rules, with this kind of reminder on. `new_in`: only
+        chats without a delivery in that campaign yet.
         """
         params: list[Any] = [after]
         flag = f" AND c.{REMINDER_FLAGS[kind]} = 1" if kind in REMINDER_FLAGS else ""
+        if new_in is not None:
+            flag += (
+                " AND NOT EXISTS (SELECT 1 FROM deliveries AS d"
+                " WHERE d.campaign = ? AND d.chat_id = c.chat_id)"
+            )
+            params.append(new_in)
         if rules is None:
             linked = "SELECT 1 FROM links AS l WHERE l.chat_id = c.chat_id"
         else:

@@ -1,8 +1,8 @@
 """The SQL of the accounts-and-meters import: upserts into the bot's database, a batch at a time.
 
 Every function takes the writer connection of ``Database.transaction()``, so a batch is one
-transaction. Accounts are matched by number, meters by (account, serial). Nothing here deletes
-a row, and nothing here reads or writes ``readings``.
+transaction, and makes one trip to the connection's thread. Accounts are matched by number,
+meters by (account, serial). Nothing here deletes a row, or reads or writes ``readings``.
 """
 
 from __future__ import annotations
@@ -63,9 +63,8 @@ async def existing_accounts(
     conn: aiosqlite.Connection, numbers: Iterable[str]
 ) -> dict[str, tuple[int, str, str | None]]:
     """number → (id, phone, address) of those accounts that exist."""
-    params = {"numbers": json.dumps(list(numbers))}
-    async with conn.execute(_EXISTING_ACCOUNTS, params) as cur:
-        return {row[1]: (row[0], row[2], row[3]) for row in await cur.fetchall()}
+    rows = await conn.execute_fetchall(_EXISTING_ACCOUNTS, {"numbers": json.dumps(list(numbers))})
+    return {row[1]: (row[0], row[2], row[3]) for row in rows}
 
 
 async def upsert_accounts(
@@ -78,18 +77,16 @@ async def upsert_accounts(
 
 
 async def account_ids(conn: aiosqlite.Connection, numbers: Iterable[str]) -> dict[str, int]:
-    params = {"numbers": json.dumps(list(numbers))}
-    async with conn.execute(_ACCOUNT_IDS, params) as cur:
-        return {row[1]: row[0] for row in await cur.fetchall()}
+    rows = await conn.execute_fetchall(_ACCOUNT_IDS, {"numbers": json.dumps(list(numbers))})
+    return {row[1]: row[0] for row in rows}
 
 
 async def existing_meters(
     conn: aiosqlite.Connection, ids: Iterable[int]
 ) -> dict[tuple[int, str], MeterValues]:
     """(account id, serial) → METER_FIELDS of every meter of those accounts."""
-    params = {"ids": json.dumps(list(ids))}
-    async with conn.execute(_EXISTING_METERS, params) as cur:
-        return {(row[0], row[1]): tuple(row[2:]) for row in await cur.fetchall()}
+    rows = await conn.execute_fetchall(_EXISTING_METERS, {"ids": json.dumps(list(ids))})
+    return {(row[0], row[1]): tuple(row[2:]) for row in rows}
 
 
 async def upsert_meters(

@@ -35,16 +35,12 @@ remind-resource = { $resource ->
     [gas] Gas
    *[heat] Heat
 }
-remind-account = account { $number }{ $address ->
-    [none] {""}
-   *[other] , { $address }
-}
+remind-account = account { $number }
+remind-account-address = account { $number }, { $address }
 
 remind-opening-title = 🔔 <b>Meter readings for { $period } are being accepted</b>
-remind-opening-line = • account { $number }{ $address ->
-    [none] {""}
-   *[other] , { $address }
-} — until { $closes } inclusive
+remind-opening-line = • account { $number } — until { $closes } inclusive
+remind-opening-line-address = • account { $number }, { $address } — until { $closes } inclusive
 remind-opening-footer = Press the button below to submit your readings. Without them you are billed by the average, and from the third month by the standard rate.
 
 remind-closing-title = ⏳ <b>{ $days ->

@@ -35,16 +35,12 @@ remind-resource = { $resource ->
     [gas] Газ
    *[heat] Отопление
 }
-remind-account = л/с { $number }{ $address ->
-    [none] {""}
-   *[other] , { $address }
-}
+remind-account = л/с { $number }
+remind-account-address = л/с { $number }, { $address }
 
 remind-opening-title = 🔔 <b>Открыт приём показаний за { $period }</b>
-remind-opening-line = • л/с { $number }{ $address ->
-    [none] {""}
-   *[other] , { $address }
-} — до { $closes } включительно
+remind-opening-line = • л/с { $number } — до { $closes } включительно
+remind-opening-line-address = • л/с { $number }, { $address } — до { $closes } включительно
 remind-opening-footer = Нажмите кнопку ниже, чтобы передать показания. Если не передать их вовремя, начисление будет по среднему, а с третьего месяца — по нормативу.
 
 remind-closing-title = ⏳ <b>{ $days ->

@@ -70,8 +70,9 @@ async def test_a_kind_switched_back_on_is_sent_while_still_due(h: BotHarness) ->
 
     await chat.press("Срок поверки")  # on again: the meter is due on 10 December
     got = await reminders_received(h, chat, datetime(2026, 11, 16, 10, 0, tzinfo=MSK))
-    # once per due date: its recipients were fixed when it ran, while it was off
-    assert got == []
+    assert len(got) == 1 and "поверка действительна до 10 декабря" in got[0]
+    got = await reminders_received(h, chat, datetime(2026, 11, 17, 10, 0, tzinfo=MSK))
+    assert got == []  # once per meter and due date
 
 
 async def test_closing_still_reaches_a_resident_who_only_turned_opening_off(

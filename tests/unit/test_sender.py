@@ -49,8 +49,11 @@ class Recorder:
         return result
 
     def max_in_one_second(self) -> int:
+        """The most sends in any closed span of one second, [t, t + 1]."""
         times = sorted(t for t, _ in self.sends)
-        return max((bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times)), default=0)
+        return max(
+            (bisect.bisect_right(times, t + 1.0) - i for i, t in enumerate(times)), default=0
+        )
 
     def chats(self) -> list[int]:
         return [chat_id for _, chat_id in self.sends]
@@ -85,7 +88,7 @@ async def test_the_rate_never_exceeds_broadcast_rate_in_any_second(h: BotHarness
     assert sorted(recorder.chats()) == chats
     assert recorder.max_in_one_second() == 25
     first, last = recorder.sends[0][0], recorder.sends[-1][0]
-    assert last - first == pytest.approx(299 / 25)  # and no slower than that
+    assert last - first == pytest.approx(299 / 25, abs=1e-3)  # and no slower than that
 
 
 async def test_the_rate_holds_with_many_sends_in_flight(h: BotHarness) -> None:

@@ -1,0 +1,285 @@
+"""Loading an import file into a real database (SPEC §3, §4): counts, upserts, no deletions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.services import importer
+from bot.services.importer import ImportReport, format_report, import_file
+from bot.storage.db import Database
+from bot.storage.timestamps import to_db
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+LATER = NOW + timedelta(days=3)
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "accounts.csv"
+HEADER = "account;phone;address;meter;resource;tariffs;digits;last_t1;last_t2;last_date"
+SMALL = [
+    HEADER,
+    "5000000001;89161234567;ул. Мира, д. 1;W-1;cold_water;;5;10;;2026-11-01",
+    "5000000001;89161234567;ул. Мира, д. 1;W-2;hot_water;;5;7;;2026-11-01",
+    "5000000002;+7 903 111-22-33;ул. Мира, д. 2;E-1;electricity;2;6;100;50;2026-11-02",
+]
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "t.sqlite3")
+    yield database
+    await database.close()
+
+
+def write(tmp_path: Path, lines: list[str], name: str = "accounts.csv") -> Path:
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+async def load(db: Database, path: Path, **kwargs: Any) -> ImportReport:
+    kwargs.setdefault("now", NOW)
+    return await import_file(db, path, account_pattern=importer.DEFAULT_ACCOUNT_PATTERN, **kwargs)
+
+
+def counts(report: ImportReport) -> tuple[int, ...]:
+    return (
+        report.accounts_created,
+        report.accounts_updated,
+        report.accounts_unchanged,
+        report.meters_created,
+        report.meters_updated,
+        report.meters_unchanged,
+    )
+
+
+async def table(db: Database, name: str) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in await db.fetchall(f"SELECT * FROM {name} ORDER BY id")]
+
+
+async def writer_changes(db: Database) -> int:
+    """Rows the writer connection has inserted, updated or deleted since it opened."""
+    async with db.transaction() as conn, conn.execute("SELECT total_changes()") as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def meter_id(db: Database, serial: str) -> int:
+    return int(await db.fetchval("SELECT id FROM meters WHERE serial = ?", (serial,)))
+
+
+async def add_reading(db: Database, serial: str, t1: int = 12) -> None:
+    await db.execute(
+        "INSERT INTO readings (meter_id, period, t1, submitted_at, receipt) VALUES (?, ?, ?, ?, ?)",
+        (await meter_id(db, serial), "2026-11", t1, to_db(NOW), f"R-{serial}"),
+    )
+
+
+async def test_example_file_loads_with_the_right_counts(db: Database) -> None:
+    report = await load(db, EXAMPLE)
+    assert report.imported
+    assert report.errors == []
+    assert counts(report) == (12, 0, 0, 36, 0, 0)
+    assert await db.fetchval("SELECT count(*) FROM accounts") == 12
+    assert await db.fetchval("SELECT count(*) FROM meters") == 36
+    row = await db.fetchone(
+        "SELECT phone, address, updated_at FROM accounts WHERE number = '5012345680'"
+    )
+    assert tuple(row) == (
+        "+79255551234",
+        "г. Химки, ул. Московская, д. 21, кв. 108",
+        to_db(NOW),
+    )
+    own_window = await db.fetchone(
+        "SELECT resource, window_start, window_end FROM meters WHERE serial = '23-330017'"
+    )
+    assert tuple(own_window) == ("cold_water", 20, 25)
+    three_zones = await db.fetchone(
+        "SELECT tariffs, digits, last_t1, last_t2, last_t3, last_date, verified_until "
+        "FROM meters WHERE serial = '39845120'"
+    )
+    assert tuple(three_zones) == (3, 6, 4521, 2210, 3105, "2026-11-03", "2032-03-31")
+    assert format_report(report).splitlines() == [
+        "Accounts: 12 created, 0 updated, 0 unchanged.",
+        "Meters: 36 created, 0 updated, 0 unchanged.",
+    ]
+
+
+async def test_a_bad_file_imports_nothing_and_reports_every_bad_line(
+    db: Database, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        [
+            *SMALL,
+            "5000000003;89161234567;;G-1;water;;;;;",
+            "5000000003;89161234567;;G-2;gas;;;;;",
+            "5000000003;12;;G-3;gas;;;;;",
+            "5000000001;89161234567;ул. Мира, д. 1;W-1;cold_water;;5;10;;2026-11-01",
+        ],
+    )
+    report = await load(db, path)
+    assert not report.imported
+    assert [error.line for error in report.errors] == [5, 7, 8]
+    for name in ("accounts", "meters", "readings"):
+        assert await db.fetchval(f"SELECT count(*) FROM {name}") == 0
+    text = format_report(report)
+    assert text.splitlines()[0].startswith('line 5: resource "water"')
+    assert text.splitlines()[-1] == (
+        "3 of 7 rows are bad; nothing was imported. Fix them, or run again with --skip-invalid "
+        "to import the good rows."
+    )
+
+
+async def test_a_missing_column_imports_nothing_even_when_skipping(
+    db: Database, tmp_path: Path
+) -> None:
+    path = write(tmp_path, ["account;meter;resource", "5000000001;W-1;gas"])
+    report = await load(db, path, skip_invalid=True)
+    assert not report.imported
+    assert [str(error) for error in report.errors] == ["missing column: phone"]
+    assert await db.fetchval("SELECT count(*) FROM accounts") == 0
+    assert format_report(report) == "missing column: phone\nNothing was imported."
+
+
+async def test_skip_invalid_imports_the_good_rows_and_reports_the_rest(
+    db: Database, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        [
+            *SMALL,
+            "5000000003;89161234567;;G-1;water;;;;;",  # bad resource
+            "5000000004;89161234567;;G-2;gas;;;;;",
+            "5000000001;89161234567;ул. Мира, д. 1;W-1;cold_water;;5;11;;2026-11-01",  # dup
+            "5000000002;89031234567;ул. Мира, д. 2;E-2;gas;;;;;",  # another phone
+        ],
+    )
+    report = await load(db, path, skip_invalid=True)
+    assert report.imported
+    assert [error.line for error in report.errors] == [5, 7, 8]
+    assert counts(report) == (3, 0, 0, 4, 0, 0)
+    numbers = await db.fetchall("SELECT number FROM accounts ORDER BY number")
+    assert [row[0] for row in numbers] == ["5000000001", "5000000002", "5000000004"]
+    serials = await db.fetchall("SELECT serial FROM meters ORDER BY serial")
+    assert [row[0] for row in serials] == ["E-1", "G-2", "W-1", "W-2"]
+    assert await db.fetchval("SELECT last_t1 FROM meters WHERE serial = 'W-1'") == 10
+    assert format_report(report).splitlines()[-1] == "3 of 7 rows are bad and were skipped."
+
+
+async def test_reimporting_the_same_file_changes_nothing(db: Database, tmp_path: Path) -> None:
+    await load(db, EXAMPLE)
+    accounts, meters = await table(db, "accounts"), await table(db, "meters")
+    changes_before = await writer_changes(db)
+    assert changes_before >= 48  # the first import wrote 12 accounts and 36 meters
+
+    report = await load(db, EXAMPLE, now=LATER)
+
+    assert report.imported
+    assert counts(report) == (0, 0, 12, 0, 0, 36)
+    assert report.unchanged == 48
+    assert await table(db, "accounts") == accounts  # updated_at kept: nothing was touched
+    assert await table(db, "meters") == meters
+    assert await writer_changes(db) == changes_before
+
+
+async def test_a_changed_phone_updates_exactly_that_account(db: Database, tmp_path: Path) -> None:
+    await load(db, write(tmp_path, SMALL))
+    before = await table(db, "accounts")
+    meters = await table(db, "meters")
+    changed = [line.replace("89161234567", "8 916 765-43-21") for line in SMALL]
+
+    report = await load(db, write(tmp_path, changed, "changed.csv"), now=LATER)
+
+    assert counts(report) == (0, 1, 1, 0, 0, 3)
+    after = await table(db, "accounts")
+    assert after[0] == (before[0][0], "5000000001", "+79167654321", "ул. Мира, д. 1", to_db(LATER))
+    assert after[1] == before[1]
+    assert await table(db, "meters") == meters
+
+
+async def test_a_changed_meter_updates_exactly_that_meter(db: Database, tmp_path: Path) -> None:
+    await load(db, write(tmp_path, SMALL))
+    accounts, before = await table(db, "accounts"), await table(db, "meters")
+    changed = [*SMALL[:2], SMALL[2].replace(";5;7;;2026-11-01", ";6;9;;2026-11-20"), SMALL[3]]
+
+    report = await load(db, write(tmp_path, changed, "changed.csv"), now=LATER)
+
+    assert counts(report) == (0, 0, 2, 0, 1, 2)
+    after = await table(db, "meters")
+    assert after[0] == before[0]
+    assert after[2] == before[2]
+    assert after[1][0] == before[1][0]  # the same meter, updated in place
+    assert after[1][5] == 6  # digits
+    assert after[1][9:] == (9, None, None, "2026-11-20")
+    assert await table(db, "accounts") == accounts
+
+
+async def test_an_empty_cell_clears_the_stored_value(db: Database, tmp_path: Path) -> None:
+    await load(db, write(tmp_path, SMALL))
+    cleared = [*SMALL[:3], SMALL[3].replace(";ул. Мира, д. 2;", ";;")]
+    report = await load(db, write(tmp_path, cleared, "cleared.csv"))
+    assert counts(report) == (0, 1, 1, 0, 0, 3)
+    address = await db.fetchval("SELECT address FROM accounts WHERE number = '5000000002'")
+    assert address is None
+
+
+async def test_no_import_deletes_anything(db: Database, tmp_path: Path) -> None:
+    await load(db, write(tmp_path, SMALL))
+    only_one = [HEADER, "5000000009;89169999999;;N-1;gas;;;;;"]
+    report = await load(db, write(tmp_path, only_one, "one.csv"))
+    assert counts(report) == (1, 0, 0, 1, 0, 0)
+    assert await db.fetchval("SELECT count(*) FROM accounts") == 3
+    assert await db.fetchval("SELECT count(*) FROM meters") == 4
+
+
+async def test_submitted_readings_survive_every_reimport(db: Database, tmp_path: Path) -> None:
+    await load(db, write(tmp_path, SMALL))
+    await add_reading(db, "W-1")
+    await add_reading(db, "E-1", 120)
+    readings = await table(db, "readings")
+
+    await load(db, write(tmp_path, SMALL))
+    assert await table(db, "readings") == readings
+
+    changed = [
+        HEADER,
+        "5000000001;89167654321;ул. Мира, д. 1а;W-1;cold_water;;6;15;;2026-11-20",
+        "5000000002;+7 903 111-22-33;;E-1;electricity;3;;;;",  # zones and last values cleared
+    ]
+    report = await load(db, write(tmp_path, changed, "changed.csv"))
+    assert counts(report) == (0, 2, 0, 0, 2, 0)
+    assert await table(db, "readings") == readings
+    assert readings[0][1] == await meter_id(db, "W-1")
+
+
+async def test_progress_counts_up_to_the_total(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importer, "BATCH_SIZE", 10)
+    calls: list[tuple[int, int]] = []
+    report = await load(db, EXAMPLE, progress=lambda done, total: calls.append((done, total)))
+    assert report.imported
+    assert calls == [(10, 36), (20, 36), (30, 36), (36, 36)]
+
+
+async def test_an_account_split_across_batches_is_counted_once(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importer, "BATCH_SIZE", 2)
+    lines = [HEADER] + [
+        f"50000000{number:02d};89161234567;;M-{index};gas;;;;;"
+        for index, number in enumerate([1, 2, 3, 1, 4, 5, 1, 2])
+    ]
+    report = await load(db, write(tmp_path, lines))
+    assert counts(report) == (5, 0, 0, 8, 0, 0)
+    report = await load(db, write(tmp_path, lines))
+    assert counts(report) == (0, 0, 5, 0, 0, 8)
+    meters = await db.fetchval(
+        "SELECT count(*) FROM meters JOIN accounts ON accounts.id = account_id "
+        "WHERE number = '5000000001'"
+    )
+    assert meters == 3
