@@ -157,6 +157,23 @@ async def test_resident_links_an_account_against_a_running_bot(
     assert rows[0]["receipt"] == number.group(1)
     assert [int(rows[0][z]) for z in ("t1", "t2", "t3") if rows[0][z]] == submitted
 
+    # the opening reminder reaches the linked chat once, however often the job runs
+    def reminders() -> list[dict[str, object]]:
+        return [
+            call.params
+            for call in api.calls_to("sendMessage")
+            if str(call.params.get("chat_id")) == str(CHAT) and call.status == 200
+            and "reply_markup" in call.params and "sub:" in str(call.params["reply_markup"])
+        ]
+
+    before = len(reminders())
+    code, out, err = await run_cli(env, tmp_path, "send-reminders", "--kind", "opening")
+    assert code == 0, err
+    assert len(reminders()) == before + 1, out
+    code, out, err = await run_cli(env, tmp_path, "send-reminders", "--kind", "opening")
+    assert code == 0, err
+    assert len(reminders()) == before + 1, out
+
 
 async def test_missing_token_stops_with_one_clear_line(tmp_path: Path) -> None:
     env = bot_env(tmp_path, "http://127.0.0.1:9", "http://127.0.0.1:9")
