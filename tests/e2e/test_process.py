@@ -126,7 +126,8 @@ async def test_resident_links_an_account_against_a_running_bot(
         submitted: list[int] = []
         while True:
             question = await api.wait_for(
-                CHAT, lambda m: "Введите показания" in m["text"] or "Проверьте" in m["text"],
+                CHAT,
+                lambda m: "Введите показания" in m["text"] or "Проверьте" in m["text"],
                 timeout=15,
             )
             if "Проверьте" in question["text"]:
@@ -162,8 +163,10 @@ async def test_resident_links_an_account_against_a_running_bot(
         return [
             call.params
             for call in api.calls_to("sendMessage")
-            if str(call.params.get("chat_id")) == str(CHAT) and call.status == 200
-            and "reply_markup" in call.params and "sub:" in str(call.params["reply_markup"])
+            if str(call.params.get("chat_id")) == str(CHAT)
+            and call.status == 200
+            and "reply_markup" in call.params
+            and "sub:" in str(call.params["reply_markup"])
         ]
 
     before = len(reminders())

@@ -610,7 +610,7 @@ class FakeBotApi:
         self,
         chat_id: int | str,
         predicate: MessagePredicate | None = None,
-        timeout: float = 10.0,  # noqa: ASYNC109 -- the test's deadline, asked for by name
+        timeout: float = 10.0,
     ) -> dict[str, Any]:
         """The next bot message to the chat that matches, after those already waited for.
 
@@ -642,7 +642,7 @@ class FakeBotApi:
         self,
         method: str,
         predicate: Callable[[Call], bool] | None = None,
-        timeout: float = 10.0,  # noqa: ASYNC109 -- the test's deadline, asked for by name
+        timeout: float = 10.0,
     ) -> Call:
         """The next call of ``method`` that matches, after those already waited for.
 
