@@ -1,17 +1,18 @@
 # Two commands matter: `make run` runs the bot, `make test` runs every test.
 # Each creates .venv and installs what it needs on first use.
+ROOT := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
 PYTHON ?= python3
-VENV ?= .venv
+VENV ?= $(ROOT).venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: run test bench lint format clean
 
-$(STAMP): pyproject.toml
+$(STAMP): $(ROOT)pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '$(ROOT)[test]'
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -45,6 +45,7 @@ from aiogram.types import (
 from bot.app import App, build_app
 from bot.clock import FrozenClock
 from bot.config import Settings
+from bot.sms.base import SmsSender
 
 BOT_USER = User(id=123456, is_bot=True, first_name="Meter bot", username="meter_test_bot")
 TOKEN = "123456:TEST-token"
@@ -354,11 +355,16 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 
 async def start_harness(
-    tmp_path: Path, *, now: datetime | None = None, **overrides: Any
+    tmp_path: Path,
+    *,
+    now: datetime | None = None,
+    sms: SmsSender | None = None,
+    **overrides: Any,
 ) -> BotHarness:
+    """A bot on a fresh database; `sms` replaces the recording SMS provider (e.g. SMS.ru)."""
     settings = make_settings(tmp_path, **overrides)
     clock = FrozenClock(now or datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
     session = RecordingSession()
-    sms = RecordingSms()
-    app = await build_app(settings, clock=clock, session=session, sms=sms)
-    return BotHarness(app=app, session=session, sms=sms, clock=clock)
+    recording = RecordingSms()
+    app = await build_app(settings, clock=clock, session=session, sms=sms or recording)
+    return BotHarness(app=app, session=session, sms=recording, clock=clock)

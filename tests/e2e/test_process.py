@@ -192,3 +192,41 @@ async def test_bad_value_names_the_variable(tmp_path: Path) -> None:
     code, _, err = await run_cli(env, tmp_path, "run")
     assert code != 0
     assert "WINDOW_START_DAY" in err and "Traceback" not in err
+
+
+async def test_readme_run_command_starts_the_bot_with_the_token_in_dotenv(
+    tmp_path: Path, fakes: tuple[FakeBotApi, FakeSmsRu]
+) -> None:
+    """`make run` with BOT_TOKEN in .env, as README says, long-polls the Bot API server."""
+    api, _ = fakes
+    venv = Path(sys.executable).parent.parent
+    if not (venv / ".installed").exists():
+        pytest.skip("tests are not running from the venv that `make` built")
+    (tmp_path / ".env").write_text(
+        f"BOT_TOKEN={TOKEN}\nTELEGRAM_API_URL={api.url}\n"
+        f"DATABASE_URL=sqlite:///{tmp_path / 'bot.sqlite3'}\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    proc = await asyncio.create_subprocess_exec(
+        "make",
+        "--no-print-directory",
+        "-f",
+        str(ROOT / "Makefile"),
+        f"VENV={venv}",
+        "run",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        await api.wait_for_call("getUpdates", timeout=30)
+        api.push_text(CHAT, "/help", user_id=CHAT)
+        await api.wait_for(CHAT, lambda m: "Как передать показания" in m["text"], timeout=15)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # make and the bot under it
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert TOKEN not in (out + err).decode()
+    assert (tmp_path / "bot.sqlite3").exists()

@@ -1,0 +1,90 @@
+"""What the resident sees when the code goes through the SMS.ru provider (SPEC §5)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.sms.smsru import SmsRuSender
+from tests.fakes.smsru import FakeSmsRu, Hang, HttpError, Refuse
+from tests.harness import BotHarness, start_harness
+from tests.seed import M, add_account
+
+ACCOUNT = "5012345678"
+PHONE = "+79161234567"
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[FakeSmsRu]:
+    fake = FakeSmsRu(api_id="test-api-id")
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, gateway: FakeSmsRu) -> AsyncIterator[BotHarness]:
+    sender = SmsRuSender("test-api-id", gateway.base_url, retries=3, backoff=0.01, timeout=0.3)
+    harness = await start_harness(tmp_path, sms=sender)
+    await add_account(harness.db, ACCOUNT, PHONE, M("CW-1", "cold_water"))
+    yield harness
+    await harness.close()
+
+
+async def ask_code(bot: BotHarness) -> None:
+    chat = bot.chat(1001)
+    await chat.send("/start")
+    await chat.send(ACCOUNT)
+    await chat.send(PHONE)
+
+
+async def test_accepted_sms_carries_a_code_that_links(bot: BotHarness, gateway: FakeSmsRu) -> None:
+    await ask_code(bot)
+    chat = bot.chat(1001)
+    assert "на этот телефон уже идёт SMS" in chat.last_text
+    code = gateway.last_code_for(PHONE)
+    assert code is not None
+    assert ACCOUNT not in gateway.messages[-1]["msg"]
+    await chat.send(code)
+    assert "привязан" in chat.last_text
+
+
+@pytest.mark.parametrize("failure", [Refuse(220), HttpError(500), Hang(1.0)], ids=str)
+async def test_passing_gateway_errors_are_retried_unseen(
+    bot: BotHarness, gateway: FakeSmsRu, failure: object
+) -> None:
+    gateway.script(failure)  # type: ignore[arg-type]
+    await ask_code(bot)
+    chat = bot.chat(1001)
+    assert "на этот телефон уже идёт SMS" in chat.last_text
+    assert len(gateway.requests) == 2
+    code = gateway.last_code_for(PHONE)
+    assert code is not None
+    await chat.send(code)
+    assert "привязан" in chat.last_text
+
+
+async def test_final_gateway_error_tells_the_resident_to_try_later(
+    bot: BotHarness, gateway: FakeSmsRu
+) -> None:
+    gateway.script(Refuse(207, per_number=True))
+    await ask_code(bot)
+    chat = bot.chat(1001)
+    assert "Не удалось отправить SMS" in chat.last_text
+    assert len(gateway.requests) == 1  # final: not retried
+    await chat.press("Отправить ещё раз")  # nothing else was lost: the details are kept
+    code = gateway.last_code_for(PHONE)
+    assert code is not None
+    await chat.send(code)
+    assert "привязан" in chat.last_text
+
+
+async def test_gateway_down_for_good_tells_the_resident(
+    bot: BotHarness, gateway: FakeSmsRu
+) -> None:
+    gateway.script(HttpError(500), HttpError(500), HttpError(500))
+    await ask_code(bot)
+    assert "Не удалось отправить SMS" in bot.chat(1001).last_text
+    assert len(gateway.requests) == 3
