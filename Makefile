@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(PY) -m bot run
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -q
 
 bench: $(STAMP)
 	$(PY) -m bench

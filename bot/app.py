@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.domain.otp import OtpLimits
 from bot.domain.windows import SubmissionWindow
 from bot.handlers import get_routers
+from bot.handlers.filters import run_filters_inline
 from bot.i18n import LOCALES, ChatLocaleManager, create_core, create_i18n_middleware
 from bot.middlewares.activity import ChatActivityMiddleware, InFlightMiddleware
 from bot.scheduler import ReminderScheduler, create_scheduler
@@ -267,6 +268,7 @@ def create_dispatcher(app: App) -> Dispatcher:
         submissions=app.submissions,
     )
     dp.include_routers(*get_routers())
+    run_filters_inline(dp)
     dp.startup.register(_on_startup)
     dp.shutdown.register(_on_shutdown)
     dp.startup.register(_start_delivery)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram_i18n.cores import FluentRuntimeCore
+from fluent.syntax import ast as fluent_ast
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -48,6 +50,9 @@ log = logging.getLogger(__name__)
 
 KINDS = ("opening", "closing", "verification")
 SELECT_BATCH = 5000
+_MARKER = re.compile("\x00([0-9]+)\x00")
+_MAX_FLUENT_PART = 2500  # fluent.runtime refuses longer placeables: `get` reports it
+_NO_TEMPLATE: Any = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,7 +384,7 @@ class ReminderService:
         period = windows[rows[0].window_start, rows[0].window_end].period
         lines = [words.title("remind-opening-title", locale, period=words.period(locale, period))]
         lines += [
-            words.get(
+            words.fill(
                 "remind-opening-line-address" if a.address else "remind-opening-line",
                 locale,
                 number=html.escape(a.number),
@@ -413,7 +418,7 @@ class ReminderService:
                 )
             )
             lines += [
-                words.get(
+                words.fill(
                     "remind-closing-line",
                     locale,
                     resource=words.resource(locale, m.resource),
@@ -466,6 +471,47 @@ class _Words:
     def get(self, key: str, locale: str, **kwargs: Any) -> str:
         return self.core.get(key, locale, **kwargs)
 
+    def fill(self, key: str, locale: str, **values: str) -> str:
+        """``get`` for a message whose variables are all text and only ever shown as they are
+        (no selector, no function): formatted once per campaign with markers, then each chat's
+        values are put in their places. Exactly what ``get`` returns, several times faster."""
+        names = tuple(sorted(values))
+        memo_key = ("fill", key, locale, names)
+        template = self._memo.get(memo_key, _NO_TEMPLATE)
+        if template is _NO_TEMPLATE:
+            template = self._memo[memo_key] = self._template(key, locale, names)
+        if template is None or any(len(v) > _MAX_FLUENT_PART for v in values.values()):
+            return self.core.get(key, locale, **values)
+        parts = template[:]
+        for index in range(1, len(parts), 2):
+            parts[index] = values[parts[index]]
+        return "".join(parts)
+
+    def _template(self, key: str, locale: str, names: tuple[str, ...]) -> list[str] | None:
+        """The message as [text, variable name, text, ...], or None when it cannot be one."""
+        try:
+            message = self.core.get_translator(locale)._messages[key]  # noqa: SLF001
+        except (AttributeError, KeyError, LookupError):
+            return None  # another locale's message stands in: leave it to `get`
+        if message.value is None or not all(
+            isinstance(element, fluent_ast.TextElement)
+            or (
+                isinstance(element, fluent_ast.Placeable)
+                and isinstance(element.expression, fluent_ast.VariableReference)
+                and element.expression.id.name in names
+            )
+            for element in message.value.elements
+        ):
+            return None
+        markers = {name: f"\x00{index}\x00" for index, name in enumerate(names)}
+        formatted = self.core.get(key, locale, **markers)
+        parts = _MARKER.split(formatted)
+        if "\x00" in "".join(parts[::2]):
+            return None
+        for index in range(1, len(parts), 2):
+            parts[index] = names[int(parts[index])]
+        return parts
+
     def title(self, key: str, locale: str, **kwargs: Any) -> str:
         memo_key = (key, locale, *sorted(kwargs.items()))
         if memo_key not in self._memo:
@@ -483,13 +529,13 @@ class _Words:
 
     def account(self, locale: str, m: RecipientMeter, *, with_address: bool = True) -> str:
         if with_address and m.address:
-            return self.core.get(
+            return self.fill(
                 "remind-account-address",
                 locale,
                 number=html.escape(m.number),
                 address=html.escape(m.address),
             )
-        return self.core.get("remind-account", locale, number=html.escape(m.number))
+        return self.fill("remind-account", locale, number=html.escape(m.number))
 
     def submit_buttons(
         self, locale: str, accounts: Sequence[RecipientMeter | RecipientAccount]
@@ -498,7 +544,7 @@ class _Words:
             labels = [self.title("remind-button-submit", locale)]
         else:
             labels = [
-                self.core.get("remind-button-submit-account", locale, number=a.number)
+                self.fill("remind-button-submit-account", locale, number=a.number)
                 for a in accounts
             ]
         return InlineKeyboardMarkup(
