@@ -19,8 +19,11 @@ from bot.handlers import (
 
 def get_routers() -> list[Router]:
     # Commands and menu buttons come first, so they work (and leave the flow) in any state;
-    # the fallback comes last.
+    # the fallback comes last. The submission flow's typed values and buttons come before
+    # them all: it leaves commands and menu buttons alone, and it is what the monthly rush
+    # types, so those updates pass one router instead of ten.
     return [
+        submit.get_router(),
         common.get_router(),
         accounts.get_router(),
         settings.get_router(),
@@ -30,6 +33,6 @@ def get_routers() -> list[Router]:
         admin.get_router(),
         broadcast.get_router(),
         linking.get_router(),
-        submit.get_router(),
+        submit.get_non_text_router(),
         common.get_fallback_router(),
     ]

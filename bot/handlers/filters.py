@@ -1,4 +1,5 @@
-"""Filters that recognise a menu button whatever language the resident reads."""
+"""Filters that recognise a menu button whatever language the resident reads, and how
+filters are run."""
 
 from __future__ import annotations
 
@@ -12,10 +13,29 @@ from aiogram.types import Message
 from aiogram_i18n import I18nContext
 from aiogram_i18n.cores import BaseCore
 
+from bot.keyboards.menu import MENU_KEYS
+
 
 @cache
 def _variants(core: BaseCore, key: str) -> frozenset[str]:  # type: ignore[type-arg]
     return frozenset(core.get(key, locale) for locale in core.available_locales)
+
+
+@cache
+def _menu_texts(core: BaseCore) -> frozenset[str]:  # type: ignore[type-arg]
+    return frozenset().union(*(_variants(core, key) for row in MENU_KEYS for key in row))
+
+
+class ConversationInput(Filter):
+    """Text typed into a conversation: neither a command nor a main-menu button.
+
+    Those belong to the routers of commands and menus in every state; with this filter a
+    flow's router may come before them and still leave them alone.
+    """
+
+    async def __call__(self, message: Message, i18n: I18nContext) -> bool:
+        text = message.text
+        return text is not None and not text.startswith("/") and text not in _menu_texts(i18n.core)
 
 
 class MenuButton(Filter):

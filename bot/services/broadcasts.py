@@ -91,15 +91,18 @@ class BroadcastService:
         return resumed
 
     async def _materialise(self, campaign_id: str) -> int:
-        added, after = 0, 0
-        while True:
-            chat_ids = await self.recipients.chats_for(
-                "broadcast", None, after=after, limit=SELECT_BATCH
+        added: int = 0
+        after: int | None = 0
+        while after is not None:
+            rows, after = await self.recipients.add_due(
+                campaign_id,
+                "broadcast",
+                None,
+                after=after,
+                limit=SELECT_BATCH,
+                now=self.clock.now(),
             )
-            added += await self.deliveries.add_recipients(campaign_id, chat_ids, self.clock.now())
-            if len(chat_ids) < SELECT_BATCH:
-                break
-            after = chat_ids[-1]
+            added += rows
         await self.deliveries.mark_materialised(campaign_id, self.clock.now())
         return added
 

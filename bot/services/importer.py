@@ -608,44 +608,15 @@ async def _load_batch(
     conn: aiosqlite.Connection, batch: list[tuple[Any, ...]], report: ImportReport, now: str
 ) -> None:
     """Upsert one batch of spooled rows (ImportRow's fields + "first row of its account")."""
-    numbers = {row[1] for row in batch}
-    known = await imports.existing_accounts(conn, numbers)
-    accounts: list[tuple[str, str, str | None]] = []
-    for row in batch:
-        if not row[-1]:
-            continue  # the account's first row carries it
-        number, phone, address = row[1], row[2], row[3]
-        before = known.get(number)
-        if before is None:
-            report.accounts_created += 1
-        elif (before[1], before[2]) != (phone, address):
-            report.accounts_updated += 1
-        else:
-            report.accounts_unchanged += 1
-            continue
-        accounts.append((number, phone, address))
-    if accounts:
-        await imports.upsert_accounts(conn, accounts, now)
-
-    ids = {number: before[0] for number, before in known.items()}
-    meters_before = await imports.existing_meters(conn, ids.values()) if ids else {}
-    if len(ids) < len(numbers):
-        ids.update(await imports.account_ids(conn, numbers - ids.keys()))
-
-    meters: list[tuple[int, str, imports.MeterValues]] = []
-    for row in batch:
-        account_id, serial, values = ids[row[1]], row[4], row[5:-1]
-        before_values = meters_before.get((account_id, serial))
-        if before_values is None:
-            report.meters_created += 1
-        elif before_values != values:
-            report.meters_updated += 1
-        else:
-            report.meters_unchanged += 1
-            continue
-        meters.append((account_id, serial, values))
-    if meters:
-        await imports.upsert_meters(conn, meters)
+    accounts = [(row[1], row[2], row[3]) for row in batch if row[-1]]  # the first row carries it
+    meters = [(row[1], *row[4:-1]) for row in batch]
+    done = await imports.upsert_batch(conn, accounts, meters, now)
+    report.accounts_created += done.accounts_created
+    report.accounts_updated += done.accounts_changed - done.accounts_created
+    report.accounts_unchanged += len(accounts) - done.accounts_changed
+    report.meters_created += done.meters_created
+    report.meters_updated += done.meters_changed - done.meters_created
+    report.meters_unchanged += len(meters) - done.meters_changed
 
 
 async def import_file(

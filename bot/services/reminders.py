@@ -316,15 +316,18 @@ class ReminderService:
 
     async def _materialise(self, campaign: Campaign) -> int:
         rules = _rules(campaign)
-        added, after = 0, 0
-        while True:
-            chat_ids = await self.recipients.chats_for(
-                campaign.kind, rules, after=after, limit=SELECT_BATCH, new_in=campaign.id
+        added: int = 0
+        after: int | None = 0
+        while after is not None:
+            rows, after = await self.recipients.add_due(
+                campaign.id,
+                campaign.kind,
+                rules,
+                after=after,
+                limit=SELECT_BATCH,
+                now=self.clock.now(),
             )
-            added += await self.deliveries.add_recipients(campaign.id, chat_ids, self.clock.now())
-            if len(chat_ids) < SELECT_BATCH:
-                break
-            after = chat_ids[-1]
+            added += rows
         await self.deliveries.mark_materialised(campaign.id, self.clock.now())
         return added
 
@@ -373,7 +376,8 @@ class ReminderService:
         windows: Mapping[tuple[int | None, int | None], WindowDates],
         rows: list[RecipientAccount],
     ) -> Outgoing:
-        locale = words.locale(rows[0].locale)
+        first = rows[0]
+        locale = words.locale(first.locale)
         closes: dict[int, date] = {}
         accounts: dict[int, RecipientAccount] = {}
         for row in rows:
@@ -381,7 +385,7 @@ class ReminderService:
             day = windows[row.window_start, row.window_end].closes
             closes[row.account_id] = min(closes.get(row.account_id, day), day)
             accounts.setdefault(row.account_id, row)
-        period = windows[rows[0].window_start, rows[0].window_end].period
+        period = windows[first.window_start, first.window_end].period
         lines = [words.title("remind-opening-title", locale, period=words.period(locale, period))]
         lines += [
             words.fill(
@@ -464,9 +468,10 @@ class _Words:
         self.core = core
         self.default_locale = default_locale
         self._memo: dict[tuple[Any, ...], Any] = {}
+        self._locales = frozenset(core.available_locales)
 
     def locale(self, stored: str | None) -> str:
-        return stored if stored in self.core.available_locales else self.default_locale
+        return stored if stored in self._locales else self.default_locale
 
     def get(self, key: str, locale: str, **kwargs: Any) -> str:
         return self.core.get(key, locale, **kwargs)
@@ -490,7 +495,7 @@ class _Words:
     def _template(self, key: str, locale: str, names: tuple[str, ...]) -> list[str] | None:
         """The message as [text, variable name, text, ...], or None when it cannot be one."""
         try:
-            message = self.core.get_translator(locale)._messages[key]  # noqa: SLF001
+            message = self.core.get_translator(locale)._messages[key]
         except (AttributeError, KeyError, LookupError):
             return None  # another locale's message stands in: leave it to `get`
         if message.value is None or not all(
@@ -513,16 +518,29 @@ class _Words:
         return parts
 
     def title(self, key: str, locale: str, **kwargs: Any) -> str:
-        memo_key = (key, locale, *sorted(kwargs.items()))
-        if memo_key not in self._memo:
-            self._memo[memo_key] = self.core.get(key, locale, **kwargs)
-        return self._memo[memo_key]  # type: ignore[no-any-return]
+        memo_key = (key, locale, *sorted(kwargs.items())) if kwargs else (key, locale)
+        found = self._memo.get(memo_key)
+        if found is None:
+            found = self._memo[memo_key] = self.core.get(key, locale, **kwargs)
+        return found  # type: ignore[no-any-return]
 
     def date(self, locale: str, day: date) -> str:
-        return self.title("remind-date", locale, day=day.day, month=day.month)
+        memo_key = ("date", locale, day)
+        found = self._memo.get(memo_key)
+        if found is None:
+            found = self._memo[memo_key] = self.title(
+                "remind-date", locale, day=day.day, month=day.month
+            )
+        return found  # type: ignore[no-any-return]
 
     def period(self, locale: str, period: Period) -> str:
-        return self.title("remind-period", locale, month=period.month, year=str(period.year))
+        memo_key = ("period", locale, period)
+        found = self._memo.get(memo_key)
+        if found is None:
+            found = self._memo[memo_key] = self.title(
+                "remind-period", locale, month=period.month, year=str(period.year)
+            )
+        return found  # type: ignore[no-any-return]
 
     def resource(self, locale: str, resource: str) -> str:
         return self.title("remind-resource", locale, resource=resource)
@@ -544,8 +562,7 @@ class _Words:
             labels = [self.title("remind-button-submit", locale)]
         else:
             labels = [
-                self.fill("remind-button-submit-account", locale, number=a.number)
-                for a in accounts
+                self.fill("remind-button-submit-account", locale, number=a.number) for a in accounts
             ]
         return InlineKeyboardMarkup(
             inline_keyboard=[

@@ -289,6 +289,8 @@ class Sender:
                 counts.skipped += 1
             else:
                 queue.append((chat_id, message, 1))
+        # each message is dropped once sent: a batch in hand holds only what is still to go
+        batch.outgoing = {}
         workers = min(self.concurrency, len(queue))
         await asyncio.gather(
             *(

@@ -23,7 +23,7 @@ from bot.domain.readings import (
 )
 from bot.domain.windows import SubmissionWindow, WindowDates
 from bot.storage.accounts import AccountRepository, MeterRepository
-from bot.storage.chats import ChatRepository, LinkRepository
+from bot.storage.chats import LinkRepository
 from bot.storage.readings import MeterGone, ReadingRepository, StoredReading
 
 RECENT_PERIODS = 6  # "the meter's average over its last six periods" (SPEC §6)
@@ -213,7 +213,6 @@ class SubmissionService:
         accounts: AccountRepository,
         meters: MeterRepository,
         readings: ReadingRepository,
-        chats: ChatRepository,
         links: LinkRepository,
         clock: Clock,
         tz: tzinfo,
@@ -222,7 +221,6 @@ class SubmissionService:
         self.accounts = accounts
         self.meters = meters
         self.readings = readings
-        self.chats = chats
         self.links = links
         self.clock = clock
         self.tz = tz
@@ -241,9 +239,9 @@ class SubmissionService:
         """The account a submission is for: the requested one if linked, else the current one."""
         if requested and await self.links.is_linked(chat_id, requested):
             return await self.accounts.get(requested)
-        chat = await self.chats.get(chat_id)
-        if chat is not None and chat.current_account_id is not None:
-            return await self.accounts.get(chat.current_account_id)
+        current = await self.accounts.current_of_chat(chat_id)
+        if current is not None:
+            return current
         linked = await self.links.accounts_of(chat_id)
         return linked[0] if linked else None
 

@@ -42,6 +42,15 @@ class AccountRepository:
         )
         return None if row is None else _account(row)
 
+    async def current_of_chat(self, chat_id: int) -> Account | None:
+        """The chat's current account, in one query (the menu asks for it on every walk)."""
+        row = await self.db.fetchone(
+            "SELECT a.id, a.number, a.phone, a.address FROM chats AS c"
+            " JOIN accounts AS a ON a.id = c.current_account_id WHERE c.chat_id = ?",
+            (chat_id,),
+        )
+        return None if row is None else _account(row)
+
     async def count(self) -> int:
         return int(await self.db.fetchval("SELECT count(*) FROM accounts"))
 

@@ -287,19 +287,23 @@ class DeliveryRepository:
         Atomic, so two runs of the same campaign (the bot and `send-reminders`) never claim
         the same chat.
         """
-        async with (
-            self.db.transaction() as conn,
-            conn.execute(
-                "UPDATE deliveries SET status = 'sending', updated_at = ?"
-                " WHERE campaign = ? AND status = 'pending' AND chat_id IN ("
-                "  SELECT chat_id FROM deliveries WHERE campaign = ? AND status = 'pending'"
-                "  ORDER BY chat_id LIMIT ?"
-                ") RETURNING chat_id",
-                (to_db(now), campaign_id, campaign_id, limit),
-            ) as cur,
-        ):
-            rows = await cur.fetchall()
-        return sorted(row[0] for row in rows)
+        # The chats travel as one JSON array, not a row each: every row fetched is a trip
+        # through the GIL for the database thread, and the sending thread holds it.
+        async with self.db.transaction() as conn:
+            [[claimed]] = await conn.execute_fetchall(
+                "SELECT json_group_array(chat_id) FROM ("
+                " SELECT chat_id FROM deliveries WHERE campaign = ? AND status = 'pending'"
+                " ORDER BY chat_id LIMIT ?)",
+                (campaign_id, limit),
+            )
+            if claimed != "[]":
+                await conn.execute(
+                    "UPDATE deliveries SET status = 'sending', updated_at = ?"
+                    " WHERE campaign = ? AND status = 'pending'"
+                    " AND chat_id IN (SELECT value FROM json_each(?))",
+                    (to_db(now), campaign_id, claimed),
+                )
+        return sorted(json.loads(claimed))
 
     async def release(self, campaign_id: str, chat_ids: Sequence[int], now: datetime) -> None:
         """Claimed but not sent (the run was stopped): pending again, for the next run."""
@@ -319,15 +323,22 @@ class DeliveryRepository:
         if not results:
             return
         stamp = to_db(now)
-        blocked = [(chat_id,) for chat_id, status in results if status == "blocked"]
+        by_status: dict[str, list[int]] = {}
+        for chat_id, status in results:
+            by_status.setdefault(status, []).append(chat_id)
+        # one statement per outcome, the chats as a JSON array (see `claim`)
         async with self.db.transaction() as conn:
-            await conn.executemany(
-                "UPDATE deliveries SET status = ?, updated_at = ?"
-                " WHERE campaign = ? AND chat_id = ?",
-                ((status, stamp, campaign_id, chat_id) for chat_id, status in results),
-            )
-            if blocked:
-                await conn.executemany("UPDATE chats SET active = 0 WHERE chat_id = ?", blocked)
+            for status, chat_ids in by_status.items():
+                await conn.execute(
+                    "UPDATE deliveries SET status = ?, updated_at = ?"
+                    " WHERE campaign = ? AND chat_id IN (SELECT value FROM json_each(?))",
+                    (status, stamp, campaign_id, json.dumps(chat_ids)),
+                )
+            if "blocked" in by_status:
+                await conn.execute(
+                    "UPDATE chats SET active = 0 WHERE chat_id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(by_status["blocked"]),),
+                )
 
     async def counts(self, campaign_id: str) -> dict[str, int]:
         rows = await self.db.fetchall(
@@ -374,6 +385,30 @@ class RecipientRepository:
         )
         return [(row[0], date.fromisoformat(row[1])) for row in rows]
 
+    @staticmethod
+    def _due(kind: str, rules: Sequence[Rule] | None, new_in: str | None) -> tuple[str, list[Any]]:
+        """What makes chat `c` a recipient, as an SQL condition and its parameters."""
+        params: list[Any] = []
+        condition = "c.active = 1"
+        if kind in REMINDER_FLAGS:
+            condition += f" AND c.{REMINDER_FLAGS[kind]} = 1"
+        if new_in is not None:
+            condition += (
+                " AND NOT EXISTS (SELECT 1 FROM deliveries AS d"
+                " WHERE d.campaign = ? AND d.chat_id = c.chat_id)"
+            )
+            params.append(new_in)
+        if rules is None:
+            linked = "SELECT 1 FROM links AS l WHERE l.chat_id = c.chat_id"
+        else:
+            matching, rule_params = _rules_sql(rules)
+            linked = (
+                "SELECT 1 FROM links AS l JOIN meters AS m ON m.account_id = l.account_id"
+                f" WHERE l.chat_id = c.chat_id AND ({matching})"
+            )
+            params += rule_params
+        return f"{condition} AND EXISTS ({linked})", params
+
     async def chats_for(
         self,
         kind: str,
@@ -389,30 +424,52 @@ class RecipientRepository:
         account with a meter matching the rules, with this kind of reminder on. `new_in`: only
         chats without a delivery in that campaign yet.
         """
-        params: list[Any] = [after]
-        flag = f" AND c.{REMINDER_FLAGS[kind]} = 1" if kind in REMINDER_FLAGS else ""
-        if new_in is not None:
-            flag += (
-                " AND NOT EXISTS (SELECT 1 FROM deliveries AS d"
-                " WHERE d.campaign = ? AND d.chat_id = c.chat_id)"
-            )
-            params.append(new_in)
-        if rules is None:
-            linked = "SELECT 1 FROM links AS l WHERE l.chat_id = c.chat_id"
-        else:
-            condition, rule_params = _rules_sql(rules)
-            linked = (
-                "SELECT 1 FROM links AS l JOIN meters AS m ON m.account_id = l.account_id"
-                f" WHERE l.chat_id = c.chat_id AND ({condition})"
-            )
-            params += rule_params
-        params.append(limit)
+        condition, params = self._due(kind, rules, new_in)
         rows = await self.db.fetchall(
-            f"SELECT c.chat_id FROM chats AS c WHERE c.chat_id > ? AND c.active = 1{flag}"
-            f" AND EXISTS ({linked}) ORDER BY c.chat_id LIMIT ?",
-            params,
+            f"SELECT c.chat_id FROM chats AS c WHERE c.chat_id > ? AND {condition}"
+            " ORDER BY c.chat_id LIMIT ?",
+            [after, *params, limit],
         )
         return [row[0] for row in rows]
+
+    async def add_due(
+        self,
+        campaign_id: str,
+        kind: str,
+        rules: Sequence[Rule] | None,
+        *,
+        after: int,
+        limit: int,
+        now: datetime,
+    ) -> tuple[int, int | None]:
+        """Pending deliveries for the next `limit` recipients after chat `after` that the
+        campaign does not have yet (`chats_for` with `new_in`, then `add_recipients`), in one
+        transaction and without the chats travelling through Python. Returns the rows added
+        and the chat to continue after, None when no recipient is left."""
+        condition, params = self._due(kind, rules, campaign_id)
+        async with self.db.transaction() as conn:
+            [[count, last]] = await conn.execute_fetchall(
+                "SELECT count(*), max(chat_id) FROM ("
+                f" SELECT c.chat_id FROM chats AS c WHERE c.chat_id > ? AND {condition}"
+                " ORDER BY c.chat_id LIMIT ?)",
+                [after, *params, limit],
+            )
+            if not count:
+                return 0, None
+            before = conn.total_changes
+            await conn.execute(
+                "INSERT INTO deliveries (campaign, chat_id, updated_at)"
+                " SELECT ?, c.chat_id, ? FROM chats AS c"
+                f" WHERE c.chat_id > ? AND c.chat_id <= ? AND {condition}"
+                " ON CONFLICT DO NOTHING",
+                [campaign_id, to_db(now), after, last, *params],
+            )
+            added = conn.total_changes - before
+            if added:  # something is pending again
+                await conn.execute(
+                    "UPDATE campaigns SET finished_at = NULL WHERE id = ?", (campaign_id,)
+                )
+        return added, (last if count == limit else None)
 
     async def count_linked_active(self) -> int:
         return int(

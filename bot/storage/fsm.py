@@ -1,10 +1,19 @@
 """aiogram FSM storage in the bot's SQLite database, so a conversation survives a restart.
 
-Reads are served from a write-through cache: this process is the only writer of the table.
+Reads are served from a cache: this process is the only writer of the table. Writes are
+coalesced: set_state and set_data (aiogram calls them separately, `clear()` calls both) only
+change the cache and mark the key; `flush()` writes every marked key in one statement. The
+dispatcher flushes at the end of each update (ConversationFlushMiddleware) and concurrent
+flushes share one write, so under load one statement carries many chats' conversations.
+
+What a crash can lose: the state of the update in hand, whose replies may already have gone
+out when the process died before its flush; the resident then answers a question the bot no
+longer remembers, and is told to start again. A graceful stop loses nothing (close() flushes).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -15,6 +24,8 @@ from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from bot.storage.db import Database
 
 _MISSING = object()
+_ROWS_PER_STATEMENT = 500  # 4 parameters a row, well under SQLite's 32,766
+_ABSENT: tuple[str | None, dict[str, Any]] = (None, {})
 
 
 def _key(key: StorageKey) -> str:
@@ -28,6 +39,10 @@ class SqliteStorage(BaseStorage):
     def __init__(self, db: Database) -> None:
         self.db = db
         self._cache: dict[str, tuple[str | None, dict[str, Any]]] = {}
+        self._dirty: dict[str, int] = {}  # key name → chat id, changed since the last flush
+        self._changes = 0  # counts every change; a flush covers those made before it began
+        self._flushed = 0
+        self._flushing: asyncio.Future[None] | None = None
 
     async def _load(self, key: StorageKey) -> tuple[str | None, dict[str, Any]]:
         name = _key(key)
@@ -35,26 +50,22 @@ class SqliteStorage(BaseStorage):
         if cached is not _MISSING:
             return cached  # type: ignore[return-value]
         row = await self.db.fetchone("SELECT state, data FROM fsm_states WHERE key = ?", (name,))
-        value = (None, {}) if row is None else (row["state"], json.loads(row["data"]))
-        self._cache[name] = value
-        return value
+        value = _ABSENT if row is None else (row["state"], json.loads(row["data"]))
+        # a write may have been cached while the row was being read: it is the newer one
+        return self._cache.setdefault(name, value)
 
-    async def _store(self, key: StorageKey, state: str | None, data: dict[str, Any]) -> None:
+    def _store(self, key: StorageKey, state: str | None, data: dict[str, Any]) -> None:
         name = _key(key)
-        if state is None and not data:
-            await self.db.execute("DELETE FROM fsm_states WHERE key = ?", (name,))
-        else:
-            await self.db.execute(
-                "INSERT INTO fsm_states (key, chat_id, state, data) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET state = excluded.state, data = excluded.data",
-                (name, key.chat_id, state, json.dumps(data, ensure_ascii=False)),
-            )
+        if state is None and not data and self._cache.get(name) == _ABSENT:
+            return  # clearing what is not there (the menu clears before every walk)
         self._cache[name] = (state, data)
+        self._dirty[name] = key.chat_id
+        self._changes += 1
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         name = state.state if isinstance(state, State) else state
         _, data = await self._load(key)
-        await self._store(key, name, data)
+        self._store(key, name, data)
 
     async def get_state(self, key: StorageKey) -> str | None:
         state, _ = await self._load(key)
@@ -62,16 +73,65 @@ class SqliteStorage(BaseStorage):
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         state, _ = await self._load(key)
-        await self._store(key, state, dict(data))
+        self._store(key, state, dict(data))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         _, data = await self._load(key)
         return dict(data)
 
+    async def flush(self) -> None:
+        """Write every change made before this call; returns when they are on disk."""
+        wanted = self._changes
+        while self._flushed < wanted:
+            if self._flushing is not None:
+                await asyncio.shield(self._flushing)  # that write may hold ours; else the next
+                continue
+            await self._write_batch()
+
+    async def _write_batch(self) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._flushing = done
+        upto, batch, self._dirty = self._changes, self._dirty, {}
+        upserts: list[Any] = []
+        deletes: list[str] = []
+        for name, chat_id in batch.items():
+            state, data = self._cache.get(name, _ABSENT)
+            if state is None and not data:
+                deletes.append(name)
+            else:
+                upserts.append((name, chat_id, state, json.dumps(data, ensure_ascii=False)))
+        try:
+            for start in range(0, len(upserts), _ROWS_PER_STATEMENT):
+                rows = upserts[start : start + _ROWS_PER_STATEMENT]
+                await self.db.execute(
+                    "INSERT INTO fsm_states (key, chat_id, state, data) VALUES "
+                    + ", ".join("(?, ?, ?, ?)" for _ in rows)
+                    + " ON CONFLICT (key) DO UPDATE SET state = excluded.state,"
+                    " data = excluded.data",
+                    [value for row in rows for value in row],
+                )
+            for start in range(0, len(deletes), _ROWS_PER_STATEMENT):
+                names = deletes[start : start + _ROWS_PER_STATEMENT]
+                await self.db.execute(
+                    f"DELETE FROM fsm_states WHERE key IN ({', '.join('?' for _ in names)})",
+                    names,
+                )
+        except BaseException:
+            for name, chat_id in batch.items():  # to be written by the next flush
+                self._dirty.setdefault(name, chat_id)
+            raise
+        else:
+            self._flushed = max(self._flushed, upto)
+        finally:
+            self._flushing = None
+            done.set_result(None)
+
     def forget_chat(self, chat_id: int) -> None:
         """Drop cached state of a chat whose rows were deleted (see /forget)."""
         for name in [n for n in self._cache if n.split(":")[1] == str(chat_id)]:
             del self._cache[name]
+            self._dirty.pop(name, None)
 
     async def close(self) -> None:
-        self._cache.clear()
+        """Write what is pending; aiogram calls this on shutdown, App.close() once more."""
+        await self.flush()

@@ -1,14 +1,15 @@
 """The SQL of the accounts-and-meters import: upserts into the bot's database, a batch at a time.
 
-Every function takes the writer connection of ``Database.transaction()``, so a batch is one
-transaction, and makes one trip to the connection's thread. Accounts are matched by number,
-meters by (account, serial). Nothing here deletes a row, or reads or writes ``readings``.
+Takes the writer connection of ``Database.transaction()``, so a batch is one transaction.
+Accounts are matched by number, meters by (account, serial). Nothing here deletes a row, or
+reads or writes ``readings``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
@@ -29,70 +30,73 @@ METER_FIELDS = (
 
 MeterValues = tuple[Any, ...]  # the METER_FIELDS of one meter
 
-_EXISTING_ACCOUNTS = """
-SELECT id, number, phone, address FROM accounts
-WHERE number IN (SELECT value FROM json_each(:numbers))
+_J = "json_extract(j.value, '$[{}]')"  # the n-th cell of a row of a JSON batch
+
+# The ids the tables have reached: rows above them after an upsert are the ones it created.
+_LAST_IDS = """
+SELECT (SELECT coalesce(max(id), 0) FROM accounts), (SELECT coalesce(max(id), 0) FROM meters)
 """
 
-_UPSERT_ACCOUNT = """
-INSERT INTO accounts (number, phone, address, updated_at) VALUES (?, ?, ?, ?)
+_CREATED_SINCE = """
+SELECT (SELECT count(*) FROM accounts WHERE id > ?), (SELECT count(*) FROM meters WHERE id > ?)
+"""
+
+# ("WHERE true": an upsert after INSERT ... SELECT needs a WHERE to parse.)
+_UPSERT_ACCOUNTS = f"""
+INSERT INTO accounts (number, phone, address, updated_at)
+SELECT {_J.format(0)}, {_J.format(1)}, {_J.format(2)}, :now FROM json_each(:rows) AS j WHERE true
 ON CONFLICT (number) DO UPDATE SET
     phone = excluded.phone, address = excluded.address, updated_at = excluded.updated_at
 WHERE phone IS NOT excluded.phone OR address IS NOT excluded.address
 """
 
-_ACCOUNT_IDS = """
-SELECT id, number FROM accounts WHERE number IN (SELECT value FROM json_each(:numbers))
-"""
-
-_EXISTING_METERS = f"""
-SELECT account_id, serial, {", ".join(METER_FIELDS)} FROM meters
-WHERE account_id IN (SELECT value FROM json_each(:ids))
-"""
-
-_UPSERT_METER = f"""
+_UPSERT_METERS = f"""
 INSERT INTO meters (account_id, serial, {", ".join(METER_FIELDS)})
-VALUES ({", ".join("?" * (2 + len(METER_FIELDS)))})
+SELECT a.id, {_J.format(1)}, {", ".join(_J.format(n + 2) for n in range(len(METER_FIELDS)))}
+FROM json_each(:rows) AS j JOIN accounts AS a ON a.number = {_J.format(0)} WHERE true
 ON CONFLICT (account_id, serial) DO UPDATE SET
     {", ".join(f"{name} = excluded.{name}" for name in METER_FIELDS)}
 WHERE {" OR ".join(f"{name} IS NOT excluded.{name}" for name in METER_FIELDS)}
 """
 
 
-async def existing_accounts(
-    conn: aiosqlite.Connection, numbers: Iterable[str]
-) -> dict[str, tuple[int, str, str | None]]:
-    """number → (id, phone, address) of those accounts that exist."""
-    rows = await conn.execute_fetchall(_EXISTING_ACCOUNTS, {"numbers": json.dumps(list(numbers))})
-    return {row[1]: (row[0], row[2], row[3]) for row in rows}
+@dataclass(frozen=True, slots=True)
+class Upserted:
+    """What one batch did: rows created, and rows changed (created or updated)."""
+
+    accounts_created: int
+    accounts_changed: int
+    meters_created: int
+    meters_changed: int
 
 
-async def upsert_accounts(
-    conn: aiosqlite.Connection, accounts: Iterable[tuple[str, str, str | None]], now: str
-) -> None:
-    """Insert new accounts, update changed ones (phone, address, updated_at = ``now``)."""
-    await conn.executemany(
-        _UPSERT_ACCOUNT, [(number, phone, address, now) for number, phone, address in accounts]
+async def upsert_batch(
+    conn: aiosqlite.Connection,
+    accounts: Sequence[tuple[str, str, str | None]],
+    meters: Sequence[tuple[Any, ...]],
+    now: str,
+) -> Upserted:
+    """Insert new accounts and meters, update changed ones (an account's updated_at = ``now``).
+
+    ``accounts``: (number, phone, address); ``meters``: (account number, serial,
+    *METER_FIELDS), their accounts written before or in ``accounts``. Each table takes one
+    statement, the rows travelling as one JSON array: the work stays inside SQLite, in C,
+    without a trip through Python (and the GIL) per row. Call inside a write transaction:
+    the rows created are those above the ids the tables had reached before.
+    """
+    [[last_account, last_meter]] = await conn.execute_fetchall(_LAST_IDS)
+    before = conn.total_changes
+    if accounts:
+        await conn.execute(
+            _UPSERT_ACCOUNTS,
+            {"rows": json.dumps(accounts, ensure_ascii=False), "now": now},
+        )
+    accounts_changed = conn.total_changes - before
+    before = conn.total_changes
+    if meters:
+        await conn.execute(_UPSERT_METERS, {"rows": json.dumps(meters, ensure_ascii=False)})
+    meters_changed = conn.total_changes - before
+    [[accounts_created, meters_created]] = await conn.execute_fetchall(
+        _CREATED_SINCE, (last_account, last_meter)
     )
-
-
-async def account_ids(conn: aiosqlite.Connection, numbers: Iterable[str]) -> dict[str, int]:
-    rows = await conn.execute_fetchall(_ACCOUNT_IDS, {"numbers": json.dumps(list(numbers))})
-    return {row[1]: row[0] for row in rows}
-
-
-async def existing_meters(
-    conn: aiosqlite.Connection, ids: Iterable[int]
-) -> dict[tuple[int, str], MeterValues]:
-    """(account id, serial) → METER_FIELDS of every meter of those accounts."""
-    rows = await conn.execute_fetchall(_EXISTING_METERS, {"ids": json.dumps(list(ids))})
-    return {(row[0], row[1]): tuple(row[2:]) for row in rows}
-
-
-async def upsert_meters(
-    conn: aiosqlite.Connection, meters: Iterable[tuple[int, str, MeterValues]]
-) -> None:
-    """Insert new meters, update changed ones; (account id, serial) identifies a meter."""
-    await conn.executemany(
-        _UPSERT_METER, [(account_id, serial, *values) for account_id, serial, values in meters]
-    )
+    return Upserted(accounts_created, accounts_changed, meters_created, meters_changed)

@@ -124,25 +124,25 @@ class ReadingRepository:
         idempotency check cannot be torn apart or raced by a second Confirm.
         """
         t1, t2, t3 = (*values, None, None, None)[:3]
+        # one thread trip a statement: execute_fetchall, cursors left to the garbage collector
         async with self.db.transaction() as conn:
-            async with conn.execute(
+            rows = await conn.execute_fetchall(
                 f"SELECT {_READING_COLUMNS} FROM readings AS r WHERE r.request_key = ?",
                 (request_key,),
-            ) as cur:
-                row = await cur.fetchone()
-            if row is not None:
+            )
+            for row in rows:
                 return SavedReading(_reading(row), duplicate=True)
             stamp = to_db(at)
-            async with conn.execute(
+            cursor = await conn.execute(
                 "UPDATE readings SET replaced_at = ? "
                 "WHERE meter_id = ? AND period = ? AND replaced_at IS NULL",
                 (stamp, meter_id, str(period)),
-            ) as cur:
-                replaces = cur.rowcount > 0
+            )
+            replaces = cursor.rowcount > 0
             # the one writer holds BEGIN IMMEDIATE: max(id) + 1 is ours alone
-            async with conn.execute("SELECT coalesce(max(id), 0) + 1 FROM readings") as cur:
-                id_row = await cur.fetchone()
-            assert id_row is not None
+            (id_row,) = await conn.execute_fetchall(
+                "SELECT coalesce(max(id), 0) + 1 FROM readings"
+            )
             reading_id = int(id_row[0])
             receipt = receipt_number(reading_id, period)
             try:
@@ -188,18 +188,20 @@ class ReadingRepository:
         self, meter_ids: Sequence[int], per_meter: int = 8
     ) -> dict[int, list[StoredReading]]:
         """The newest current (not replaced) readings of each meter, newest period first."""
-        if not meter_ids:
-            return {}
-        marks = ", ".join("?" for _ in meter_ids)
-        rows = await self.db.fetchall(
-            f"SELECT * FROM ("
-            f"  SELECT {_READING_COLUMNS},"
-            f"    row_number() OVER (PARTITION BY r.meter_id ORDER BY r.period DESC) AS n"
-            f"  FROM readings AS r WHERE r.replaced_at IS NULL AND r.meter_id IN ({marks})"
-            f") WHERE n <= ? ORDER BY meter_id, period DESC",
-            (*meter_ids, per_meter),
-        )
         found: dict[int, list[StoredReading]] = {meter_id: [] for meter_id in meter_ids}
+        if not found:
+            return {}
+        # per meter, the newest `per_meter` rows off the index: the cost does not grow with
+        # the meter's history (a window over all of it did, ~1 ms at 200 periods)
+        wanted = ", ".join("(?)" for _ in found)
+        rows = await self.db.fetchall(
+            f"WITH wanted (meter_id) AS (VALUES {wanted})"
+            f" SELECT {_READING_COLUMNS} FROM wanted AS w JOIN readings AS r ON r.id IN ("
+            f"  SELECT id FROM readings WHERE meter_id = w.meter_id AND replaced_at IS NULL"
+            f"  ORDER BY period DESC LIMIT ?"
+            f") ORDER BY r.meter_id, r.period DESC",
+            (*found, per_meter),
+        )
         for row in rows:
             found[row["meter_id"]].append(_reading(row))
         return found

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
+from aiogram.types import Update
 
 from bot.domain.periods import Period
+from bot.keyboards.menu import MENU_KEYS
 from bot.storage.chats import LinkRepository
 from bot.storage.db import Database
 from tests.harness import BotHarness, ChatClient, Sent, start_harness
@@ -567,6 +569,51 @@ async def test_a_menu_button_leaves_the_flow(harness: BotHarness) -> None:
     assert "Счётчики по лицевому счёту" in chat.last_text
     await chat.press_data(sent, data)
     assert await count_readings(harness.db) == 0
+
+
+MENU_BUTTONS = [key for row in MENU_KEYS for key in row]
+
+
+@pytest.mark.parametrize("key", MENU_BUTTONS)
+async def test_every_menu_button_is_taken_by_its_router_while_a_value_is_asked(
+    harness: BotHarness, key: str
+) -> None:
+    # the flow's router comes first: it must leave every menu button to the routers after it
+    account = await seed_flat(harness.db)
+    chat = await link(harness, 1001, account)
+    await chat.send(SUBMIT)
+    await chat.send(harness.app.core.get(key, "ru"))
+    assert chat.replies, key
+    assert "Это не похоже на показания" not in chat.reply_text
+
+
+async def test_a_command_in_a_caption_inside_the_flow_reaches_its_router(
+    harness: BotHarness,
+) -> None:
+    account = await seed_flat(harness.db)
+    chat = await link(harness, 1001, account)
+    await chat.send(SUBMIT)
+    await chat.feed(Update(update_id=next(harness.ids), message=chat._message(caption="/help")))
+    assert "Как передать показания" in chat.reply_text
+    assert "Пришлите показания обычным сообщением" not in chat.reply_text
+
+
+async def test_a_sticker_at_the_confirmation_shows_it_again(harness: BotHarness) -> None:
+    account = await seed_flat(harness.db)
+    chat = await link(harness, 1001, account)
+    await chat.send(SUBMIT)
+    await chat.send("105")
+    await chat.send_sticker_like()
+    assert "Нажмите «Подтвердить»" in chat.last_text
+
+
+async def test_no_filter_is_sent_to_a_thread(harness: BotHarness) -> None:
+    # aiogram runs a filter that is not a coroutine through asyncio.to_thread
+    for router in harness.app.dispatcher.chain_tail:
+        for observer in router.observers.values():
+            for handler in observer.handlers:
+                for check in handler.filters or ():
+                    assert check.awaitable, (router.name, handler.callback.__name__)
 
 
 async def test_typing_at_the_confirmation_shows_it_again(harness: BotHarness) -> None:

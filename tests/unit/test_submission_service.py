@@ -29,7 +29,7 @@ from bot.services.submissions import (
     months_between,
 )
 from bot.storage.accounts import AccountRepository, MeterRepository
-from bot.storage.chats import ChatRepository, LinkRepository
+from bot.storage.chats import LinkRepository
 from bot.storage.db import Database
 from bot.storage.readings import ReadingRepository, receipt_number
 from tests.seed import M, add_account
@@ -51,7 +51,6 @@ def make_service(db: Database, clock: FrozenClock) -> SubmissionService:
         accounts=AccountRepository(db),
         meters=MeterRepository(db, MSK),
         readings=ReadingRepository(db),
-        chats=ChatRepository(db),
         links=LinkRepository(db),
         clock=clock,
         tz=MSK,
@@ -227,6 +226,27 @@ async def test_receipts_are_numbered_in_sequence(db: Database) -> None:
         assert isinstance(outcome, Submitted)
         receipts.append(outcome.reading.receipt)
     assert receipts == ["2611-000001", "2611-000002"]
+
+
+async def test_recent_readings_are_the_newest_current_ones_of_each_meter(db: Database) -> None:
+    await seed(db, M("CW-1", "cold_water"), M("HW-2", "hot_water"), M("EL-3", "electricity"))
+    for month in range(1, 11):
+        await add_reading(db, 1, f"2026-{month:02d}", month * 10)
+    # September was corrected: the first submission is replaced
+    await db.execute(
+        "UPDATE readings SET replaced_at = '2026-09-21', receipt = 'first' WHERE period = '2026-09'"
+    )
+    await add_reading(db, 1, "2026-09", 95)
+    await add_reading(db, 2, "2026-10", 7)
+    found = await ReadingRepository(db).recent_current([1, 2, 3], per_meter=8)
+    assert [(str(r.period), r.values) for r in found[1]] == [
+        ("2026-10", (100,)),
+        ("2026-09", (95,)),
+        *((f"2026-{m:02d}", (m * 10,)) for m in range(8, 2, -1)),
+    ]
+    assert [r.replaces for r in found[1][:2]] == [False, True]
+    assert [r.values for r in found[2]] == [(7,)]
+    assert found[3] == []
 
 
 async def test_the_same_request_key_saves_once(db: Database) -> None:

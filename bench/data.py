@@ -1,0 +1,216 @@
+"""Scale of data (issue 5, target 3): `python -m bench.data`.
+
+1. Import: bench/gen_accounts.py writes 1,000,000 accounts with about 2,500,000 meters (one row
+   per meter) into a temporary directory; `import_file` loads them into a fresh database, as
+   `python -m bot import FILE` does. Rows per second = data rows / time from calling
+   `import_file` to its return (checking every row, then writing). The database size is that
+   of the file after a checkpoint.
+2. Readings: 1,000,000 current readings for one period (plus 20,000 earlier submissions the
+   residents corrected, marked replaced), seeded with one INSERT ... SELECT over the meters,
+   inside SQLite: every meter whose id is 1 or 3 modulo 5, in id order, up to a million.
+3. One resident's meters with their last readings: `MeterRepository.of_account` on random
+   accounts (seeded), through the bot's Database (its reader thread), each call timed alone.
+4. Export: `export_period` of that period to a file; the file must hold exactly the current
+   readings, one line each, after the header.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bench import gen_accounts
+from bot.domain.periods import Period
+from bot.services.export import export_period
+from bot.services.importer import import_file
+from bot.storage.accounts import MeterRepository
+from bot.storage.db import Database
+
+ACCOUNTS = 1_000_000
+READINGS = 1_000_000
+CORRECTED = 20_000
+SAMPLES = 3_000
+WARM_UP = 200
+PERIOD = Period(2026, 11)
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+TZ = ZoneInfo("Europe/Moscow")
+TARGET_ROWS_PER_SECOND = 50_000
+TARGET_P99_MS = 1.0
+TARGET_EXPORT_SECONDS = 20.0
+
+# Corrections first (lower ids, replaced), then the current readings: every meter with id 1 or
+# 3 modulo 5, in id order, up to :readings. Values follow the meter's last imported reading;
+# submission moments spread over the window's first days, in UTC as the bot stores them.
+_SEED_READINGS = """
+INSERT INTO readings (meter_id, period, t1, t2, t3, submitted_at, chat_id, receipt, replaced_at)
+SELECT id, :period, coalesce(last_t1, 0) + 1,
+       CASE WHEN tariffs >= 2 THEN coalesce(last_t2, 0) + 1 END,
+       CASE WHEN tariffs = 3 THEN coalesce(last_t3, 0) + 1 END,
+       strftime('%Y-%m-%dT%H:%M:%S.000000+00:00', '2026-11-15 05:00:00', '+' || (id % 86400) || ' seconds'),
+       10000000 + account_id, printf('%s-c%07d', :tag, id),
+       strftime('%Y-%m-%dT%H:%M:%S.000000+00:00', '2026-11-16 05:00:00', '+' || (id % 86400) || ' seconds')
+FROM meters WHERE id % 5 IN (1, 3) ORDER BY id LIMIT :corrected;
+INSERT INTO readings (meter_id, period, t1, t2, t3, submitted_at, chat_id, receipt)
+SELECT id, :period, coalesce(last_t1, 0) + 7 + id % 40,
+       CASE WHEN tariffs >= 2 THEN coalesce(last_t2, 0) + 3 + id % 20 END,
+       CASE WHEN tariffs = 3 THEN coalesce(last_t3, 0) + 1 + id % 10 END,
+       strftime('%Y-%m-%dT%H:%M:%S.000000+00:00', '2026-11-15 05:00:00', '+' || (id % 1500000) || ' seconds'),
+       10000000 + account_id, printf('%s-%07d', :tag, id)
+FROM meters WHERE id % 5 IN (1, 3) ORDER BY id LIMIT :readings;
+"""
+
+
+def _row(name: str, value: str, target: str, ok: bool | None) -> str:
+    verdict = "" if ok is None else ("OK" if ok else "MISSED")
+    return f"  {name:<46} {value:>14}   {target:<16} {verdict}"
+
+
+def _size_mb(path: Path) -> float:
+    return sum(
+        os.path.getsize(p) for p in (path, Path(f"{path}-wal")) if p.exists()
+    ) / 2**20
+
+
+def _percentile(sorted_values: list[float], share: float) -> float:
+    index = min(len(sorted_values) - 1, max(0, round(share * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+async def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--accounts", type=int, default=ACCOUNTS)
+    parser.add_argument("--readings", type=int, default=READINGS)
+    parser.add_argument("--samples", type=int, default=SAMPLES)
+    parser.add_argument("--file", type=Path, help="import this file instead of generating one")
+    args = parser.parse_args(argv)
+    failed: list[str] = []
+
+    with tempfile.TemporaryDirectory(prefix="bench-data-") as tmp_name:
+        tmp = Path(tmp_name)
+        source = args.file
+        if source is None:
+            source = tmp / "accounts.csv"
+            started = time.perf_counter()
+            meters = gen_accounts.write(source, args.accounts, 1, ";")
+            print(
+                f"generated {args.accounts:,} accounts, {meters:,} meters"
+                f" ({source.stat().st_size / 2**20:.0f} MB) in"
+                f" {time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
+        path = tmp / "bot.sqlite3"
+        db = await Database.open(path)
+        try:
+            # --- import ---
+            started = time.perf_counter()
+            report = await import_file(db, source, now=NOW)
+            elapsed = time.perf_counter() - started
+            if not report.imported or report.errors:
+                failed.append(f"import refused: {report.errors[:3]}")
+            rate = report.rows / elapsed
+            await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            imported_mb = _size_mb(path)
+            accounts = await db.fetchval("SELECT count(*) FROM accounts")
+            meter_count = await db.fetchval("SELECT count(*) FROM meters")
+            if meter_count != report.rows or report.meters_created != report.rows:
+                failed.append(f"{meter_count} meters in the database, {report.rows} rows")
+            print(f"\nimport of {report.rows:,} rows ({accounts:,} accounts):")
+            print(
+                _row(
+                    "rows per second",
+                    f"{rate:,.0f}",
+                    f">= {TARGET_ROWS_PER_SECOND:,}",
+                    rate >= TARGET_ROWS_PER_SECOND,
+                )
+            )
+            print(_row("time", f"{elapsed:.1f} s", "", None))
+            print(_row("database size after the import", f"{imported_mb:,.0f} MB", "", None))
+
+            # --- readings ---
+            started = time.perf_counter()
+            async with db.transaction() as conn:
+                for statement in _SEED_READINGS.split(";"):
+                    if statement.strip():
+                        await conn.execute(
+                            statement,
+                            {
+                                "period": str(PERIOD),
+                                "tag": f"{PERIOD.year % 100:02d}{PERIOD.month:02d}",
+                                "corrected": CORRECTED,
+                                "readings": args.readings,
+                            },
+                        )
+            await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            current = await db.fetchval(
+                "SELECT count(*) FROM readings WHERE period = ? AND replaced_at IS NULL",
+                (str(PERIOD),),
+            )
+            print(
+                f"\nseeded {current:,} current readings for {PERIOD} (+{CORRECTED:,} replaced)"
+                f" in {time.perf_counter() - started:.1f} s; database"
+                f" {_size_mb(path):,.0f} MB"
+            )
+
+            # --- one resident's meters ---
+            meters_repo = MeterRepository(db, TZ)
+            rng = random.Random(5)
+            ids = [rng.randint(1, accounts) for _ in range(WARM_UP + args.samples)]
+            times: list[float] = []
+            found = 0
+            for index, account_id in enumerate(ids):
+                started = time.perf_counter()
+                loaded = await meters_repo.of_account(account_id)
+                took = time.perf_counter() - started
+                if index >= WARM_UP:
+                    times.append(took * 1000)
+                    found += sum(1 for m in loaded if m.submitted_period == str(PERIOD))
+            times.sort()
+            p50, p99 = statistics.median(times), _percentile(times, 0.99)
+            print(
+                f"\nMeterRepository.of_account, {args.samples:,} random accounts"
+                f" (after {WARM_UP} unmeasured; {found:,} meters with a reading this period):"
+            )
+            print(_row("p50", f"{p50:.3f} ms", "", None))
+            print(_row("p99", f"{p99:.3f} ms", f"<= {TARGET_P99_MS:g} ms", p99 <= TARGET_P99_MS))
+            print(_row("max", f"{times[-1]:.3f} ms", "", None))
+            if not found:
+                failed.append("no sampled meter had a reading")
+
+            # --- export ---
+            out_path = tmp / "export.csv"
+            started = time.perf_counter()
+            with out_path.open("w", encoding="utf-8", newline="") as out:
+                written = await export_period(db, PERIOD, out, TZ)
+            elapsed = time.perf_counter() - started
+            with out_path.open("rb") as fp:
+                lines = sum(1 for _ in fp) - 1
+            if not written == lines == current:
+                failed.append(f"export wrote {written} rows, the file has {lines}, {current} due")
+            print(f"\nexport of {PERIOD} ({current:,} readings):")
+            print(
+                _row(
+                    "time",
+                    f"{elapsed:.1f} s",
+                    f"<= {TARGET_EXPORT_SECONDS:g} s",
+                    elapsed <= TARGET_EXPORT_SECONDS,
+                )
+            )
+            print(_row("rows in the file (after the header)", f"{lines:,}", "", lines == current))
+        finally:
+            await db.close()
+    for problem in failed:
+        print(f"CHECK FAILED: {problem}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

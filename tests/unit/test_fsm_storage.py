@@ -1,0 +1,153 @@
+"""The FSM storage: changes are coalesced, written once per update, and survive a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiogram.fsm.storage.base import StorageKey
+
+from bot.fsm.submission import Submission
+from bot.storage.db import Database
+from bot.storage.fsm import SqliteStorage
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "bot.sqlite3")
+    yield database
+    await database.close()
+
+
+class CountingDatabase(Database):
+    """Counts write statements; can be told to fail or to hold the next one."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.writes: list[str] = []
+        self.fail_next = False
+        self.hold: asyncio.Event | None = None
+
+    async def execute(self, sql: str, params: Any = ()) -> int:
+        self.writes.append(sql.split()[0])
+        if self.hold is not None:
+            await self.hold.wait()
+        if self.fail_next:
+            self.fail_next = False
+            raise OSError("disk I/O error")
+        return await super().execute(sql, params)
+
+
+@pytest.fixture
+async def counting(tmp_path: Path) -> AsyncIterator[CountingDatabase]:
+    database = CountingDatabase(tmp_path / "bot.sqlite3")
+    await database.connect()
+    yield database
+    await database.close()
+
+
+def key(chat_id: int) -> StorageKey:
+    return StorageKey(bot_id=1, chat_id=chat_id, user_id=chat_id)
+
+
+async def stored_rows(db: Database) -> dict[int, tuple[str | None, str]]:
+    rows = await db.fetchall("SELECT chat_id, state, data FROM fsm_states")
+    return {row["chat_id"]: (row["state"], row["data"]) for row in rows}
+
+
+async def test_state_and_data_of_one_update_are_written_in_one_statement(
+    counting: CountingDatabase,
+) -> None:
+    storage = SqliteStorage(counting)
+    await storage.set_state(key(1), Submission.value)
+    await storage.set_data(key(1), {"zone": 0})
+    assert counting.writes == []
+    assert await storage.get_state(key(1)) == Submission.value.state  # from the cache
+    await storage.flush()
+    assert counting.writes == ["INSERT"]
+    assert await stored_rows(counting) == {1: (Submission.value.state, '{"zone": 0}')}
+
+
+async def test_a_conversation_survives_a_restart(db: Database) -> None:
+    storage = SqliteStorage(db)
+    await storage.set_state(key(1), Submission.confirm)
+    await storage.set_data(key(1), {"key": "abc", "values": [105]})
+    await storage.close()  # a graceful stop writes what is pending
+
+    restarted = SqliteStorage(db)
+    assert await restarted.get_state(key(1)) == Submission.confirm.state
+    assert await restarted.get_data(key(1)) == {"key": "abc", "values": [105]}
+
+
+async def test_clearing_a_conversation_that_is_not_there_writes_nothing(
+    counting: CountingDatabase,
+) -> None:
+    storage = SqliteStorage(counting)
+    await storage.set_state(key(1), None)
+    await storage.set_data(key(1), {})
+    await storage.flush()
+    assert counting.writes == []
+
+
+async def test_a_cleared_conversation_is_deleted(db: Database) -> None:
+    storage = SqliteStorage(db)
+    await storage.set_state(key(1), Submission.value)
+    await storage.flush()
+    await storage.set_state(key(1), None)
+    await storage.set_data(key(1), {})
+    await storage.flush()
+    assert await stored_rows(db) == {}
+
+
+async def test_concurrent_updates_share_one_write(counting: CountingDatabase) -> None:
+    storage = SqliteStorage(counting)
+    for chat_id in range(1, 51):  # aiogram reads the state before the handler runs
+        await storage.get_state(key(chat_id))
+
+    async def update(chat_id: int) -> None:
+        await storage.set_state(key(chat_id), Submission.value)
+        await storage.set_data(key(chat_id), {"chat": chat_id})
+        await storage.flush()
+
+    await asyncio.gather(*(update(chat_id) for chat_id in range(1, 51)))
+    assert len(counting.writes) == 2  # the first update's change, then all the others
+    assert len(await stored_rows(counting)) == 50
+
+
+async def test_flush_waits_for_a_change_made_while_another_write_was_under_way(
+    counting: CountingDatabase,
+) -> None:
+    storage = SqliteStorage(counting)
+    await storage.set_state(key(1), Submission.value)
+    counting.hold = asyncio.Event()
+    first = asyncio.create_task(storage.flush())
+    await asyncio.sleep(0)  # chat 1 is being written
+    await storage.set_state(key(2), Submission.value)
+    second = asyncio.create_task(storage.flush())
+    await asyncio.sleep(0.01)
+    assert not second.done()
+    counting.hold.set()
+    await asyncio.gather(first, second)
+    assert set(await stored_rows(counting)) == {1, 2}
+
+
+async def test_a_failed_write_is_retried_by_the_next_flush(counting: CountingDatabase) -> None:
+    storage = SqliteStorage(counting)
+    await storage.set_state(key(1), Submission.value)
+    counting.fail_next = True
+    with pytest.raises(OSError):
+        await storage.flush()
+    await storage.flush()
+    assert await stored_rows(counting) == {1: (Submission.value.state, "{}")}
+
+
+async def test_a_forgotten_chat_leaves_nothing_to_write(counting: CountingDatabase) -> None:
+    storage = SqliteStorage(counting)
+    await storage.set_state(key(1), Submission.value)
+    storage.forget_chat(1)
+    await storage.flush()
+    assert counting.writes == []
+    assert await storage.get_state(key(1)) is None
