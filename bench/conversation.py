@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import itertools
+import os
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -34,6 +36,7 @@ from aiogram.client.session.base import BaseSession
 from aiogram.methods import EditMessageText, SendMessage, TelegramMethod
 from aiogram.types import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update
 
+from bench.__main__ import machine
 from bot.app import App, build_app, settle_heap
 from bot.clock import FrozenClock
 from bot.config import Settings
@@ -324,6 +327,10 @@ async def crowd(residents: list[Resident], walk: int) -> float:
     return len(residents) * UPDATES_PER_WALK / elapsed
 
 
+def load() -> str:
+    return " ".join(f"{figure:.2f}" for figure in os.getloadavg())
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
@@ -349,6 +356,8 @@ async def _run(app: App, ours: Target) -> int:
     our_residents = [Resident(ours, chat_id) for chat_id in chat_ids]
     echo_residents = [EchoResident(echo, chat_id) for chat_id in chat_ids]
 
+    print(f"machine: {machine()}, SQLite {sqlite3.sqlite_version}")
+    print(f"load average before: {load()}  (the machine is shared: absolute figures move with it)")
     print(
         f"{RESIDENTS} residents at once, {UPDATES_PER_WALK} updates each a round;"
         f" one warm-up round, then {ROUNDS} rounds alternating ours/echo",
@@ -390,6 +399,7 @@ async def _run(app: App, ours: Target) -> int:
             by_step[step].append(seconds)
     solo_elapsed = time.perf_counter() - solo_started
 
+    await app.fsm_storage.flush()  # the last updates' states are written behind them
     expected = (ROUNDS + 1) * RESIDENTS * 3 + SOLO_WALKS * 3
     saved = int(await app.db.fetchval("SELECT count(*) FROM readings"))
     current = int(await app.db.fetchval("SELECT count(*) FROM readings WHERE replaced_at IS NULL"))
@@ -398,27 +408,36 @@ async def _run(app: App, ours: Target) -> int:
     ratio = statistics.median(ratios)
     p50 = percentile(timings, 0.50) * 1000
     p99 = percentile(timings, 0.99) * 1000
-    print()
-    print(f"ours, median of {ROUNDS}:  {statistics.median(ours_rates):8.0f} updates/s")
-    print(f"echo, median of {ROUNDS}:  {statistics.median(echo_rates):8.0f} updates/s")
-    print(
-        f"ratio ours/echo (median of per-round ratios): {ratio:.2f}"
-        f"   target >= {RATIO_TARGET}   {verdict(ratio >= RATIO_TARGET)}"
-    )
-    print(
-        f"one resident alone, {len(timings)} updates ({SOLO_WALKS} walks,"
-        f" {len(timings) / solo_elapsed:.0f} upd/s): p50 {p50:.2f} ms"
-    )
-    p99_verdict = verdict(p99 <= P99_TARGET_MS)
-    print(f"  p99 {p99:.2f} ms   target <= {P99_TARGET_MS:.0f} ms   {p99_verdict}")
     names = ("menu", "cold", "confirm", "hot", "confirm", "T1", "T2", "confirm")
     print(
-        "  by step p50/p99 ms: "
+        f"one resident alone: {len(timings)} updates in {SOLO_WALKS} walks"
+        f" ({len(timings) / solo_elapsed:.0f} upd/s); p50/p99 ms by step: "
         + ", ".join(
             f"{name} {percentile(s, 0.5) * 1000:.2f}/{percentile(s, 0.99) * 1000:.2f}"
             for name, s in zip(names, by_step, strict=True)
         )
     )
+    rows = [
+        (f"ours, updates/s (median of {ROUNDS})", f"{statistics.median(ours_rates):.0f}", "", ""),
+        (f"echo, updates/s (median of {ROUNDS})", f"{statistics.median(echo_rates):.0f}", "", ""),
+        (
+            "ours / echo (median of the rounds' ratios)",
+            f"{ratio:.2f}",
+            f">= {RATIO_TARGET}",
+            verdict(ratio >= RATIO_TARGET),
+        ),
+        ("one resident alone, p50 per update", f"{p50:.2f} ms", "", ""),
+        (
+            "one resident alone, p99 per update",
+            f"{p99:.2f} ms",
+            f"<= {P99_TARGET_MS:.0f} ms",
+            verdict(p99 <= P99_TARGET_MS),
+        ),
+    ]
+    print()
+    for figure, value, target, outcome in rows:
+        print(f"{figure:44} {value:>10}   {target:10} {outcome}")
+    print(f"load average after: {load()}")
     calls = ", ".join(f"{name} {count}" for name, count in sorted(ours.session.calls.items()))
     print(f"Bot API calls (ours): {calls}")
     print(f"submissions in the database: {saved} (expected {expected}), current {current}")

@@ -50,20 +50,22 @@ TARGET_EXPORT_SECONDS = 20.0
 # Corrections first (lower ids, replaced), then the current readings: every meter with id 1 or
 # 3 modulo 5, in id order, up to :readings. Values follow the meter's last imported reading;
 # submission moments spread over the window's first days, in UTC as the bot stores them.
-_SEED_READINGS = """
+# strftime(...) as `to_db` writes a moment: UTC, microseconds, "+00:00"
+_AT = "strftime('%Y-%m-%dT%H:%M:%S.000000+00:00', '{start}', '+' || ({spread}) || ' seconds')"
+_SEED_READINGS = f"""
 INSERT INTO readings (meter_id, period, t1, t2, t3, submitted_at, chat_id, receipt, replaced_at)
 SELECT id, :period, coalesce(last_t1, 0) + 1,
        CASE WHEN tariffs >= 2 THEN coalesce(last_t2, 0) + 1 END,
        CASE WHEN tariffs = 3 THEN coalesce(last_t3, 0) + 1 END,
-       strftime('%Y-%m-%dT%H:%M:%S.000000+00:00', '2026-11-15 05:00:00', '+' || (id % 86400) || ' seconds'),
+       {_AT.format(start="2026-11-15 05:00:00", spread="id % 86400")},
        10000000 + account_id, printf('%s-c%07d', :tag, id),
-       strftime('%Y-%m-%dT%H:%M:%S.000000+00:00', '2026-11-16 05:00:00', '+' || (id % 86400) || ' seconds')
+       {_AT.format(start="2026-11-16 05:00:00", spread="id % 86400")}
 FROM meters WHERE id % 5 IN (1, 3) ORDER BY id LIMIT :corrected;
 INSERT INTO readings (meter_id, period, t1, t2, t3, submitted_at, chat_id, receipt)
 SELECT id, :period, coalesce(last_t1, 0) + 7 + id % 40,
        CASE WHEN tariffs >= 2 THEN coalesce(last_t2, 0) + 3 + id % 20 END,
        CASE WHEN tariffs = 3 THEN coalesce(last_t3, 0) + 1 + id % 10 END,
-       strftime('%Y-%m-%dT%H:%M:%S.000000+00:00', '2026-11-15 05:00:00', '+' || (id % 1500000) || ' seconds'),
+       {_AT.format(start="2026-11-15 05:00:00", spread="id % 1500000")},
        10000000 + account_id, printf('%s-%07d', :tag, id)
 FROM meters WHERE id % 5 IN (1, 3) ORDER BY id LIMIT :readings;
 """
@@ -75,9 +77,7 @@ def _row(name: str, value: str, target: str, ok: bool | None) -> str:
 
 
 def _size_mb(path: Path) -> float:
-    return sum(
-        os.path.getsize(p) for p in (path, Path(f"{path}-wal")) if p.exists()
-    ) / 2**20
+    return sum(os.path.getsize(p) for p in (path, Path(f"{path}-wal")) if p.exists()) / 2**20
 
 
 def _percentile(sorted_values: list[float], share: float) -> float:

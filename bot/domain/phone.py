@@ -21,6 +21,7 @@ _MAX_INPUT_LENGTH = 64
 # dots). Anything else (letters, "ext", "tel:", other scripts' digits) is refused up front.
 _SEPARATORS = frozenset(" \t\u00a0\u202f-\u2010\u2011\u2012\u2013\u2014\u2212().")
 _DIGITS = frozenset("0123456789")
+_ALLOWED = _DIGITS | _SEPARATORS
 
 
 class InvalidPhone(ValueError):
@@ -36,7 +37,6 @@ class InvalidPhone(ValueError):
 # installed metadata; if that ever stops being true, the fast path switches itself off). So the
 # first number of each block goes through phonenumbers, and its verdict serves the rest of it.
 
-_PLAIN_SEPARATORS = str.maketrans("", "", " -()")  # the forms billing files and people use
 _RU_BLOCK = 6  # national digits that decide validity
 _RU_NATIONAL = 10
 _blocks: dict[str, bool] = {}  # the first six national digits -> valid
@@ -103,19 +103,17 @@ def _blocks_decide() -> bool:
 def _plain_russian(stripped: str) -> str | None:
     """The ten national digits of `+7 …`, `8 …` or a bare ten-digit number starting 3, 4, 8
     or 9, written with nothing but digits, spaces, dashes and brackets; else None."""
-    digits = stripped.translate(_PLAIN_SEPARATORS)
-    if digits.startswith("+"):
-        national = digits[2:] if digits.startswith("+7") and len(digits) == 12 else ""
-    elif len(digits) == 11:
-        national = digits[1:] if digits[0] == "8" else ""
-    else:
+    digits = stripped.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
+    size = len(digits)
+    if size == _RU_NATIONAL + 2 and digits.startswith("+7"):
+        national = digits[2:]
+    elif size == _RU_NATIONAL + 1 and digits.startswith("8"):
+        national = digits[1:]
+    elif size == _RU_NATIONAL:
         national = digits
-    if (
-        len(national) == _RU_NATIONAL
-        and national[0] in "3489"
-        and national.isascii()
-        and national.isdigit()
-    ):
+    else:
+        return None
+    if national[0] in "3489" and national.isdigit() and national.isascii():
         return national
     return None
 
@@ -135,9 +133,9 @@ def normalize_phone(text: str, *, region: str = DEFAULT_REGION) -> str:
     if len(stripped) > _MAX_INPUT_LENGTH:
         raise InvalidPhone("phone number is too long")
     body = stripped[1:] if stripped.startswith("+") else stripped
-    if any(ch not in _DIGITS and ch not in _SEPARATORS for ch in body):
+    if not _ALLOWED.issuperset(body):
         raise InvalidPhone("phone number may contain only digits, spaces, dashes and brackets")
-    if not any(ch in _DIGITS for ch in body):
+    if _DIGITS.isdisjoint(body):
         raise InvalidPhone("phone number has no digits")
     national = _plain_russian(stripped) if region == DEFAULT_REGION else None
     if national is not None and _blocks_decide():

@@ -1,4 +1,4 @@
-"""Per-update wiring: the conversation's FSM changes reach the database before the update ends."""
+"""Per-update wiring: the conversation's FSM changes go to the database after each update."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class ConversationFlushMiddleware(BaseMiddleware):
-    """Writes the state the handler left (one statement, shared with concurrent updates)."""
+    """Has the state the handler left written behind it (see bot.storage.fsm)."""
 
     def __init__(self, storage: SqliteStorage) -> None:
         self.storage = storage
@@ -23,5 +23,4 @@ class ConversationFlushMiddleware(BaseMiddleware):
         try:
             return await handler(event, data)
         finally:
-            # inside aiogram's per-chat lock: the chat's next update finds it written
-            await self.storage.flush()
+            self.storage.flush_soon()

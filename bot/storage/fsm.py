@@ -1,20 +1,24 @@
 """aiogram FSM storage in the bot's SQLite database, so a conversation survives a restart.
 
 Reads are served from a cache: this process is the only writer of the table. Writes are
-coalesced: set_state and set_data (aiogram calls them separately, `clear()` calls both) only
-change the cache and mark the key; `flush()` writes every marked key in one statement. The
-dispatcher flushes at the end of each update (ConversationFlushMiddleware) and concurrent
-flushes share one write, so under load one statement carries many chats' conversations.
+coalesced and written behind: set_state and set_data (aiogram calls them separately, `clear()`
+calls both) only change the cache and mark the key. At the end of each update the dispatcher
+asks for a write in the background (ConversationFlushMiddleware → `flush_soon()`); one writer
+task writes every marked key in one statement, so under load one statement carries many chats'
+conversations, and a resident's update never waits for a thread trip to store its state.
 
-What a crash can lose: the state of the update in hand, whose replies may already have gone
-out when the process died before its flush; the resident then answers a question the bot no
-longer remembers, and is told to start again. A graceful stop loses nothing (close() flushes).
+What a crash can lose: the last update of a chat whose state was not yet written, a
+millisecond or so after its replies went out; the resident then answers a question the bot no
+longer remembers and is told to start again, and a Confirm pressed again still finds its
+receipt (the request key is saved with the reading). A graceful stop loses nothing: `close()`
+writes what is pending.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +26,8 @@ from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
 from bot.storage.db import Database
+
+log = logging.getLogger(__name__)
 
 _MISSING = object()
 _ROWS_PER_STATEMENT = 500  # 4 parameters a row, well under SQLite's 32,766
@@ -43,6 +49,7 @@ class SqliteStorage(BaseStorage):
         self._changes = 0  # counts every change; a flush covers those made before it began
         self._flushed = 0
         self._flushing: asyncio.Future[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
 
     async def _load(self, key: StorageKey) -> tuple[str | None, dict[str, Any]]:
         name = _key(key)
@@ -79,6 +86,21 @@ class SqliteStorage(BaseStorage):
         _, data = await self._load(key)
         return dict(data)
 
+    def flush_soon(self) -> None:
+        """Write the pending changes in the background; the caller does not wait."""
+        if self._dirty and self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write_behind())
+
+    async def _write_behind(self) -> None:
+        try:
+            while self._dirty:  # changes made during a write go in the next one
+                await self.flush()
+        except Exception:
+            # the changes stay marked: the next update's flush_soon() tries again
+            log.exception("conversation states not written")
+        finally:
+            self._writer = None
+
     async def flush(self) -> None:
         """Write every change made before this call; returns when they are on disk."""
         wanted = self._changes
@@ -92,30 +114,15 @@ class SqliteStorage(BaseStorage):
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._flushing = done
         upto, batch, self._dirty = self._changes, self._dirty, {}
-        upserts: list[Any] = []
-        deletes: list[str] = []
-        for name, chat_id in batch.items():
-            state, data = self._cache.get(name, _ABSENT)
-            if state is None and not data:
-                deletes.append(name)
-            else:
-                upserts.append((name, chat_id, state, json.dumps(data, ensure_ascii=False)))
         try:
-            for start in range(0, len(upserts), _ROWS_PER_STATEMENT):
-                rows = upserts[start : start + _ROWS_PER_STATEMENT]
-                await self.db.execute(
-                    "INSERT INTO fsm_states (key, chat_id, state, data) VALUES "
-                    + ", ".join("(?, ?, ?, ?)" for _ in rows)
-                    + " ON CONFLICT (key) DO UPDATE SET state = excluded.state,"
-                    " data = excluded.data",
-                    [value for row in rows for value in row],
-                )
-            for start in range(0, len(deletes), _ROWS_PER_STATEMENT):
-                names = deletes[start : start + _ROWS_PER_STATEMENT]
-                await self.db.execute(
-                    f"DELETE FROM fsm_states WHERE key IN ({', '.join('?' for _ in names)})",
-                    names,
-                )
+            statements = self._statements(batch)
+            if len(statements) == 1:
+                await self.db.execute(*statements[0])
+            elif statements:
+                # one transaction: /forget's delete can never land between two parts
+                async with self.db.transaction() as conn:
+                    for sql, params in statements:
+                        await conn.execute(sql, params)
         except BaseException:
             for name, chat_id in batch.items():  # to be written by the next flush
                 self._dirty.setdefault(name, chat_id)
@@ -126,6 +133,40 @@ class SqliteStorage(BaseStorage):
             self._flushing = None
             done.set_result(None)
 
+    def _statements(self, batch: dict[str, int]) -> list[tuple[str, list[Any]]]:
+        upserts: list[Any] = []
+        deletes: list[str] = []
+        for name, chat_id in batch.items():
+            state, data = self._cache.get(name, _ABSENT)
+            if state is None and not data:
+                deletes.append(name)
+                continue
+            try:
+                text = json.dumps(data, ensure_ascii=False)
+            except (TypeError, ValueError):
+                # a handler's bug; it must not keep every other conversation from being written
+                log.exception("conversation %s has data that is not JSON: not written", name)
+                continue
+            upserts.append((name, chat_id, state, text))
+        statements: list[tuple[str, list[Any]]] = []
+        for start in range(0, len(upserts), _ROWS_PER_STATEMENT):
+            rows = upserts[start : start + _ROWS_PER_STATEMENT]
+            statements.append(
+                (
+                    "INSERT INTO fsm_states (key, chat_id, state, data) VALUES "
+                    + ", ".join("(?, ?, ?, ?)" for _ in rows)
+                    + " ON CONFLICT (key) DO UPDATE SET state = excluded.state,"
+                    " data = excluded.data",
+                    [value for row in rows for value in row],
+                )
+            )
+        for start in range(0, len(deletes), _ROWS_PER_STATEMENT):
+            names = deletes[start : start + _ROWS_PER_STATEMENT]
+            statements.append(
+                (f"DELETE FROM fsm_states WHERE key IN ({', '.join('?' for _ in names)})", names)
+            )
+        return statements
+
     def forget_chat(self, chat_id: int) -> None:
         """Drop cached state of a chat whose rows were deleted (see /forget)."""
         for name in [n for n in self._cache if n.split(":")[1] == str(chat_id)]:
@@ -135,3 +176,5 @@ class SqliteStorage(BaseStorage):
     async def close(self) -> None:
         """Write what is pending; aiogram calls this on shutdown, App.close() once more."""
         await self.flush()
+        if self._writer is not None:
+            await self._writer

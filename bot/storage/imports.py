@@ -7,8 +7,6 @@ reads or writes ``readings``.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,30 +28,52 @@ METER_FIELDS = (
 
 MeterValues = tuple[Any, ...]  # the METER_FIELDS of one meter
 
-_J = "json_extract(j.value, '$[{}]')"  # the n-th cell of a row of a JSON batch
+# The stage: a temporary database of the rows that passed their checks (see the importer).
+STAGE_COLUMNS = (
+    "line",
+    "number",
+    "phone",
+    "address",
+    "serial",
+    *METER_FIELDS,
+    "first",
+)
+STAGE_TABLE = f"""
+CREATE TABLE rows ({", ".join(STAGE_COLUMNS)});
+"""
+STAGE_ROW = f"INSERT INTO rows VALUES ({', '.join('?' * len(STAGE_COLUMNS))})"
+STAGE_SKIP = "CREATE TABLE skip (line INTEGER PRIMARY KEY)"
 
 # The ids the tables have reached: rows above them after an upsert are the ones it created.
 _LAST_IDS = """
-SELECT (SELECT coalesce(max(id), 0) FROM accounts), (SELECT coalesce(max(id), 0) FROM meters)
+SELECT (SELECT coalesce(max(id), 0) FROM main.accounts),
+       (SELECT coalesce(max(id), 0) FROM main.meters)
 """
 
 _CREATED_SINCE = """
-SELECT (SELECT count(*) FROM accounts WHERE id > ?), (SELECT count(*) FROM meters WHERE id > ?)
+SELECT (SELECT count(*) FROM main.accounts WHERE id > ?),
+       (SELECT count(*) FROM main.meters WHERE id > ?)
 """
 
-# ("WHERE true": an upsert after INSERT ... SELECT needs a WHERE to parse.)
+_BATCH = "r.rowid BETWEEN :first AND :last AND r.line NOT IN (SELECT line FROM stage.skip)"
+
+_STAGED = f"""
+SELECT count(*), coalesce(sum(r.first), 0) FROM stage.rows AS r WHERE {_BATCH}
+"""
+
+# ("WHERE ... AND true": an upsert after INSERT ... SELECT needs a WHERE to parse.)
 _UPSERT_ACCOUNTS = f"""
-INSERT INTO accounts (number, phone, address, updated_at)
-SELECT {_J.format(0)}, {_J.format(1)}, {_J.format(2)}, :now FROM json_each(:rows) AS j WHERE true
+INSERT INTO main.accounts (number, phone, address, updated_at)
+SELECT r.number, r.phone, r.address, :now FROM stage.rows AS r WHERE {_BATCH} AND r.first
 ON CONFLICT (number) DO UPDATE SET
     phone = excluded.phone, address = excluded.address, updated_at = excluded.updated_at
 WHERE phone IS NOT excluded.phone OR address IS NOT excluded.address
 """
 
 _UPSERT_METERS = f"""
-INSERT INTO meters (account_id, serial, {", ".join(METER_FIELDS)})
-SELECT a.id, {_J.format(1)}, {", ".join(_J.format(n + 2) for n in range(len(METER_FIELDS)))}
-FROM json_each(:rows) AS j JOIN accounts AS a ON a.number = {_J.format(0)} WHERE true
+INSERT INTO main.meters (account_id, serial, {", ".join(METER_FIELDS)})
+SELECT a.id, r.serial, {", ".join(f"r.{name}" for name in METER_FIELDS)}
+FROM stage.rows AS r JOIN main.accounts AS a ON a.number = r.number WHERE {_BATCH} AND true
 ON CONFLICT (account_id, serial) DO UPDATE SET
     {", ".join(f"{name} = excluded.{name}" for name in METER_FIELDS)}
 WHERE {" OR ".join(f"{name} IS NOT excluded.{name}" for name in METER_FIELDS)}
@@ -62,41 +82,39 @@ WHERE {" OR ".join(f"{name} IS NOT excluded.{name}" for name in METER_FIELDS)}
 
 @dataclass(frozen=True, slots=True)
 class Upserted:
-    """What one batch did: rows created, and rows changed (created or updated)."""
+    """What one batch did: its rows and accounts, those created, and those changed (created or
+    updated)."""
 
+    rows: int
+    accounts: int
     accounts_created: int
     accounts_changed: int
     meters_created: int
     meters_changed: int
 
 
-async def upsert_batch(
-    conn: aiosqlite.Connection,
-    accounts: Sequence[tuple[str, str, str | None]],
-    meters: Sequence[tuple[Any, ...]],
-    now: str,
-) -> Upserted:
-    """Insert new accounts and meters, update changed ones (an account's updated_at = ``now``).
-
-    ``accounts``: (number, phone, address); ``meters``: (account number, serial,
-    *METER_FIELDS), their accounts written before or in ``accounts``. Each table takes one
-    statement, the rows travelling as one JSON array: the work stays inside SQLite, in C,
-    without a trip through Python (and the GIL) per row. Call inside a write transaction:
-    the rows created are those above the ids the tables had reached before.
+async def upsert_staged(conn: aiosqlite.Connection, first: int, last: int, now: str) -> Upserted:
+    """Insert new accounts and meters, update changed ones (an account's updated_at = ``now``),
+    from the stage's rows ``first``..``last`` (the stage attached as ``stage``), leaving out the
+    lines in ``stage.skip``. An account is written from its first row in the file; its meters
+    find it by number, in this batch or an earlier one. One statement a table: the work stays
+    inside SQLite. Call inside a write transaction: the rows created are those above the ids
+    the tables had reached before.
     """
+    span = {"first": first, "last": last}
+    [[rows, accounts]] = await conn.execute_fetchall(_STAGED, span)
+    if not rows:
+        return Upserted(0, 0, 0, 0, 0, 0)
     [[last_account, last_meter]] = await conn.execute_fetchall(_LAST_IDS)
     before = conn.total_changes
-    if accounts:
-        await conn.execute(
-            _UPSERT_ACCOUNTS,
-            {"rows": json.dumps(accounts, ensure_ascii=False), "now": now},
-        )
+    await conn.execute(_UPSERT_ACCOUNTS, {**span, "now": now})
     accounts_changed = conn.total_changes - before
     before = conn.total_changes
-    if meters:
-        await conn.execute(_UPSERT_METERS, {"rows": json.dumps(meters, ensure_ascii=False)})
+    await conn.execute(_UPSERT_METERS, span)
     meters_changed = conn.total_changes - before
     [[accounts_created, meters_created]] = await conn.execute_fetchall(
         _CREATED_SINCE, (last_account, last_meter)
     )
-    return Upserted(accounts_created, accounts_changed, meters_created, meters_changed)
+    return Upserted(
+        rows, accounts, accounts_created, accounts_changed, meters_created, meters_changed
+    )

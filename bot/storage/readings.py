@@ -140,9 +140,7 @@ class ReadingRepository:
             )
             replaces = cursor.rowcount > 0
             # the one writer holds BEGIN IMMEDIATE: max(id) + 1 is ours alone
-            (id_row,) = await conn.execute_fetchall(
-                "SELECT coalesce(max(id), 0) + 1 FROM readings"
-            )
+            (id_row,) = await conn.execute_fetchall("SELECT coalesce(max(id), 0) + 1 FROM readings")
             reading_id = int(id_row[0])
             receipt = receipt_number(reading_id, period)
             try:

@@ -1,4 +1,4 @@
-"""The FSM storage: changes are coalesced, written once per update, and survive a restart."""
+"""The FSM storage: changes are coalesced, written behind each update, and survive a restart."""
 
 from __future__ import annotations
 
@@ -151,3 +151,56 @@ async def test_a_forgotten_chat_leaves_nothing_to_write(counting: CountingDataba
     await storage.flush()
     assert counting.writes == []
     assert await storage.get_state(key(1)) is None
+
+
+async def test_the_update_does_not_wait_for_its_state_to_be_written(
+    counting: CountingDatabase,
+) -> None:
+    storage = SqliteStorage(counting)
+    await storage.set_state(key(1), Submission.value)
+    counting.hold = asyncio.Event()
+    storage.flush_soon()  # what the dispatcher does at the end of each update
+    await asyncio.sleep(0.01)
+    assert counting.writes == ["INSERT"]  # under way, and the caller went on
+    await storage.set_state(key(2), Submission.value)  # an update meanwhile
+    storage.flush_soon()
+    counting.hold.set()
+    await storage.close()
+    assert set(await stored_rows(counting)) == {1, 2}
+
+
+async def test_a_failed_write_behind_is_logged_and_tried_again_after_the_next_update(
+    counting: CountingDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = SqliteStorage(counting)
+    await storage.set_state(key(1), Submission.value)
+    counting.fail_next = True
+    storage.flush_soon()
+    await asyncio.sleep(0.01)
+    assert "conversation states not written" in caplog.text
+    assert await stored_rows(counting) == {}
+    await storage.set_state(key(2), Submission.confirm)
+    storage.flush_soon()
+    await storage.close()
+    assert set(await stored_rows(counting)) == {1, 2}
+
+
+async def test_data_that_is_not_json_does_not_keep_others_from_being_written(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    storage = SqliteStorage(db)
+    await storage.set_data(key(1), {"when": object()})
+    await storage.set_state(key(2), Submission.value)
+    await storage.flush()
+    assert set(await stored_rows(db)) == {2}
+    assert "not JSON" in caplog.text
+
+
+async def test_a_batch_of_upserts_and_deletes_is_written_at_once(db: Database) -> None:
+    storage = SqliteStorage(db)
+    await storage.set_state(key(1), Submission.value)
+    await storage.flush()
+    await storage.set_state(key(1), None)  # cleared: a delete
+    await storage.set_state(key(2), Submission.value)  # an upsert, in the same batch
+    await storage.flush()
+    assert set(await stored_rows(db)) == {2}
