@@ -76,6 +76,11 @@ def _row(name: str, value: str, target: str, ok: bool | None) -> str:
     return f"  {name:<46} {value:>14}   {target:<16} {verdict}"
 
 
+def _load() -> str:
+    """The machine's 1/5/15-minute load averages: another job on a 2-core machine shows."""
+    return " ".join(f"{n:.2f}" for n in os.getloadavg())
+
+
 def _size_mb(path: Path) -> float:
     return sum(os.path.getsize(p) for p in (path, Path(f"{path}-wal")) if p.exists()) / 2**20
 
@@ -93,6 +98,7 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--file", type=Path, help="import this file instead of generating one")
     args = parser.parse_args(argv)
     failed: list[str] = []
+    print(f"load average at the start: {_load()}", flush=True)
 
     with tempfile.TemporaryDirectory(prefix="bench-data-") as tmp_name:
         tmp = Path(tmp_name)
@@ -207,6 +213,7 @@ async def main(argv: list[str] | None = None) -> int:
             print(_row("rows in the file (after the header)", f"{lines:,}", "", lines == current))
         finally:
             await db.close()
+    print(f"\nload average at the end: {_load()}")
     for problem in failed:
         print(f"CHECK FAILED: {problem}")
     return 1 if failed else 0

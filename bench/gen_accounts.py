@@ -16,22 +16,9 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-HEADER = (
-    "account",
-    "phone",
-    "address",
-    "meter",
-    "resource",
-    "tariffs",
-    "digits",
-    "last_t1",
-    "last_t2",
-    "last_t3",
-    "last_date",
-    "verified_until",
-    "window_start",
-    "window_end",
-)
+from bot.services.importer import COLUMNS
+
+HEADER = COLUMNS  # the import format of SPEC §4, in its order
 TOWNS = (
     "Балашиха",
     "Подольск",

@@ -47,7 +47,7 @@ __all__ = [
     "parse_rows",
 ]
 
-DEFAULT_ACCOUNT_PATTERN = re.compile(r"^\d{6,12}$")
+DEFAULT_ACCOUNT_PATTERN = re.compile(r"^\d{6,12}$", re.ASCII)
 
 COLUMNS = (
     "account",
@@ -734,6 +734,7 @@ async def _load(
     now: str,
     progress: Callable[[int, int], None] | None,
     total: int,
+    skipping: bool,
 ) -> ImportReport:
     """Upsert the staged rows into the bot's database, BATCH_SIZE rows per transaction."""
     report = ImportReport()
@@ -743,7 +744,9 @@ async def _load(
         done = 0
         for first in range(1, last + 1, BATCH_SIZE):
             async with db.transaction() as conn:
-                batch = await imports.upsert_staged(conn, first, first + BATCH_SIZE - 1, now)
+                batch = await imports.upsert_staged(
+                    conn, first, first + BATCH_SIZE - 1, now, skipping=skipping
+                )
             if not batch.rows:
                 continue
             report.accounts_created += batch.accounts_created
@@ -781,7 +784,12 @@ async def import_file(
         if check.refused or (check.errors and not skip_invalid):
             return ImportReport(rows=check.rows, errors=check.errors)
         report = await _load(
-            db, stage, now=to_db(now), progress=progress, total=check.spooled - len(check.skip)
+            db,
+            stage,
+            now=to_db(now),
+            progress=progress,
+            total=check.spooled - len(check.skip),
+            skipping=bool(check.skip),
         )
         report.rows, report.errors, report.imported = check.rows, check.errors, True
         return report

@@ -55,16 +55,16 @@ SELECT (SELECT count(*) FROM main.accounts WHERE id > ?),
        (SELECT count(*) FROM main.meters WHERE id > ?)
 """
 
-_BATCH = "r.rowid BETWEEN :first AND :last AND r.line NOT IN (SELECT line FROM stage.skip)"
+# the rows of one batch, leaving out (only when there are any) the lines in stage.skip
+_BATCH = "r.rowid BETWEEN :first AND :last"
+_NOT_SKIPPED = " AND r.line NOT IN (SELECT line FROM stage.skip)"
 
-_STAGED = f"""
-SELECT count(*), coalesce(sum(r.first), 0) FROM stage.rows AS r WHERE {_BATCH}
-"""
+_STAGED = "SELECT count(*), coalesce(sum(r.first), 0) FROM stage.rows AS r WHERE {batch}"
 
 # ("WHERE ... AND true": an upsert after INSERT ... SELECT needs a WHERE to parse.)
-_UPSERT_ACCOUNTS = f"""
+_UPSERT_ACCOUNTS = """
 INSERT INTO main.accounts (number, phone, address, updated_at)
-SELECT r.number, r.phone, r.address, :now FROM stage.rows AS r WHERE {_BATCH} AND r.first
+SELECT r.number, r.phone, r.address, :now FROM stage.rows AS r WHERE {batch} AND r.first
 ON CONFLICT (number) DO UPDATE SET
     phone = excluded.phone, address = excluded.address, updated_at = excluded.updated_at
 WHERE phone IS NOT excluded.phone OR address IS NOT excluded.address
@@ -73,7 +73,7 @@ WHERE phone IS NOT excluded.phone OR address IS NOT excluded.address
 _UPSERT_METERS = f"""
 INSERT INTO main.meters (account_id, serial, {", ".join(METER_FIELDS)})
 SELECT a.id, r.serial, {", ".join(f"r.{name}" for name in METER_FIELDS)}
-FROM stage.rows AS r JOIN main.accounts AS a ON a.number = r.number WHERE {_BATCH} AND true
+FROM stage.rows AS r JOIN main.accounts AS a ON a.number = r.number WHERE {{batch}} AND true
 ON CONFLICT (account_id, serial) DO UPDATE SET
     {", ".join(f"{name} = excluded.{name}" for name in METER_FIELDS)}
 WHERE {" OR ".join(f"{name} IS NOT excluded.{name}" for name in METER_FIELDS)}
@@ -93,24 +93,27 @@ class Upserted:
     meters_changed: int
 
 
-async def upsert_staged(conn: aiosqlite.Connection, first: int, last: int, now: str) -> Upserted:
+async def upsert_staged(
+    conn: aiosqlite.Connection, first: int, last: int, now: str, *, skipping: bool
+) -> Upserted:
     """Insert new accounts and meters, update changed ones (an account's updated_at = ``now``),
     from the stage's rows ``first``..``last`` (the stage attached as ``stage``), leaving out the
     lines in ``stage.skip``. An account is written from its first row in the file; its meters
     find it by number, in this batch or an earlier one. One statement a table: the work stays
     inside SQLite. Call inside a write transaction: the rows created are those above the ids
-    the tables had reached before.
+    the tables had reached before. ``skipping``: stage.skip holds lines.
     """
+    batch = _BATCH + _NOT_SKIPPED if skipping else _BATCH
     span = {"first": first, "last": last}
-    [[rows, accounts]] = await conn.execute_fetchall(_STAGED, span)
+    [[rows, accounts]] = await conn.execute_fetchall(_STAGED.format(batch=batch), span)
     if not rows:
         return Upserted(0, 0, 0, 0, 0, 0)
     [[last_account, last_meter]] = await conn.execute_fetchall(_LAST_IDS)
     before = conn.total_changes
-    await conn.execute(_UPSERT_ACCOUNTS, {**span, "now": now})
+    await conn.execute(_UPSERT_ACCOUNTS.format(batch=batch), {**span, "now": now})
     accounts_changed = conn.total_changes - before
     before = conn.total_changes
-    await conn.execute(_UPSERT_METERS, span)
+    await conn.execute(_UPSERT_METERS.format(batch=batch), span)
     meters_changed = conn.total_changes - before
     [[accounts_created, meters_created]] = await conn.execute_fetchall(
         _CREATED_SINCE, (last_account, last_meter)
