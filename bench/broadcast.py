@@ -88,7 +88,7 @@ def reset_peak_rss() -> bool:
 # --- seeding ----------------------------------------------------------------------------------
 
 # n chats, each linked to its own account; every 20th chat to a second (shared-family) account
-# as well, so some reminders name two accounts. Accounts have 1-3 meters on the default window;
+# as well, so some reminders name two accounts. Accounts have two meters on the default window;
 # one chat in ten speaks English.
 _SEED = """
 WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < :accounts)
@@ -120,8 +120,12 @@ WHERE (chat_id - :first) % 20 = 0;
 async def seed(path: Path, chats: int) -> None:
     """Migrate and fill a fresh database; only SQLite works here (a few seconds for 100k)."""
     db = await Database.open(path)
-    params = {"chats": chats, "accounts": chats + chats // 20, "first": FIRST_CHAT, "now": "x"}
-    params["now"] = "2026-11-01T00:00:00.000000+00:00"
+    params = {
+        "chats": chats,
+        "accounts": chats + chats // 20,
+        "first": FIRST_CHAT,
+        "now": "2026-11-01T00:00:00.000000+00:00",
+    }
     try:
         async with db.transaction() as conn:
             for statement in _SEED.split(";"):
