@@ -11,10 +11,12 @@ from aiogram.types import CallbackQuery, Message
 from aiogram_i18n import I18nContext
 
 from bot.config import Settings
+from bot.domain.models import Account
 from bot.fsm.linking import LinkAccount
 from bot.handlers.filters import MenuButton
 from bot.keyboards.callbacks import LanguageCb
 from bot.keyboards.menu import language_keyboard, main_menu
+from bot.services.submissions import SubmissionService
 from bot.storage.chats import LinkRepository
 
 
@@ -24,6 +26,16 @@ async def show_menu(message: Message, i18n: I18nContext, links: LinkRepository) 
         await message.answer(i18n.get("menu-shown"), reply_markup=main_menu(i18n))
     else:
         await message.answer(i18n.get("menu-not-linked"))
+
+
+async def current_account_or_explain(
+    message: Message, i18n: I18nContext, submissions: SubmissionService
+) -> Account | None:
+    """The chat's current account; None after telling a chat with no account how to link one."""
+    account = await submissions.account_of_chat(message.chat.id)
+    if account is None:
+        await message.answer(i18n.get("menu-not-linked"))
+    return account
 
 
 def get_router() -> Router:

@@ -9,6 +9,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram_i18n import I18nContext
 
 from bot.config import Settings
+from bot.handlers.common import current_account_or_explain
 from bot.handlers.filters import MenuButton
 from bot.handlers.submit import (
     answer_query,
@@ -70,9 +71,8 @@ def get_router() -> Router:
         settings: Settings,
     ) -> None:
         await state.clear()
-        account = await submissions.account_of_chat(message.chat.id)
+        account = await current_account_or_explain(message, i18n, submissions)
         if account is None:
-            await message.answer(i18n.get("menu-not-linked"))
             return
         items = await submissions.history(account.id, HISTORY_PERIODS)
         if not items:

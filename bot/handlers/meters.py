@@ -13,6 +13,7 @@ from aiogram.types import Message
 from aiogram_i18n import I18nContext
 
 from bot.config import Settings
+from bot.handlers.common import current_account_or_explain
 from bot.handlers.filters import MenuButton
 from bot.handlers.submit import fmt_day, last_text, period_name, resource_name, zone_name
 from bot.services.submissions import MeterStatus, SubmissionService
@@ -76,9 +77,8 @@ def get_router() -> Router:
         settings: Settings,
     ) -> None:
         await state.clear()
-        account = await submissions.account_of_chat(message.chat.id)
+        account = await current_account_or_explain(message, i18n, submissions)
         if account is None:
-            await message.answer(i18n.get("menu-not-linked"))
             return
         overview = await submissions.overview(account)
         if not overview.meters:
