@@ -31,10 +31,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import EditMessageText, SendMessage, TelegramMethod
-from aiogram.types import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 
 from bench.__main__ import machine
 from bot.app import App, build_app, settle_heap
@@ -287,7 +294,7 @@ async def seed(app: App, chat_ids: list[int]) -> None:
         await links.link(chat_id, by_number[number], app.clock.now())
 
 
-async def build_ours(directory: Path) -> tuple[App, Target]:
+async def build_ours(directory: Path, name: str = "ours") -> tuple[App, Target]:
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         bot_token=TOKEN,
@@ -300,7 +307,82 @@ async def build_ours(directory: Path) -> tuple[App, Target]:
     settle_heap()  # as `python -m bot run` does
     mode = await app.db.fetchval("PRAGMA journal_mode")
     assert mode == "wal", mode
-    return app, Target("ours", app.dispatcher, app.bot, session, clock)
+    return app, Target(name, app.dispatcher, app.bot, session, clock)
+
+
+def put_first(app: App, router: Router) -> None:
+    """Our dispatcher, middlewares and routers, with `router` before all of them."""
+    router.parent_router = app.dispatcher  # appends it
+    app.dispatcher.sub_routers.insert(0, app.dispatcher.sub_routers.pop())
+
+
+def echo_router() -> Router:
+    """The bare echo's handlers, as a router to put in front of ours."""
+    router = Router(name="bench-echo")
+
+    @router.message()
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "")
+
+    @router.callback_query()
+    async def pressed(query: CallbackQuery) -> None:
+        await query.answer()
+
+    return router
+
+
+def _markup(*rows: tuple[str, ...]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=label, callback_data="subs:confirm:AAAAAAAAAAAA")]
+            for row in rows
+            for label in row
+        ]
+    )
+
+
+def calls_router() -> Router:
+    """The Bot API calls the flow makes for each update of a walk, and nothing else.
+
+    Same methods, same order, keyboards of the same shape (built once, here): no state, no
+    rendering, no database. Behind our middlewares this is the floor of what the flow can cost.
+    """
+    router = Router(name="bench-calls")
+    overview, question = _markup(("a",), ("b",), ("c",)), _markup(("Пропустить",))
+    confirmation = _markup((CONFIRM_LABEL,), ("Изменить", "Отменить"))
+    walks: dict[int, list[int]] = {}  # chat → [Confirms pressed this walk, values since]
+
+    @router.message()
+    async def typed(message: Message, bot: Bot) -> None:
+        chat_id = message.chat.id
+        if message.text == MENU_SUBMIT:  # the overview, then the first question
+            walks[chat_id] = [0, 0]
+            await bot.send_message(chat_id, "overview", reply_markup=overview)
+            await bot.send_message(chat_id, "question", reply_markup=question)
+            return
+        progress = walks[chat_id]
+        progress[1] += 1
+        if progress == [2, 1]:  # T1 of the two-zone meter: T2 is asked next
+            await bot.send_message(chat_id, "question", reply_markup=question)
+        else:
+            await bot.send_message(chat_id, "confirmation", reply_markup=confirmation)
+
+    @router.callback_query()
+    async def confirmed(query: CallbackQuery, bot: Bot) -> None:
+        assert query.message is not None
+        chat_id = query.message.chat.id
+        await query.answer()
+        progress = walks[chat_id]
+        progress[0], progress[1] = progress[0] + 1, 0
+        await bot.edit_message_text(
+            text="receipt", chat_id=chat_id, message_id=query.message.message_id
+        )
+        if progress[0] < 3:
+            await bot.send_message(chat_id, "question", reply_markup=question)
+        else:
+            await bot.send_message(chat_id, f"{DONE_MARK}: summary")
+
+    return router
 
 
 def build_echo(clock: FrozenClock) -> Target:
@@ -342,25 +424,39 @@ def percentile(samples: list[float], share: float) -> float:
 
 async def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-conversation-") as tmp:
-        app, ours = await build_ours(Path(tmp))
+        app, ours = await build_ours(Path(tmp) / "ours")
+        # two more of our bots, with a router in front of ours: where the floor lies
+        stack_app, stack = await build_ours(Path(tmp) / "stack", "echo behind our stack")
+        put_first(stack_app, echo_router())
+        calls_app, calls = await build_ours(Path(tmp) / "calls", "the flow's calls only")
+        put_first(calls_app, calls_router())
         try:
-            return await _run(app, ours)
+            return await _run(app, ours, stack, calls)
         finally:
-            await app.close()
+            for each in (app, stack_app, calls_app):
+                await each.close()
 
 
-async def _run(app: App, ours: Target) -> int:
+async def _run(app: App, ours: Target, stack: Target, calls: Target) -> int:
     chat_ids = [FIRST_CHAT + n for n in range(RESIDENTS)]
     await seed(app, [*chat_ids, SOLO_CHAT])
     echo = build_echo(FrozenClock(month_at(0)))
     our_residents = [Resident(ours, chat_id) for chat_id in chat_ids]
     echo_residents = [EchoResident(echo, chat_id) for chat_id in chat_ids]
+    # the floor, measured in the same rounds: our middlewares and routers behind the echo,
+    # and behind the flow's own Bot API calls (15 a walk against the echo's 8)
+    floors = {
+        stack.name: [EchoResident(stack, chat_id) for chat_id in chat_ids],
+        calls.name: [Resident(calls, chat_id) for chat_id in chat_ids],
+    }
+    floor_ratios: dict[str, list[float]] = {name: [] for name in floors}
 
     print(f"machine: {machine()}, SQLite {sqlite3.sqlite_version}")
     print(f"load average before: {load()}  (the machine is shared: absolute figures move with it)")
     print(
         f"{RESIDENTS} residents at once, {UPDATES_PER_WALK} updates each a round;"
-        f" one warm-up round, then {ROUNDS} rounds alternating ours/echo",
+        f" one warm-up round, then {ROUNDS} rounds alternating ours/echo"
+        f" (and the two floors: {', '.join(floors)})",
         flush=True,
     )
     ours_rates, echo_rates, ratios = [], [], []
@@ -370,16 +466,23 @@ async def _run(app: App, ours: Target) -> int:
         ours_rate = await crowd(our_residents, walk)
         gc.collect()
         echo_rate = await crowd(echo_residents, walk)
+        floor_rates = {}
+        for name, residents in floors.items():
+            gc.collect()
+            floor_rates[name] = await crowd(residents, walk)
         label = "warm-up" if walk == 0 else f"round {walk}"
         print(
             f"  {label:8} ours {ours_rate:7.0f} upd/s   echo {echo_rate:7.0f} upd/s"
-            f"   ratio {ours_rate / echo_rate:.2f}",
+            f"   ratio {ours_rate / echo_rate:.2f}   floors "
+            + " / ".join(f"{rate / echo_rate:.2f}" for rate in floor_rates.values()),
             flush=True,
         )
         if walk:
             ours_rates.append(ours_rate)
             echo_rates.append(echo_rate)
             ratios.append(ours_rate / echo_rate)
+            for name, rate in floor_rates.items():
+                floor_ratios[name].append(rate / echo_rate)
     for resident in our_residents:
         shown = ours.session.last[resident.chat_id]
         assert DONE_MARK in shown.text, f"chat {resident.chat_id} did not finish: {shown.text}"
@@ -433,6 +536,10 @@ async def _run(app: App, ours: Target) -> int:
             f"<= {P99_TARGET_MS:.0f} ms",
             verdict(p99 <= P99_TARGET_MS),
         ),
+    ]
+    rows[3:3] = [
+        (f"  floor: {name} / echo", f"{statistics.median(r):.2f}", "", "")
+        for name, r in floor_ratios.items()
     ]
     print()
     for figure, value, target, outcome in rows:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import NamedTuple
 
 from bot.domain.periods import Period
@@ -39,7 +40,8 @@ class SubmissionWindow:
         cls, default: SubmissionWindow, start: int | None, end: int | None
     ) -> SubmissionWindow:
         """The meter's own days override the default; a day the meter leaves unset comes from it."""
-        return cls(
+        return _window(
+            cls,
             default.start_day if start is None else start,
             default.end_day if end is None else end,
         )
@@ -56,6 +58,9 @@ class SubmissionWindow:
         30-day month or in February — the window closes the day before the next one opens, so
         that every day belongs to one period at most.
         """
+        return _bounds(self, period)
+
+    def _bounds(self, period: Period) -> tuple[date, date]:
         opens = period.day(self.start_day)
         if not self.spans_two_months:
             return opens, period.day(self.end_day)
@@ -72,6 +77,9 @@ class SubmissionWindow:
 
         With 15 → 3, Dec 2 belongs to November and Jan 2 to December of the previous year.
         """
+        return _period_for(self, day)
+
+    def _period_for(self, day: date) -> Period | None:
         this_month = Period.of(day)
         # A two-month window that opened last month may still be open; windows never overlap.
         candidates = (this_month.prev(), this_month) if self.spans_two_months else (this_month,)
@@ -113,3 +121,24 @@ class SubmissionWindow:
     def closes_in(self, day: date, days: int) -> bool:
         """The window open on `day` closes exactly `days` days later (the "closing" reminder)."""
         return self.days_until_close(day) == days
+
+
+# Windows and periods are immutable values and there are few of them (the default and the
+# meters' own days; this month and the next): every walk of every resident asks the same few
+# questions, so the answers are kept (each costs ~15 µs of date arithmetic otherwise).
+_CACHE_SIZE = 4096
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _window(cls: type[SubmissionWindow], start: int, end: int) -> SubmissionWindow:
+    return cls(start, end)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _bounds(window: SubmissionWindow, period: Period) -> tuple[date, date]:
+    return window._bounds(period)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _period_for(window: SubmissionWindow, day: date) -> Period | None:
+    return window._period_for(day)

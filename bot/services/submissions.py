@@ -24,7 +24,7 @@ from bot.domain.readings import (
 from bot.domain.windows import SubmissionWindow, WindowDates
 from bot.storage.accounts import AccountRepository, MeterRepository
 from bot.storage.chats import LinkRepository
-from bot.storage.readings import MeterGone, ReadingRepository, StoredReading
+from bot.storage.readings import ChatNotLinked, MeterGone, ReadingRepository, StoredReading
 
 RECENT_PERIODS = 6  # "the meter's average over its last six periods" (SPEC §6)
 MAX_SPAN_MONTHS = 12
@@ -357,9 +357,7 @@ class SubmissionService:
             if earlier is not None:  # saved before the window closed; Confirm came again
                 return Submitted(earlier, duplicate=True)
             return WindowClosed(window.current_or_next(now.date()))
-        if not await self.links.is_linked(chat_id, task.account_id):
-            return NotAllowed()
-        try:
+        try:  # the link is checked in the same statement as the save: one database trip
             saved = await self.readings.save(
                 meter_id=task.meter_id,
                 period=task.period,
@@ -367,8 +365,9 @@ class SubmissionService:
                 chat_id=chat_id,
                 at=now,
                 request_key=request_key,
+                linked_account_id=task.account_id,
             )
-        except MeterGone:
+        except (ChatNotLinked, MeterGone):
             return NotAllowed()
         return Submitted(saved.reading, saved.duplicate)
 

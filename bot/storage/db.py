@@ -135,6 +135,12 @@ class Database:
             result = cursor.lastrowid if sql.lstrip()[:6].upper() == "INSERT" else cursor.rowcount
             return result or 0
 
+    async def write_fetchall(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+        """One write statement that returns rows (INSERT … RETURNING): one thread trip."""
+        assert self._writer is not None, "database is not connected"
+        async with self._write_lock:
+            return list(await self._writer.execute_fetchall(sql, params))
+
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         async with self.transaction() as conn:
             await conn.executemany(sql, rows)

@@ -21,9 +21,34 @@ EXISTS (
 ) AS replaces
 """
 
+_LINKED = """(:account_id IS NULL
+    OR EXISTS (SELECT 1 FROM links WHERE chat_id = :chat_id AND account_id = :account_id))"""
+
+# A submission in one statement, so nothing comes between its parts: no row is selected when
+# the chat is not linked or the request key was saved before; else the view's trigger marks
+# the current reading of the meter and period replaced and inserts the new one (migration 0003).
+# The next id is max(id) + 1 and the receipt is receipt_number() in SQL; `replaces` is read
+# before the insert, when every reading of the meter and period is an earlier one.
+_SAVE = f"""
+INSERT INTO submissions (
+    id, meter_id, period, t1, t2, t3, submitted_at, chat_id, receipt, request_key, replaces
+)
+SELECT n, :meter_id, :period, :t1, :t2, :t3, :at, :chat_id, printf('%s-%06d', :yymm, n),
+    :request_key,
+    EXISTS (SELECT 1 FROM readings WHERE meter_id = :meter_id AND period = :period)
+FROM (SELECT coalesce(max(id), 0) + 1 AS n FROM readings)
+WHERE {_LINKED}
+    AND NOT EXISTS (SELECT 1 FROM readings WHERE request_key = :request_key)
+RETURNING id, receipt, replaces
+"""
+
 
 class MeterGone(LookupError):
     """The meter was removed from the database while the resident was typing."""
+
+
+class ChatNotLinked(LookupError):
+    """The chat is not (or no longer) linked to the account the reading is for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +92,13 @@ class Counts:
     corrections: int
 
 
+def _yymm(period: Period) -> str:
+    return f"{period.year % 100:02d}{period.month:02d}"
+
+
 def receipt_number(reading_id: int, period: Period) -> str:
     """YYMM of the period, then the reading's id: unique, short, and readable over the phone."""
-    return f"{period.year % 100:02d}{period.month:02d}-{reading_id:06d}"
+    return f"{_yymm(period)}-{reading_id:06d}"
 
 
 def _values(row: Any) -> tuple[int, ...]:
@@ -117,63 +146,62 @@ class ReadingRepository:
         chat_id: int | None,
         at: datetime,
         request_key: str,
+        linked_account_id: int | None = None,
     ) -> SavedReading:
         """Save a submission once per request key; an earlier one for the period is replaced.
 
-        Everything happens in one write transaction, so the replaced mark, the new row and the
-        idempotency check cannot be torn apart or raced by a second Confirm.
+        With `linked_account_id`, only while the chat is linked to that account (else
+        ChatNotLinked, even for a key saved before). One INSERT in autocommit does it all (see
+        _SAVE), so the link check, the idempotency check, the replaced mark and the new row
+        cannot be torn apart or raced by a second Confirm, and the common path is one trip to
+        the database thread. Only when no row comes back does a second query tell a duplicate
+        request key from a chat that is not linked.
         """
         t1, t2, t3 = (*values, None, None, None)[:3]
-        # one thread trip a statement: execute_fetchall, cursors left to the garbage collector
-        async with self.db.transaction() as conn:
-            rows = await conn.execute_fetchall(
-                f"SELECT {_READING_COLUMNS} FROM readings AS r WHERE r.request_key = ?",
-                (request_key,),
+        stamp = to_db(at)
+        params = {
+            "meter_id": meter_id,
+            "period": str(period),
+            "t1": t1,
+            "t2": t2,
+            "t3": t3,
+            "at": stamp,
+            "chat_id": chat_id,
+            "yymm": _yymm(period),
+            "request_key": request_key,
+            "account_id": linked_account_id,
+        }
+        try:
+            rows = await self.db.write_fetchall(_SAVE, params)
+        except sqlite3.IntegrityError as exc:
+            # the only constraint a well-formed row can break: the meter is gone
+            raise MeterGone(meter_id) from exc
+        for row in rows:
+            reading = StoredReading(
+                id=row["id"],
+                meter_id=meter_id,
+                period=period,
+                values=tuple(values),
+                submitted_at=from_db(stamp),
+                receipt=row["receipt"],
+                replaced_at=None,
+                replaces=bool(row["replaces"]),
             )
-            for row in rows:
-                return SavedReading(_reading(row), duplicate=True)
-            stamp = to_db(at)
-            cursor = await conn.execute(
-                "UPDATE readings SET replaced_at = ? "
-                "WHERE meter_id = ? AND period = ? AND replaced_at IS NULL",
-                (stamp, meter_id, str(period)),
-            )
-            replaces = cursor.rowcount > 0
-            # the one writer holds BEGIN IMMEDIATE: max(id) + 1 is ours alone
-            (id_row,) = await conn.execute_fetchall("SELECT coalesce(max(id), 0) + 1 FROM readings")
-            reading_id = int(id_row[0])
-            receipt = receipt_number(reading_id, period)
-            try:
-                await conn.execute(
-                    "INSERT INTO readings (id, meter_id, period, t1, t2, t3, submitted_at,"
-                    " chat_id, receipt, request_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        reading_id,
-                        meter_id,
-                        str(period),
-                        t1,
-                        t2,
-                        t3,
-                        stamp,
-                        chat_id,
-                        receipt,
-                        request_key,
-                    ),
-                )
-            except sqlite3.IntegrityError as exc:
-                # the only constraint a well-formed row can break: the meter is gone
-                raise MeterGone(meter_id) from exc
-        reading = StoredReading(
-            id=reading_id,
-            meter_id=meter_id,
-            period=period,
-            values=tuple(values),
-            submitted_at=from_db(stamp),
-            receipt=receipt,
-            replaced_at=None,
-            replaces=replaces,
+            return SavedReading(reading, duplicate=False)
+        # rare: the request key was saved before, or the chat is not linked
+        rows = await self.db.fetchall(
+            f"SELECT {_READING_COLUMNS}, {_LINKED} AS linked"
+            f" FROM readings AS r WHERE r.request_key = :request_key",
+            params,
         )
-        return SavedReading(reading, duplicate=False)
+        for row in rows:
+            if not row["linked"]:
+                raise ChatNotLinked(chat_id, linked_account_id)
+            return SavedReading(_reading(row), duplicate=True)
+        if linked_account_id is not None:
+            raise ChatNotLinked(chat_id, linked_account_id)
+        # the key was there a moment ago: its meter was deleted since, and the reading with it
+        raise MeterGone(meter_id)
 
     async def by_request_key(self, request_key: str) -> StoredReading | None:
         row = await self.db.fetchone(

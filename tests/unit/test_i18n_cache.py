@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -59,3 +60,18 @@ async def test_the_memory_starts_afresh_when_full(
     for year in range(2020, 2030):
         cached.get("submit-period", "ru", month=1, year=str(year))
     assert len(cached._rendered) <= 3
+
+
+@pytest.mark.parametrize("value", ["5", 5])  # joined without Fluent; remembered
+async def test_translations_loaded_again_replace_what_was_remembered(
+    tmp_path: Path, value: str | int
+) -> None:
+    (tmp_path / "ru").mkdir()
+    source = tmp_path / "ru" / "m.ftl"
+    source.write_text("line = Old { $value }\n", encoding="utf8")
+    core = RenderCachingCore(path=tmp_path / "{locale}", default_locale="ru")
+    await core.startup()
+    assert core.get("line", "ru", value=value) == "Old 5"
+    source.write_text("line = New { $value }\n", encoding="utf8")
+    await core.startup()
+    assert core.get("line", "ru", value=value) == "New 5"

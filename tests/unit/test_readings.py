@@ -1,9 +1,13 @@
-from datetime import date
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.domain.periods import Period
 from bot.domain.readings import (
     MAX_DIGITS_DEFAULT,
     RESOURCE_FLOORS,
@@ -17,6 +21,16 @@ from bot.domain.readings import (
     check_value,
     parse_reading,
 )
+from bot.storage.chats import LinkRepository
+from bot.storage.db import Database
+from bot.storage.readings import (
+    ChatNotLinked,
+    MeterGone,
+    ReadingRepository,
+    SavedReading,
+    receipt_number,
+)
+from tests.seed import M, add_account
 
 NBSP = "\u00a0"
 NARROW_NBSP = "\u202f"
@@ -376,3 +390,189 @@ def test_check_value_is_total_and_consistent(
             assert digits is not None
             assert 0 < result.consumption <= 10**digits // 10
             assert (prev.value + result.consumption) % 10**digits == value
+
+
+# --- ReadingRepository.save: one statement (migration 0003's trigger marks the replaced) ------
+
+NOV = Period(2026, 11)
+AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+CHAT = 1001
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "bot.sqlite3")
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def account(db: Database) -> int:
+    account_id = await add_account(
+        db, "5012345678", "+79161234567", M("CW-1", "cold_water"), M("EL-2", "electricity", 2)
+    )
+    await LinkRepository(db).link(CHAT, account_id, AT)
+    return account_id
+
+
+async def _save(
+    db: Database,
+    key: str,
+    *values: int,
+    meter: int = 1,
+    at: datetime = AT,
+    account: int | None = None,
+) -> SavedReading:
+    return await ReadingRepository(db).save(
+        meter_id=meter,
+        period=NOV,
+        values=values or (5,),
+        chat_id=CHAT,
+        at=at,
+        request_key=key,
+        linked_account_id=account,
+    )
+
+
+async def _rows(db: Database) -> list[tuple[object, ...]]:
+    rows = await db.fetchall(
+        "SELECT id, meter_id, t1, receipt, request_key, replaced_at FROM readings ORDER BY id"
+    )
+    return [tuple(row) for row in rows]
+
+
+async def test_a_request_key_is_saved_once(db: Database, account: int) -> None:
+    first = await _save(db, "k", 5, account=account)
+    second = await _save(db, "k", 6, at=AT + timedelta(minutes=1), account=account)
+    assert first.duplicate is False and second.duplicate is True
+    assert second.reading == first.reading
+    assert first.reading.receipt == "2611-000001" and first.reading.values == (5,)
+    assert first.reading.replaces is False and first.reading.replaced_at is None
+    assert await _rows(db) == [(1, 1, 5, "2611-000001", "k", None)]
+
+
+async def test_the_saved_reading_is_what_was_stored(db: Database, account: int) -> None:
+    saved = await _save(db, "k", 120, 40, meter=2, account=account)
+    stored = await ReadingRepository(db).by_request_key("k")
+    assert saved.reading == stored
+    assert stored is not None and stored.values == (120, 40) and stored.submitted_at == AT
+
+
+async def test_a_correction_replaces_the_current_reading(db: Database, account: int) -> None:
+    await _save(db, "a", 5, account=account)
+    await _save(db, "other-meter", 7, meter=2, account=account)
+    later = AT + timedelta(hours=1)
+    correction = await _save(db, "b", 6, at=later, account=account)
+    assert correction.duplicate is False
+    assert correction.reading.replaces is True
+    assert correction.reading.receipt == "2611-000003"  # the numbering goes on
+    assert await _rows(db) == [
+        (1, 1, 5, "2611-000001", "a", "2026-11-20T10:00:00.000000+00:00"),
+        (2, 2, 7, "2611-000002", "other-meter", None),  # another meter: untouched
+        (3, 1, 6, "2611-000003", "b", None),
+    ]
+    third = await _save(db, "c", 7, at=later + timedelta(hours=1), account=account)
+    assert third.reading.replaces is True
+    current = await db.fetchall("SELECT request_key FROM readings WHERE replaced_at IS NULL")
+    assert sorted(row[0] for row in current) == ["c", "other-meter"]
+
+
+async def test_a_reading_of_another_period_is_not_replaced(db: Database, account: int) -> None:
+    await _save(db, "nov", 5, account=account)
+    december = await ReadingRepository(db).save(
+        meter_id=1,
+        period=Period(2026, 12),
+        values=[6],
+        chat_id=CHAT,
+        at=AT,
+        request_key="dec",
+        linked_account_id=account,
+    )
+    assert december.reading.replaces is False
+    assert december.reading.receipt == "2612-000002"
+    assert await db.fetchval("SELECT count(*) FROM readings WHERE replaced_at IS NULL") == 2
+
+
+async def test_a_key_replaced_by_another_still_answers_with_its_reading(
+    db: Database, account: int
+) -> None:
+    first = await _save(db, "a", 5, account=account)
+    await _save(db, "b", 6, at=AT + timedelta(hours=1), account=account)
+    before = await _rows(db)
+    again = await _save(db, "a", 5, at=AT + timedelta(hours=2), account=account)
+    assert again.duplicate is True
+    assert again.reading.receipt == first.reading.receipt
+    assert again.reading.replaced_at == AT + timedelta(hours=1)
+    assert await _rows(db) == before  # nothing written, "b" still the current one
+
+
+async def test_a_chat_not_linked_writes_nothing(db: Database, account: int) -> None:
+    await _save(db, "a", 5, account=account)
+    before = await _rows(db)
+    with pytest.raises(ChatNotLinked):
+        await _save(db, "b", 6, account=account + 1)
+    await LinkRepository(db).unlink(CHAT, account)
+    with pytest.raises(ChatNotLinked):
+        await _save(db, "c", 6, account=account)
+    with pytest.raises(ChatNotLinked):  # even for a key saved while it was linked
+        await _save(db, "a", 5, account=account)
+    assert await _rows(db) == before  # "a" not marked replaced either
+
+
+async def test_without_an_account_the_link_is_not_checked(db: Database, account: int) -> None:
+    await LinkRepository(db).unlink(CHAT, account)
+    saved = await _save(db, "k", 5)
+    assert saved.duplicate is False
+    assert (await _save(db, "k", 5)).duplicate is True
+
+
+async def test_a_deleted_meter_is_gone(db: Database, account: int) -> None:
+    await db.execute("DELETE FROM meters WHERE id = 1")
+    with pytest.raises(MeterGone):
+        await _save(db, "k", 5, account=account)
+    with pytest.raises(MeterGone):
+        await _save(db, "k", 5)
+    assert await _rows(db) == []
+
+
+async def test_receipts_follow_rows_inserted_without_the_bot(db: Database, account: int) -> None:
+    await db.execute(
+        "INSERT INTO readings (id, meter_id, period, t1, submitted_at, receipt, replaced_at)"
+        " VALUES (1234566, 1, '2026-11', 1, '2026-11-16', 'imported', '2026-11-17')"
+    )
+    saved = await _save(db, "k", 5, account=account)
+    assert saved.reading.id == 1234567
+    assert saved.reading.receipt == receipt_number(1234567, NOV) == "2611-1234567"
+    assert saved.reading.replaces is True  # an earlier (replaced) submission exists
+
+
+async def test_rows_inserted_into_readings_directly_replace_nothing(
+    db: Database, account: int
+) -> None:
+    """Seeded history and bulk loads say themselves which row is current: no trigger there."""
+    await _save(db, "k", 5, account=account)
+    await db.execute(
+        "INSERT INTO readings (meter_id, period, t1, submitted_at, receipt, replaced_at)"
+        " VALUES (1, '2026-11', 4, '2026-11-16', 'old', '2026-11-17')"
+    )
+    with pytest.raises(sqlite3.IntegrityError):  # a second current row is still refused
+        await db.execute(
+            "INSERT INTO readings (meter_id, period, t1, submitted_at, receipt, request_key)"
+            " VALUES (1, '2026-11', 4, '2026-11-16', 'seed', 'other')"
+        )
+    rows = await db.fetchall("SELECT receipt FROM readings WHERE replaced_at IS NULL")
+    assert [row[0] for row in rows] == ["2611-000001"]
+
+
+async def test_a_key_saved_before_is_refused_by_the_view_as_a_whole(
+    db: Database, account: int
+) -> None:
+    """Inserting into the view with a saved key changes nothing, the replaced mark included."""
+    await _save(db, "a", 5, account=account)
+    before = await _rows(db)
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.execute(
+            "INSERT INTO submissions (id, meter_id, period, t1, submitted_at, receipt,"
+            " request_key) VALUES (2, 1, '2026-11', 6, '2026-11-21', 'x', 'a')"
+        )
+    assert await _rows(db) == before
