@@ -24,7 +24,13 @@ from bot.domain.readings import (
 from bot.domain.windows import SubmissionWindow, WindowDates
 from bot.storage.accounts import AccountRepository, MeterRepository
 from bot.storage.chats import LinkRepository
-from bot.storage.readings import ChatNotLinked, MeterGone, ReadingRepository, StoredReading
+from bot.storage.readings import (
+    ChatNotLinked,
+    MeterGone,
+    ReadingRepository,
+    RecentReading,
+    StoredReading,
+)
 
 RECENT_PERIODS = 6  # "the meter's average over its last six periods" (SPEC §6)
 MAX_SPAN_MONTHS = 12
@@ -304,7 +310,7 @@ class SubmissionService:
         return submitted
 
     def _task(
-        self, status: MeterStatus, last: LastReading | None, before: list[StoredReading]
+        self, status: MeterStatus, last: LastReading | None, before: list[RecentReading]
     ) -> MeterTask:
         meter = status.meter
         span = 1
@@ -383,7 +389,7 @@ class SubmissionService:
         return [MeterHistory(m, by_meter[m.id]) for m in meters]
 
 
-def _monthly_consumptions(readings: Sequence[StoredReading], zone: int) -> list[float]:
+def _monthly_consumptions(readings: Sequence[RecentReading], zone: int) -> list[float]:
     """Consumption per month between consecutive readings (oldest first), the last six."""
     found = []
     for earlier, later in pairwise(readings):
