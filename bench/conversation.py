@@ -29,7 +29,7 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.base import BaseSession
@@ -48,6 +48,8 @@ from bot.app import App, build_app, settle_heap
 from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.storage.chats import LinkRepository
+
+RouterT = TypeVar("RouterT", bound=Router)
 
 RESIDENTS = 200
 ROUNDS = 5  # measured rounds of each dispatcher, alternating ours/echo, after one warm-up
@@ -316,9 +318,8 @@ def put_first(app: App, router: Router) -> None:
     app.dispatcher.sub_routers.insert(0, app.dispatcher.sub_routers.pop())
 
 
-def echo_router() -> Router:
-    """The bare echo's handlers, as a router to put in front of ours."""
-    router = Router(name="bench-echo")
+def with_echo(router: RouterT) -> RouterT:
+    """The echo's only handlers: the text sent back, a button press answered."""
 
     @router.message()
     async def echo(message: Message) -> None:
@@ -386,19 +387,9 @@ def calls_router() -> Router:
 
 
 def build_echo(clock: FrozenClock) -> Target:
+    """The bare dispatcher: aiogram's defaults and the echo's handlers on it, nothing else."""
     session = BenchSession()
-    bot = Bot(TOKEN, session=session)
-    dp = Dispatcher()
-
-    @dp.message()
-    async def echo(message: Message) -> None:
-        await message.answer(message.text or "")
-
-    @dp.callback_query()
-    async def pressed(query: CallbackQuery) -> None:
-        await query.answer()
-
-    return Target("echo", dp, bot, session, clock)
+    return Target("echo", with_echo(Dispatcher()), Bot(TOKEN, session=session), session, clock)
 
 
 async def crowd(residents: list[Resident], walk: int) -> float:
@@ -427,7 +418,7 @@ async def main() -> int:
         app, ours = await build_ours(Path(tmp) / "ours")
         # two more of our bots, with a router in front of ours: where the floor lies
         stack_app, stack = await build_ours(Path(tmp) / "stack", "echo behind our stack")
-        put_first(stack_app, echo_router())
+        put_first(stack_app, with_echo(Router(name="bench-echo")))
         calls_app, calls = await build_ours(Path(tmp) / "calls", "the flow's calls only")
         put_first(calls_app, calls_router())
         try:

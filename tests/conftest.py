@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.storage.db import Database
 from tests.harness import BotHarness, start_harness
 
 
@@ -13,3 +14,11 @@ async def harness(tmp_path: Path) -> AsyncIterator[BotHarness]:
     h = await start_harness(tmp_path)
     yield h
     await h.close()
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A fresh bot database (migrated, WAL) in the test's directory."""
+    database = await Database.open(tmp_path / "bot.sqlite3")
+    yield database
+    await database.close()

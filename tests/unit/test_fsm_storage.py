@@ -15,13 +15,6 @@ from bot.storage.db import Database
 from bot.storage.fsm import SqliteStorage
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "bot.sqlite3")
-    yield database
-    await database.close()
-
-
 class CountingDatabase(Database):
     """Counts write statements; can be told to fail or to hold the next one."""
 

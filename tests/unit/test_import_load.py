@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,13 +23,6 @@ SMALL = [
     "5000000001;89161234567;ул. Мира, д. 1;W-2;hot_water;;5;7;;2026-11-01",
     "5000000002;+7 903 111-22-33;ул. Мира, д. 2;E-1;electricity;2;6;100;50;2026-11-02",
 ]
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "t.sqlite3")
-    yield database
-    await database.close()
 
 
 def write(tmp_path: Path, lines: list[str], name: str = "accounts.csv") -> Path:

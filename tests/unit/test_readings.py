@@ -1,7 +1,5 @@
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -397,13 +395,6 @@ def test_check_value_is_total_and_consistent(
 NOV = Period(2026, 11)
 AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 CHAT = 1001
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "bot.sqlite3")
-    yield database
-    await database.close()
 
 
 @pytest.fixture

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -38,13 +36,6 @@ from tests.seed import M, add_account
 MSK = ZoneInfo("Europe/Moscow")
 NOV_20 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 CHAT = 1001
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "bot.sqlite3")
-    yield database
-    await database.close()
 
 
 def make_service(db: Database, clock: FrozenClock) -> SubmissionService:
