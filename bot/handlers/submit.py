@@ -208,10 +208,21 @@ def _task(data: dict[str, Any]) -> MeterTask:
     return MeterTask.from_data(data["tasks"][0])
 
 
-async def _store(state: FSMContext, target: State, data: dict[str, Any]) -> None:
+async def _new_step(
+    state: FSMContext, target: State, data: dict[str, Any], *, pending: int | None = None
+) -> str:
+    """Enter a step under a fresh key (its buttons carry it; a confirmation's key is the
+    submission's idempotency key); returns the key."""
+    data["key"] = new_request_key()
+    data["pending"] = pending
     if await state.get_state() != target.state:  # the storage caches: no read from disk
         await state.set_state(target)
     await state.set_data(data)
+    return data["key"]
+
+
+def _prefixed(prefix: str | None, text: str) -> str:
+    return f"{prefix}\n\n{text}" if prefix else text
 
 
 def _question(i18n: I18nContext, data: dict[str, Any]) -> str:
@@ -250,12 +261,9 @@ async def _ask(
     prefix: str | None = None,
 ) -> None:
     """Ask for the current zone of the current meter, under a fresh step key."""
-    data["key"] = new_request_key()
-    data["pending"] = None
-    await _store(state, Submission.value, data)
-    text = _question(i18n, data)
-    markup = question_keyboard(i18n, data["key"], walk=data["walk"])
-    await bot.send_message(chat_id, f"{prefix}\n\n{text}" if prefix else text, reply_markup=markup)
+    key = await _new_step(state, Submission.value, data)
+    markup = question_keyboard(i18n, key, walk=data["walk"])
+    await bot.send_message(chat_id, _prefixed(prefix, _question(i18n, data)), reply_markup=markup)
 
 
 async def _ask_again(
@@ -266,7 +274,7 @@ async def _ask_again(
         await _ask(bot, chat_id, state, i18n, data, prefix=error)
         return
     markup = question_keyboard(i18n, data["key"], walk=data["walk"])
-    await bot.send_message(chat_id, f"{error}\n\n{_question(i18n, data)}", reply_markup=markup)
+    await bot.send_message(chat_id, _prefixed(error, _question(i18n, data)), reply_markup=markup)
 
 
 def _confirmation(i18n: I18nContext, data: dict[str, Any]) -> str:
@@ -306,15 +314,11 @@ async def _show_confirmation(
     *,
     prefix: str | None = None,
 ) -> None:
-    # the step key of the confirmation is the submission's idempotency key
-    data["key"] = new_request_key()
-    data["pending"] = None
-    await _store(state, Submission.confirm, data)
-    text = _confirmation(i18n, data)
+    key = await _new_step(state, Submission.confirm, data)
     await bot.send_message(
         chat_id,
-        f"{prefix}\n\n{text}" if prefix else text,
-        reply_markup=confirm_keyboard(i18n, data["key"]),
+        _prefixed(prefix, _confirmation(i18n, data)),
+        reply_markup=confirm_keyboard(i18n, key),
     )
 
 
@@ -743,8 +747,6 @@ async def _ask_sure(
     note: str | None,
     i18n: I18nContext,
 ) -> None:
-    data["key"] = new_request_key()
-    data["pending"] = value
-    await _store(state, Submission.suspicious, data)
-    text = f"{note}\n\n{question}" if note else question
-    await bot.send_message(chat_id, text, reply_markup=sure_keyboard(i18n, data["key"]))
+    key = await _new_step(state, Submission.suspicious, data, pending=value)
+    markup = sure_keyboard(i18n, key)
+    await bot.send_message(chat_id, _prefixed(note, question), reply_markup=markup)
