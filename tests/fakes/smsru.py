@@ -68,6 +68,7 @@ class FakeSmsRu:
         self._runner: web.AppRunner | None = None
         self._stopping = asyncio.Event()
         self._released = asyncio.Event()
+        self._arrived = asyncio.Event()  # set on every accepted message
         self.hang_over = asyncio.Event()  # set when a Hang has ended, by time or release()
         self._sms_counter = 0
 
@@ -83,6 +84,14 @@ class FakeSmsRu:
                 match = _CODE.search(message["msg"])
                 return match.group() if match else None
         return None
+
+    async def wait_for_code(self, phone: str, timeout: float = 15.0) -> str | None:
+        """The code for ``phone`` once a message reaches it (the bot sends in the background)."""
+        async with asyncio.timeout(timeout):
+            while (code := self.last_code_for(phone)) is None:
+                self._arrived.clear()
+                await self._arrived.wait()
+        return code
 
     def release(self) -> None:
         """End every hang now, and let later ones pass at once."""
@@ -140,6 +149,7 @@ class FakeSmsRu:
                 continue
             self._sms_counter += 1
             self.messages.append({"to": to, "msg": query["msg"]})
+            self._arrived.set()
             per_number[to] = {
                 "status": "OK",
                 "status_code": 100,
@@ -149,7 +159,6 @@ class FakeSmsRu:
         return web.json_response(
             {"status": "OK", "status_code": 100, "sms": per_number, "balance": balance}
         )
-
 
     async def _hang_ends(self) -> None:
         stopping = asyncio.ensure_future(self._stopping.wait())
