@@ -12,6 +12,7 @@ import pytest
 from bot.domain import otp
 from bot.sms.base import SmsFinalError, SmsTemporaryError
 from bot.sms.smsru import SmsRuSender
+from bot.storage.db import Database
 from tests.fakes.smsru import FakeSmsRu, Hang, Refuse
 from tests.flows.test_linking import code_for, sms_sent
 from tests.harness import BotHarness, ChatClient, start_harness
@@ -291,3 +292,37 @@ async def test_second_account_within_resend_wait_offers_a_button_to_try_again(
     assert CODE_ON_ITS_WAY in chat.last_text
     await chat.send(await code_for(bot, OTHER_PHONE))
     assert f"<b>{OTHER_ACCOUNT}</b> привязан" in chat.last_text
+
+
+# --- background sends are kept and awaited -------------------------------------------------
+
+
+class SlowButFine:
+    """A gateway that accepts after a pause, during which the bot is asked to stop."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self.accepted: list[str] = []
+
+    async def send(self, phone: str, text: str) -> None:
+        self.started.set()
+        await asyncio.sleep(0.2)
+        self.accepted.append(phone)
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_send_in_flight_at_shutdown_is_finished_and_recorded(tmp_path: Path) -> None:
+    gateway = SlowButFine()
+    bot = await start_harness(tmp_path, sms=gateway)
+    await add_account(bot.db, ACCOUNT, PHONE, M("CW-1", "cold_water"))
+    await ask_code(bot.chat(1001))
+    await gateway.started.wait()
+    await bot.close()  # waits for the send in hand
+    assert gateway.accepted == [PHONE]
+    db = await Database.open(tmp_path / "bot.sqlite3")
+    try:
+        assert await db.fetchval("SELECT sms_status FROM otp_issues") == "sent"
+    finally:
+        await db.close()
