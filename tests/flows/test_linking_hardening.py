@@ -326,3 +326,19 @@ async def test_a_send_in_flight_at_shutdown_is_finished_and_recorded(tmp_path: P
         assert await db.fetchval("SELECT sms_status FROM otp_issues") == "sent"
     finally:
         await db.close()
+
+
+async def test_an_old_send_again_button_before_the_phone_asks_for_the_phone(
+    harness: BotHarness,
+) -> None:
+    bot = harness
+    await add_account(bot.db, ACCOUNT, PHONE, M("CW-1", "cold_water"))
+    chat = bot.chat(1001)
+    await ask_code(chat)
+    old, data = chat.find_button("Отправить ещё раз")
+    await chat.press("Начать заново")
+    await chat.send(OTHER_ACCOUNT)
+    bot.clock.advance(seconds=61)
+    await chat.press_data(old, data)
+    assert "телефон" in chat.last_text and any("Поделиться" in b for b in chat.last.keyboard())
+    assert len(await sms_sent(bot)) == 1  # nothing sent for a phone not given
