@@ -199,11 +199,6 @@ async def build_app(
         window=SubmissionWindow(settings.window_start_day, settings.window_end_day),
     )
 
-    def budget_exhausted() -> None:
-        app_ref[0].spawn(
-            app_ref[0].warn_admins("admin-sms-budget", budget=settings.sms_daily_budget)
-        )
-
     linking = LinkingService(
         accounts=accounts,
         links=links,
@@ -219,7 +214,9 @@ async def build_app(
         ),
         key=settings.secret_key,
         account_pattern=settings.account_number_pattern,
-        on_budget_exhausted=budget_exhausted,
+        # SMS sends run in the background, kept and awaited at close by the App
+        spawn=lambda coro: app_ref[0].spawn(coro),
+        alert_admins=lambda key, **args: app_ref[0].warn_admins(key, **args),
     )
     app = App(
         settings=settings,

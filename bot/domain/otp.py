@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 __all__ = [
     "CODE_LENGTH",
+    "NEVER_MATCHES",
     "AccountDailyLimit",
     "BudgetExhausted",
     "ChatDailyLimit",
@@ -38,6 +39,7 @@ __all__ = [
     "may_issue",
     "new_pending_code",
     "normalize_code",
+    "unmatchable_pending_code",
     "verify",
 ]
 
@@ -47,6 +49,8 @@ _ASCII_DIGITS = frozenset("0123456789")
 _CODE_SEPARATORS = str.maketrans("", "", " \t\u00a0-\u2010\u2011\u2012\u2013\u2014\u2212")
 # Versioned domain tag: a hash made for anything else with the same key never collides.
 _HASH_DOMAIN = b"otp-v1"
+# Stored instead of a hash when no code was sent: not hex, so no HMAC of any code equals it.
+NEVER_MATCHES = "never-matches"
 
 
 # --- codes -----------------------------------------------------------------------------------
@@ -82,13 +86,15 @@ def hash_code(key: bytes, code: str, *, scope: str) -> str:
 def code_matches(key: bytes, code: str, scope: str, stored_hash: str) -> bool:
     """Whether the typed ``code`` is the one whose hash is ``stored_hash`` for ``scope``.
 
-    The typed text is normalised first; text that is not six ASCII digits never matches.
-    The comparison runs in constant time.
+    The typed text is normalised first; text that is not six ASCII digits never matches,
+    and nothing matches :data:`NEVER_MATCHES`. The comparison runs in constant time (the
+    hash is computed for the marker too, so it answers no faster).
     """
     canonical = normalize_code(code)
     if canonical is None:
         return False
-    return hmac.compare_digest(hash_code(key, canonical, scope=scope), stored_hash)
+    same = hmac.compare_digest(hash_code(key, canonical, scope=scope), stored_hash)
+    return same and stored_hash != NEVER_MATCHES
 
 
 # --- limits ----------------------------------------------------------------------------------
@@ -165,9 +171,11 @@ def may_issue(
     3. the per-chat daily limit (:class:`ChatDailyLimit`);
     4. the per-account daily limit (:class:`AccountDailyLimit`).
 
-    Callers should count only codes actually handed to the SMS provider. The account counters
-    exist only for accounts whose phone matched, so to keep SPEC §5.4 (nobody can probe which
-    accounts exist) show :class:`AccountDailyLimit` as the same neutral answer as a mismatch.
+    Callers count every code attempted, however its SMS ended (sent, failed, timed out), and
+    must decide and record in one atomic step, or concurrent requests all pass. The account
+    counters exist only for accounts whose phone matched, so to keep SPEC §5.4 (nobody can
+    probe which accounts exist) show :class:`AccountDailyLimit` as the same neutral answer as
+    a mismatch.
     """
     _require_aware(now, "now")
     if sent_total_24h >= limits.daily_budget:
@@ -215,6 +223,18 @@ def new_pending_code(
         scope=scope,
     )
     return code, pending
+
+
+def unmatchable_pending_code(now: datetime, *, scope: str, limits: OtpLimits) -> PendingCode:
+    """The record stored when no code was sent (the details did not match): it looks like a
+    pending code to whoever types, and no typed text ever matches it."""
+    _require_aware(now, "now")
+    return PendingCode(
+        code_hash=NEVER_MATCHES,
+        expires_at=now + timedelta(seconds=limits.ttl_seconds),
+        attempts=0,
+        scope=scope,
+    )
 
 
 @dataclass(frozen=True)

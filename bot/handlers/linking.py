@@ -8,6 +8,7 @@ import re
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     CallbackQuery,
@@ -26,7 +27,7 @@ from bot.fsm.linking import LinkAccount
 from bot.i18n import ChatLocaleManager
 from bot.keyboards.callbacks import LinkCb
 from bot.keyboards.menu import main_menu
-from bot.services.linking import CodeSent, Linked, LinkingService, SmsUnavailable
+from bot.services.linking import CodeSent, Linked, LinkingService
 
 log = logging.getLogger(__name__)
 _ACCOUNT_SEPARATORS = re.compile(r"[\s\-]+")
@@ -62,6 +63,13 @@ async def _request_code(
 ) -> None:
     """Ask for a code for the number and phone in the state and tell the resident the outcome."""
     data = await state.get_data()
+    if "account" not in data:  # a stale button: ask for what is missing
+        await ask_account(message, state, i18n)
+        return
+    if "phone" not in data:
+        await state.set_state(LinkAccount.phone)
+        await message.answer(i18n.get("link-ask-phone"), reply_markup=phone_keyboard(i18n))
+        return
     bot_name = i18n.get("sms-bot-name")
     outcome = await linking.request_code(
         message.chat.id,
@@ -77,17 +85,15 @@ async def _request_code(
                 i18n.get("link-code-sent", support=support), reply_markup=code_keyboard(i18n)
             )
         case otp.ResendTooSoon(retry_in_seconds=seconds):
-            await message.answer(i18n.get("link-resend-too-soon", seconds=seconds))
+            # the same buttons, so the resident can press "send again" once the wait is over
+            await message.answer(
+                i18n.get("link-resend-too-soon", seconds=seconds), reply_markup=code_keyboard(i18n)
+            )
         case otp.ChatDailyLimit():
             await state.clear()
             await message.answer(i18n.get("link-daily-limit", support=support))
         case otp.BudgetExhausted():
             await message.answer(i18n.get("link-sms-unavailable", support=support))
-        case SmsUnavailable():
-            await state.set_state(LinkAccount.code)
-            await message.answer(
-                i18n.get("link-sms-failed", support=support), reply_markup=code_keyboard(i18n)
-            )
 
 
 async def alert_other_chats(
@@ -232,7 +238,10 @@ def get_router() -> Router:
     async def code_not_text(message: Message, i18n: I18nContext) -> None:
         await message.answer(i18n.get("link-code-shape"), reply_markup=code_keyboard(i18n))
 
-    @router.callback_query(LinkCb.filter(F.action == "resend"), LinkAccount.code)
+    # also while the phone is asked: a code refused as too soon leaves the chat there
+    @router.callback_query(
+        LinkCb.filter(F.action == "resend"), StateFilter(LinkAccount.phone, LinkAccount.code)
+    )
     async def resend(
         query: CallbackQuery,
         state: FSMContext,

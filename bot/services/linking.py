@@ -4,36 +4,37 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
+from typing import Any
 
 from bot.clock import Clock
 from bot.domain import otp
 from bot.domain.models import Account
-from bot.sms.base import SmsError, SmsSender
+from bot.sms.base import SmsError, SmsFinalError, SmsSender
 from bot.storage.accounts import AccountRepository
 from bot.storage.chats import LinkRepository
-from bot.storage.otp import OtpRepository
+from bot.storage.otp import CodeToStore, IssueCounts, OtpRepository
 
 log = logging.getLogger(__name__)
+
+# At most one admin alert of a kind (budget spent, gateway refusing with one status, gateway
+# down) per this interval, across every process: 20 residents hitting a refusal make one.
+ALERT_EVERY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
 class CodeSent:
-    """What the resident is told whether or not the details matched: a code may be on its way."""
+    """What the resident is told whether or not the details matched and whatever the gateway
+    does: a code may be on its way."""
 
 
-@dataclass(frozen=True)
-class SmsUnavailable:
-    """The SMS gateway refused or stayed down: try later; nothing else was lost."""
-
-
-RequestOutcome = (
-    CodeSent | SmsUnavailable | otp.ResendTooSoon | otp.ChatDailyLimit | otp.BudgetExhausted
-)
+Refused = otp.ResendTooSoon | otp.ChatDailyLimit | otp.BudgetExhausted
+RequestOutcome = CodeSent | Refused
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ class Linked:
 
 
 VerifyOutcome = Linked | otp.CodeWrong | otp.CodeExpired | otp.CodeExhausted | otp.NoPendingCode
+
+Spawn = Callable[[Coroutine[Any, Any, None]], object]
+AlertAdmins = Callable[..., Awaitable[object]]
 
 
 class LinkingService:
@@ -58,8 +62,11 @@ class LinkingService:
         limits: otp.OtpLimits,
         key: bytes,
         account_pattern: str,
-        on_budget_exhausted: Callable[[], object] | None = None,
+        spawn: Spawn,
+        alert_admins: AlertAdmins | None = None,
     ) -> None:
+        """``spawn`` runs the SMS sends in the background and must keep them referenced and
+        await them at shutdown; ``alert_admins(key, **args)`` tells the admins in the chat."""
         self.accounts = accounts
         self.links = links
         self.codes = codes
@@ -68,8 +75,8 @@ class LinkingService:
         self.limits = limits
         self.key = key
         self.account_pattern = re.compile(account_pattern, re.ASCII)  # \d: ASCII digits only
-        self.on_budget_exhausted = on_budget_exhausted
-        self._budget_warned_at: datetime | None = None
+        self.spawn = spawn
+        self.alert_admins = alert_admins
 
     def is_well_formed(self, number: str) -> bool:
         return self.account_pattern.fullmatch(number) is not None
@@ -84,65 +91,101 @@ class LinkingService:
     async def request_code(
         self, chat_id: int, account_number: str, phone: str, compose: Callable[[str], str]
     ) -> RequestOutcome:
-        """Send a code when the account exists and the phone is the one on file.
+        """Reserve a code under the limits and send it in the background when the account
+        exists and the phone is the one on file.
 
-        The outcome is CodeSent whether or not they match, so nobody can probe which accounts
-        or phones exist; a mismatch stores a code that was never sent, which no typing matches.
+        The outcome is CodeSent whether or not they match and whatever the gateway will do,
+        and it does not wait for the gateway, so neither the text nor the time of the answer
+        tells which accounts and phones exist. A mismatch stores a code no typing matches.
         `compose(code)` renders the SMS text.
         """
         now = self.clock.now()
         account = await self.accounts.by_number(account_number)
         matched = account is not None and account.phone == phone
         account_id = account.id if matched and account else None
-        chat_ref = self._chat_ref(chat_id)
-        counts = await self.codes.counts(chat_ref, account_id, now)
-        decision = otp.may_issue(
-            now,
-            limits=self.limits,
-            last_sent_to_chat=counts.last_to_chat,
-            sent_to_chat_24h=counts.chat_24h,
-            sent_to_account_24h=counts.account_24h,
-            sent_total_24h=counts.total_24h,
-        )
-        if isinstance(decision, otp.BudgetExhausted):
-            self._warn_budget(now)
-        if isinstance(decision, otp.AccountDailyLimit):
-            # answered like a mismatch, so the limit does not reveal a valid account and phone
-            matched, account_id = False, None
-        elif not isinstance(decision, otp.IssueAllowed):
-            return decision
-        code, pending = otp.new_pending_code(
-            now, key=self.key, scope=self._scope(chat_id, account_id), limits=self.limits
-        )
-        await self.codes.replace(
-            chat_id=chat_id,
-            chat_ref=chat_ref,
-            account_id=account_id,
-            code_hash=pending.code_hash,
-            expires_at=pending.expires_at,
-            sms_sent=matched,
-            now=now,
-        )
-        if matched and account is not None:
-            try:
-                await self.sms.send(account.phone, compose(code))
-            except SmsError as exc:
-                log.warning("code for chat %s not sent: %s", chat_id, type(exc).__name__)
-                await self.codes.discard(chat_id)
-                await self.codes.forget_issue(chat_ref)
-                return SmsUnavailable()
-        return CodeSent()
+        code = otp.generate_code()
 
-    def _warn_budget(self, now: datetime) -> None:
-        if self._budget_warned_at and now - self._budget_warned_at < timedelta(days=1):
-            return
-        self._budget_warned_at = now
-        log.error(
-            "daily SMS budget of %d codes is spent; no codes until it frees up",
-            self.limits.daily_budget,
+        def decide(counts: IssueCounts) -> CodeToStore | Refused:
+            decision = otp.may_issue(
+                now,
+                limits=self.limits,
+                last_sent_to_chat=counts.last_to_chat,
+                sent_to_chat_24h=counts.chat_24h,
+                sent_to_account_24h=counts.account_24h,
+                sent_total_24h=counts.total_24h,
+            )
+            if isinstance(decision, otp.IssueAllowed) and account_id is not None:
+                return CodeToStore(
+                    account_id=account_id,
+                    sms=True,
+                    code_hash=otp.hash_code(self.key, code, scope=self._scope(chat_id, account_id)),
+                    expires_at=now + timedelta(seconds=self.limits.ttl_seconds),
+                )
+            # a mismatch, or the account's limit answered like one (it must not reveal a
+            # valid account and phone): a pending code that nothing matches, no SMS
+            if isinstance(decision, otp.IssueAllowed | otp.AccountDailyLimit):
+                pending = otp.unmatchable_pending_code(
+                    now, scope=self._scope(chat_id, None), limits=self.limits
+                )
+                return CodeToStore(None, False, pending.code_hash, pending.expires_at)
+            return decision
+
+        decided, issue_id = await self.codes.reserve(
+            chat_id=chat_id,
+            chat_ref=self._chat_ref(chat_id),
+            account_id=account_id,
+            now=now,
+            decide=decide,
         )
-        if self.on_budget_exhausted is not None:
-            self.on_budget_exhausted()
+        if isinstance(decided, CodeToStore):
+            if decided.sms and account is not None and issue_id is not None:
+                self.spawn(self._deliver(issue_id, account.phone, compose(code)))
+            return CodeSent()
+        if isinstance(decided, otp.BudgetExhausted):
+            self.spawn(self._budget_spent())
+        return decided
+
+    async def _deliver(self, issue_id: int, phone: str, text: str) -> None:
+        """Send one reserved code and record what became of it; failures go to the admins."""
+        try:
+            await self.sms.send(phone, text)
+        except SmsFinalError as exc:
+            status = str(exc.code) if exc.code is not None else exc.description
+            log.error("SMS gateway refused code %d: status %s", issue_id, status)
+            await self.codes.record_outcome(issue_id, "failed", status)
+            await self._alert(
+                f"sms-refused:{status}",
+                "admin-sms-refused",
+                status=status,
+                reason=html.escape(exc.description),  # the gateway's words, in an HTML message
+            )
+        except SmsError as exc:
+            log.error("SMS gateway unreachable for code %d: %s", issue_id, type(exc).__name__)
+            await self.codes.record_outcome(issue_id, "failed", "unreachable")
+            await self._alert("sms-down", "admin-sms-down")
+        except Exception:
+            log.exception("sending code %d failed unexpectedly", issue_id)
+            await self.codes.record_outcome(issue_id, "failed", "error")
+            await self._alert("sms-down", "admin-sms-down")
+        else:
+            await self.codes.record_outcome(issue_id, "sent")
+
+    async def _budget_spent(self) -> None:
+        if await self._alert("sms-budget", "admin-sms-budget", budget=self.limits.daily_budget):
+            log.error(
+                "daily SMS budget of %d codes is spent; no codes until it frees up",
+                self.limits.daily_budget,
+            )
+
+    async def _alert(self, kind: str, key: str, **args: object) -> bool:
+        """Tell the admins, unless an alert of this kind went out in the last ALERT_EVERY."""
+        now = self.clock.now()
+        if not await self.codes.claim_alert(kind, now, ALERT_EVERY):
+            return False
+        if self.alert_admins is not None:
+            failed = await self.codes.failed_since(now - ALERT_EVERY)
+            await self.alert_admins(key, failed=failed, **args)
+        return True
 
     async def verify(self, chat_id: int, typed: str) -> VerifyOutcome:
         now = self.clock.now()
@@ -164,9 +207,12 @@ class LinkingService:
         await self.codes.discard(chat_id)  # used once, expired or exhausted: gone either way
         if not isinstance(result, otp.CodeAccepted):
             return result
-        assert stored is not None and stored.account_id is not None
-        account = await self.accounts.get(stored.account_id)
-        assert account is not None
+        # an accepted code was a sent one, for an account that still exists (its deletion
+        # cascades to the code); were it ever not so, the code is simply gone
+        account_id = stored.account_id if stored is not None else None
+        account = await self.accounts.get(account_id) if account_id is not None else None
+        if account is None:
+            return otp.NoPendingCode()
         others = [c for c in await self.links.chats_of(account.id) if c != chat_id]
         created = await self.links.link(chat_id, account.id, now)
         return Linked(account=account, already_linked=not created, other_chats=others)

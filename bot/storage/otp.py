@@ -1,12 +1,17 @@
-"""Pending codes and the log of codes issued (for the daily limits)."""
+"""Pending codes, the log of codes issued (for the daily limits) and the SMS alert throttle."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal, TypeVar
 
 from bot.storage.db import Database
 from bot.storage.timestamps import from_db, to_db
+
+SmsStatus = Literal["sent", "failed"]
+Refusal = TypeVar("Refusal")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +32,30 @@ class IssueCounts:
     total_24h: int
 
 
+@dataclass(frozen=True, slots=True)
+class CodeToStore:
+    """The chat's new pending code and whether an SMS goes out for it (to the account's phone)."""
+
+    account_id: int | None
+    sms: bool
+    code_hash: str
+    expires_at: datetime
+
+
+# Counted in the last 24 h: every code of the chat, and every SMS attempted (whatever became
+# of it) to the account and in all.
+_COUNTS = (
+    "SELECT"
+    " (SELECT max(issued_at) FROM otp_issues WHERE chat_ref = :chat) AS last_to_chat,"
+    " (SELECT count(*) FROM otp_issues WHERE chat_ref = :chat AND issued_at > :since)"
+    "   AS chat_24h,"
+    " (SELECT count(*) FROM otp_issues WHERE account_id = :account AND sms_sent = 1"
+    "   AND issued_at > :since) AS account_24h,"
+    " (SELECT count(*) FROM otp_issues WHERE sms_sent = 1 AND issued_at > :since)"
+    "   AS total_24h"
+)
+
+
 class OtpRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -44,59 +73,105 @@ class OtpRepository:
             sent_at=from_db(row["sent_at"]),
         )
 
-    async def counts(self, chat_ref: str, account_id: int | None, now: datetime) -> IssueCounts:
-        since = to_db(now - timedelta(days=1))
-        row = await self.db.fetchone(
-            "SELECT"
-            " (SELECT max(issued_at) FROM otp_issues WHERE chat_ref = :chat) AS last_to_chat,"
-            " (SELECT count(*) FROM otp_issues WHERE chat_ref = :chat AND issued_at > :since)"
-            "   AS chat_24h,"
-            " (SELECT count(*) FROM otp_issues WHERE account_id = :account AND sms_sent = 1"
-            "   AND issued_at > :since) AS account_24h,"
-            " (SELECT count(*) FROM otp_issues WHERE sms_sent = 1 AND issued_at > :since)"
-            "   AS total_24h",
-            {"chat": chat_ref, "account": account_id, "since": since},
-        )
-        assert row is not None
-        last = row["last_to_chat"]
-        return IssueCounts(
-            last_to_chat=from_db(last) if last else None,
-            chat_24h=row["chat_24h"],
-            account_24h=row["account_24h"],
-            total_24h=row["total_24h"],
-        )
-
-    async def replace(
+    async def reserve(
         self,
         *,
         chat_id: int,
         chat_ref: str,
         account_id: int | None,
-        code_hash: str,
-        expires_at: datetime,
-        sms_sent: bool,
         now: datetime,
-    ) -> None:
-        """Store the chat's new code (a new code replaces the old) and log the issue."""
+        decide: Callable[[IssueCounts], CodeToStore | Refusal],
+    ) -> tuple[CodeToStore | Refusal, int | None]:
+        """Count, decide and store in one transaction, so the limits hold however many ask.
+
+        ``decide`` sees the chat's (and the matched account's) counts and returns the code to
+        store, or a refusal that stores nothing. The code replaces the chat's pending one and
+        its issue row is reserved before any SMS goes out; the row's id comes back with it.
+        The gate row is updated first: on SQLite BEGIN IMMEDIATE already serialises writers,
+        on PostgreSQL its row lock does, so the counts read next include every reservation
+        committed before this one (READ COMMITTED takes a fresh snapshot per statement).
+        """
+        since = to_db(now - timedelta(days=1))
         async with self.db.transaction() as conn:
+            await conn.execute("UPDATE otp_gate SET reservations = reservations + 1 WHERE id = 1")
+            rows = await conn.execute_fetchall(
+                _COUNTS, {"chat": chat_ref, "account": account_id, "since": since}
+            )
+            row = next(iter(rows))
+            last = row["last_to_chat"]
+            decided = decide(
+                IssueCounts(
+                    last_to_chat=from_db(last) if last else None,
+                    chat_24h=row["chat_24h"],
+                    account_24h=row["account_24h"],
+                    total_24h=row["total_24h"],
+                )
+            )
+            if not isinstance(decided, CodeToStore):
+                return decided, None
             await conn.execute(
                 "INSERT INTO chats (chat_id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 (chat_id, to_db(now)),
             )
             await conn.execute(
-                "INSERT OR REPLACE INTO otp_codes"
+                "INSERT INTO otp_codes"
                 " (chat_id, account_id, code_hash, expires_at, attempts, sent_at)"
-                " VALUES (?, ?, ?, ?, 0, ?)",
-                (chat_id, account_id, code_hash, to_db(expires_at), to_db(now)),
+                " VALUES (:chat_id, :account_id, :code_hash, :expires_at, 0, :now)"
+                " ON CONFLICT (chat_id) DO UPDATE SET account_id = excluded.account_id,"
+                " code_hash = excluded.code_hash, expires_at = excluded.expires_at,"
+                " attempts = 0, sent_at = excluded.sent_at",
+                {
+                    "chat_id": chat_id,
+                    "account_id": decided.account_id,
+                    "code_hash": decided.code_hash,
+                    "expires_at": to_db(decided.expires_at),
+                    "now": to_db(now),
+                },
             )
-            await conn.execute(
-                "INSERT INTO otp_issues (chat_ref, account_id, sms_sent, issued_at)"
-                " VALUES (?, ?, ?, ?)",
-                (chat_ref, account_id, int(sms_sent), to_db(now)),
+            cursor = await conn.execute(
+                "INSERT INTO otp_issues (chat_ref, account_id, sms_sent, sms_status, issued_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    chat_ref,
+                    decided.account_id,
+                    int(decided.sms),
+                    "sending" if decided.sms else "none",
+                    to_db(now),
+                ),
             )
+            issue_id = cursor.lastrowid
             await conn.execute(
                 "DELETE FROM otp_issues WHERE issued_at < ?", (to_db(now - timedelta(days=2)),)
             )
+        return decided, issue_id
+
+    async def record_outcome(
+        self, issue_id: int, status: SmsStatus, error: str | None = None
+    ) -> None:
+        """What became of the SMS of an issue; the issue keeps counting either way."""
+        await self.db.execute(
+            "UPDATE otp_issues SET sms_status = ?, sms_error = ? WHERE id = ?",
+            (status, error, issue_id),
+        )
+
+    async def failed_since(self, since: datetime) -> int:
+        return int(
+            await self.db.fetchval(
+                "SELECT count(*) FROM otp_issues WHERE sms_status = 'failed' AND issued_at > ?",
+                (to_db(since),),
+            )
+        )
+
+    async def claim_alert(self, kind: str, now: datetime, every: timedelta) -> bool:
+        """Whether an admin alert of ``kind`` is due now (none in the last ``every``); one
+        statement, so of many processes or tasks claiming at once exactly one wins."""
+        rows = await self.db.write_fetchall(
+            "INSERT INTO sms_alerts (kind, last_at) VALUES (:kind, :now)"
+            " ON CONFLICT (kind) DO UPDATE SET last_at = excluded.last_at"
+            " WHERE sms_alerts.last_at <= :due RETURNING kind",
+            {"kind": kind, "now": to_db(now), "due": to_db(now - every)},
+        )
+        return bool(rows)
 
     async def count_wrong_try(self, chat_id: int) -> None:
         await self.db.execute(
@@ -105,11 +180,3 @@ class OtpRepository:
 
     async def discard(self, chat_id: int) -> None:
         await self.db.execute("DELETE FROM otp_codes WHERE chat_id = ?", (chat_id,))
-
-    async def forget_issue(self, chat_ref: str) -> None:
-        """Take back the newest issue of a chat whose SMS could not be sent."""
-        await self.db.execute(
-            "DELETE FROM otp_issues WHERE id = ("
-            " SELECT id FROM otp_issues WHERE chat_ref = ? ORDER BY issued_at DESC LIMIT 1)",
-            (chat_ref,),
-        )

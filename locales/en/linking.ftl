@@ -17,10 +17,9 @@ link-resend-too-soon =
     You can ask for a new code in { $seconds ->
         [one] { $seconds } second
        *[other] { $seconds } seconds
-    }.
+    }. Then press "Send again".
 link-daily-limit = No more codes today: the daily limit is reached. Try again tomorrow or contact support: { $support }.
 link-sms-unavailable = Sending SMS is paused for now. Please try again in a few hours or contact support: { $support }.
-link-sms-failed = The SMS could not be sent: the messaging service is down right now. Your details are kept — press "Send again" in a couple of minutes. If it still fails, contact support: { $support }.
 link-code-shape = The code is the 6 digits from the SMS. Type it, e.g. <code>123456</code>.
 link-code-wrong =
     Wrong code. { $left ->

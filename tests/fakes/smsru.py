@@ -8,7 +8,9 @@ Unscripted requests are accepted. Each scripted reply answers one request, in or
 - :class:`Refuse`: an error status_code, top-level (``per_number=False``, like 220 or 200)
   or for the recipient only (``per_number=True``, like 207);
 - :class:`HttpError`: a bare HTTP status with a non-JSON body;
-- :class:`Hang`: wait that many seconds (or until :meth:`FakeSmsRu.stop`), then accept.
+- :class:`Hang`: wait that many seconds (or until :meth:`FakeSmsRu.release` or
+  :meth:`FakeSmsRu.stop`), then answer with ``then`` (accept by default);
+  :attr:`FakeSmsRu.hang_over` is set when a hang has ended.
 
 A request without the right api_id gets SMS.ru's error 200 and consumes no scripted reply.
 The fake's access log is off: it would print the query string, api_id and code included.
@@ -49,6 +51,7 @@ class HttpError:
 @dataclass(frozen=True)
 class Hang:
     seconds: float
+    then: Accept | Refuse | HttpError | None = None
 
 
 Reply = Accept | Refuse | HttpError | Hang
@@ -64,6 +67,9 @@ class FakeSmsRu:
         self._script: deque[Reply] = deque()
         self._runner: web.AppRunner | None = None
         self._stopping = asyncio.Event()
+        self._released = asyncio.Event()
+        self._arrived = asyncio.Event()  # set on every accepted message
+        self.hang_over = asyncio.Event()  # set when a Hang has ended, by time or release()
         self._sms_counter = 0
 
     def script(self, *replies: Reply) -> None:
@@ -78,6 +84,18 @@ class FakeSmsRu:
                 match = _CODE.search(message["msg"])
                 return match.group() if match else None
         return None
+
+    async def wait_for_code(self, phone: str, timeout: float = 15.0) -> str | None:
+        """The code for ``phone`` once a message reaches it (the bot sends in the background)."""
+        async with asyncio.timeout(timeout):
+            while (code := self.last_code_for(phone)) is None:
+                self._arrived.clear()
+                await self._arrived.wait()
+        return code
+
+    def release(self) -> None:
+        """End every hang now, and let later ones pass at once."""
+        self._released.set()
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Start serving; returns the base URL to give the sender (``http://host:port``)."""
@@ -108,8 +126,9 @@ class FakeSmsRu:
         reply = self._script.popleft() if self._script else Accept()
         if isinstance(reply, Hang):
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), reply.seconds)
-            reply = Accept()
+                await asyncio.wait_for(self._hang_ends(), reply.seconds)
+            self.hang_over.set()
+            reply = reply.then or Accept()
         if isinstance(reply, HttpError):
             return web.Response(status=reply.status, text="gateway error")
 
@@ -130,6 +149,7 @@ class FakeSmsRu:
                 continue
             self._sms_counter += 1
             self.messages.append({"to": to, "msg": query["msg"]})
+            self._arrived.set()
             per_number[to] = {
                 "status": "OK",
                 "status_code": 100,
@@ -139,6 +159,15 @@ class FakeSmsRu:
         return web.json_response(
             {"status": "OK", "status_code": 100, "sms": per_number, "balance": balance}
         )
+
+    async def _hang_ends(self) -> None:
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        released = asyncio.ensure_future(self._released.wait())
+        try:
+            await asyncio.wait({stopping, released}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            released.cancel()
 
 
 def _error(status_code: int, status_text: str) -> web.Response:

@@ -30,6 +30,17 @@ async def bot(harness: BotHarness) -> BotHarness:
     return harness
 
 
+async def sms_sent(bot: BotHarness) -> list[tuple[str, str]]:
+    """The SMS sent so far: codes go out in the background, after the answer."""
+    await bot.settle()
+    return bot.sms.sent
+
+
+async def code_for(bot: BotHarness, phone: str | None = None) -> str:
+    await bot.settle()
+    return bot.sms.last_code(phone)
+
+
 async def ask_code(
     chat: ChatClient, account: str = ACCOUNT, phone: str = "8 916 123-45-67"
 ) -> None:
@@ -42,7 +53,7 @@ async def link(
     bot: BotHarness, chat: ChatClient, account: str = ACCOUNT, phone: str = PHONE
 ) -> None:
     await ask_code(chat, account, phone)
-    await chat.send(bot.sms.last_code(phone))
+    await chat.send(await code_for(bot, phone))
     assert "привязан" in chat.last_text or "is linked" in chat.last_text
 
 
@@ -54,10 +65,10 @@ async def test_full_link_by_shared_contact_shows_menu(bot: BotHarness) -> None:
     assert any("Поделиться" in b for b in chat.last.keyboard())
     await chat.share_contact("79161234567")
     assert "Если номер счёта и телефон совпадают" in chat.last_text
-    phone, text = bot.sms.sent[-1]
+    phone, text = (await sms_sent(bot))[-1]
     assert phone == PHONE
     assert ACCOUNT not in text  # the SMS names the bot and the code, nothing about the account
-    await chat.send(bot.sms.last_code(PHONE))
+    await chat.send(await code_for(bot, PHONE))
     assert f"Лицевой счёт <b>{ACCOUNT}</b> привязан" in chat.last_text
     assert "📝 Передать показания" in chat.last.keyboard()
     # a linked resident lands in the menu on /start
@@ -76,7 +87,7 @@ async def test_malformed_account_is_refused_with_example_and_asked_again(bot: Bo
     assert "не похоже на номер" in chat.last_text
     await chat.send("501 234 5678")  # spaces as printed on some bills are fine
     assert "телефон" in chat.last_text
-    assert bot.sms.sent == []
+    assert (await sms_sent(bot)) == []
 
 
 async def test_unknown_account_and_wrong_phone_get_the_same_answer(bot: BotHarness) -> None:
@@ -86,10 +97,10 @@ async def test_unknown_account_and_wrong_phone_get_the_same_answer(bot: BotHarne
     await ask_code(right, ACCOUNT, PHONE)
     assert unknown.last_text == wrong_phone.last_text == right.last_text
     assert unknown.last.buttons() == right.last.buttons()
-    assert [to for to, _ in bot.sms.sent] == [PHONE]
+    assert [to for to, _ in await sms_sent(bot)] == [PHONE]
     # typing codes in the unmatched chats behaves like any wrong code
     await unknown.send("123456")
-    await right.send("000000" if bot.sms.last_code() != "000000" else "111111")
+    await right.send("000000" if await code_for(bot) != "000000" else "111111")
     assert unknown.last_text == right.last_text
 
 
@@ -99,9 +110,9 @@ async def test_someone_elses_contact_is_refused(bot: BotHarness) -> None:
     await chat.send(ACCOUNT)
     await chat.share_contact(PHONE, user_id=999)
     assert "чужой контакт" in chat.last_text
-    assert bot.sms.sent == []
+    assert (await sms_sent(bot)) == []
     await chat.share_contact(PHONE)  # the same question is still open
-    assert len(bot.sms.sent) == 1
+    assert len(await sms_sent(bot)) == 1
 
 
 async def test_bad_phone_text_is_refused_and_asked_again(bot: BotHarness) -> None:
@@ -111,13 +122,13 @@ async def test_bad_phone_text_is_refused_and_asked_again(bot: BotHarness) -> Non
     await chat.send("позвоните мне")
     assert "Не получилось распознать номер" in chat.last_text
     await chat.send("+7 916 123-45-67")
-    assert len(bot.sms.sent) == 1
+    assert len(await sms_sent(bot)) == 1
 
 
 async def test_wrong_code_tells_tries_left(bot: BotHarness) -> None:
     chat = bot.chat(1001)
     await ask_code(chat)
-    right = bot.sms.last_code(PHONE)
+    right = await code_for(bot, PHONE)
     wrong = "000000" if right != "000000" else "111111"
     await chat.send(wrong)
     assert "Осталось 4 попытки" in chat.last_text
@@ -134,19 +145,19 @@ async def test_wrong_code_tells_tries_left(bot: BotHarness) -> None:
 async def test_expired_code_is_refused(bot: BotHarness) -> None:
     chat = bot.chat(1001)
     await ask_code(chat)
-    code = bot.sms.last_code(PHONE)
+    code = await code_for(bot, PHONE)
     bot.clock.advance(seconds=301)
     await chat.send(code)
     assert "истёк" in chat.last_text
     await chat.press("Отправить ещё раз")
-    await chat.send(bot.sms.last_code(PHONE))
+    await chat.send(await code_for(bot, PHONE))
     assert "привязан" in chat.last_text
 
 
 async def test_code_dies_after_max_attempts(bot: BotHarness) -> None:
     chat = bot.chat(1001)
     await ask_code(chat)
-    right = bot.sms.last_code(PHONE)
+    right = await code_for(bot, PHONE)
     wrong = "000000" if right != "000000" else "111111"
     for _ in range(4):
         await chat.send(wrong)
@@ -160,15 +171,15 @@ async def test_code_dies_after_max_attempts(bot: BotHarness) -> None:
 async def test_resend_too_soon_says_how_long_to_wait(bot: BotHarness) -> None:
     chat = bot.chat(1001)
     await ask_code(chat)
-    first = bot.sms.last_code(PHONE)
+    first = await code_for(bot, PHONE)
     bot.clock.advance(seconds=20)
     await chat.press("Отправить ещё раз")
     assert "через 40 секунд" in chat.last_text
-    assert len(bot.sms.sent) == 1
+    assert len(await sms_sent(bot)) == 1
     bot.clock.advance(seconds=41)
     await chat.press("Отправить ещё раз")
-    assert len(bot.sms.sent) == 2
-    second = bot.sms.last_code(PHONE)
+    assert len(await sms_sent(bot)) == 2
+    second = await code_for(bot, PHONE)
     if first != second:  # a new code replaces the old one
         await chat.send(first)
         assert "Код неверный" in chat.last_text
@@ -195,11 +206,11 @@ async def test_daily_limit_per_account_answers_neutrally_and_sends_nothing(
 ) -> None:
     for chat_id in range(1, 6):
         await ask_code(bot.chat(chat_id))
-    assert len(bot.sms.sent) == 5
+    assert len(await sms_sent(bot)) == 5
     sixth = bot.chat(6)
     await ask_code(sixth)
     assert "Если номер счёта и телефон совпадают" in sixth.last_text
-    assert len(bot.sms.sent) == 5  # no sixth SMS to that phone today
+    assert len(await sms_sent(bot)) == 5  # no sixth SMS to that phone today
 
 
 async def test_global_sms_budget_stops_sending_and_warns_admins(tmp_path: Path) -> None:
@@ -211,7 +222,7 @@ async def test_global_sms_budget_stops_sending_and_warns_admins(tmp_path: Path) 
         third = bot.chat(3)
         await ask_code(third)
         assert "Отправка SMS временно приостановлена" in third.last_text
-        assert len(bot.sms.sent) == 2
+        assert len(await sms_sent(bot)) == 2
         await bot.settle()  # the warning goes out in the background
         admin = bot.chat(777)
         assert "лимит SMS" in admin.last_text
@@ -222,14 +233,18 @@ async def test_global_sms_budget_stops_sending_and_warns_admins(tmp_path: Path) 
         await bot.close()
 
 
-async def test_sms_gateway_failure_keeps_the_details_and_allows_retry(bot: BotHarness) -> None:
+async def test_sms_gateway_failure_shows_the_usual_answer_and_send_again_works_later(
+    bot: BotHarness,
+) -> None:
     chat = bot.chat(1001)
     bot.sms.error = SmsFinalError(207, "no route")
     await ask_code(chat)
-    assert "Не удалось отправить SMS" in chat.last_text
+    assert "Если номер счёта и телефон совпадают" in chat.last_text
+    await bot.settle()
     bot.sms.error = None
-    await chat.press("Отправить ещё раз")  # no wait: the failed attempt did not count
-    await chat.send(bot.sms.last_code(PHONE))
+    bot.clock.advance(seconds=61)  # the failed code counted: the usual wait
+    await chat.press("Отправить ещё раз")
+    await chat.send(await code_for(bot, PHONE))
     assert "привязан" in chat.last_text
 
 
@@ -242,7 +257,7 @@ async def test_second_account_and_switching(bot: BotHarness) -> None:
     assert "номер лицевого счёта" in chat.last_text
     await chat.send(OTHER_ACCOUNT)
     await chat.send(OTHER_PHONE)
-    await chat.send(bot.sms.last_code(OTHER_PHONE))
+    await chat.send(await code_for(bot, OTHER_PHONE))
     assert f"<b>{OTHER_ACCOUNT}</b> привязан" in chat.last_text
     await chat.send("/accounts")
     assert ACCOUNT in chat.last_text and OTHER_ACCOUNT in chat.last_text
@@ -324,7 +339,7 @@ async def test_forget_can_be_cancelled(bot: BotHarness) -> None:
 async def test_codes_are_stored_only_as_keyed_hashes(bot: BotHarness) -> None:
     chat = bot.chat(1001)
     await ask_code(chat)
-    code = bot.sms.last_code(PHONE)
+    code = await code_for(bot, PHONE)
     row = await bot.db.fetchone("SELECT code_hash FROM otp_codes WHERE chat_id = 1001")
     assert row is not None and code not in row["code_hash"] and len(row["code_hash"]) == 64
 
@@ -334,8 +349,8 @@ async def test_fast_typing_keeps_the_conversation_in_order(bot: BotHarness) -> N
     await chat.send("/start")
     updates = [chat.text_update(ACCOUNT), chat.text_update(PHONE)]
     await asyncio.gather(*(bot.feed(u) for u in updates))
-    assert len(bot.sms.sent) == 1
-    code = bot.sms.last_code(PHONE)
+    assert len(await sms_sent(bot)) == 1
+    code = await code_for(bot, PHONE)
     # the same code typed three times at once: linked once, no "wrong code"
     updates = [chat.text_update(code) for _ in range(3)]
     await asyncio.gather(*(bot.feed(u) for u in updates))

@@ -44,6 +44,7 @@ async def test_accepted_sms_carries_a_code_that_links(bot: BotHarness, gateway: 
     await ask_code(bot)
     chat = bot.chat(1001)
     assert "на этот телефон уже идёт SMS" in chat.last_text
+    await bot.settle()  # the SMS goes out in the background
     code = gateway.last_code_for(PHONE)
     assert code is not None
     assert ACCOUNT not in gateway.messages[-1]["msg"]
@@ -59,6 +60,7 @@ async def test_passing_gateway_errors_are_retried_unseen(
     await ask_code(bot)
     chat = bot.chat(1001)
     assert "на этот телефон уже идёт SMS" in chat.last_text
+    await bot.settle()
     assert len(gateway.requests) == 2
     code = gateway.last_code_for(PHONE)
     assert code is not None
@@ -66,25 +68,33 @@ async def test_passing_gateway_errors_are_retried_unseen(
     assert "привязан" in chat.last_text
 
 
-async def test_final_gateway_error_tells_the_resident_to_try_later(
+async def test_final_gateway_error_changes_nothing_the_resident_sees_and_alerts_admins(
     bot: BotHarness, gateway: FakeSmsRu
 ) -> None:
-    gateway.script(Refuse(207, per_number=True))
+    gateway.script(Refuse(207, per_number=True, status_text="Нет маршрута"))
     await ask_code(bot)
     chat = bot.chat(1001)
-    assert "Не удалось отправить SMS" in chat.last_text
+    assert "на этот телефон уже идёт SMS" in chat.last_text
+    await bot.settle()
     assert len(gateway.requests) == 1  # final: not retried
+    assert "207" in bot.chat(777).last_text  # the admins hear of it
+    bot.clock.advance(seconds=61)
     await chat.press("Отправить ещё раз")  # nothing else was lost: the details are kept
+    await bot.settle()
     code = gateway.last_code_for(PHONE)
     assert code is not None
     await chat.send(code)
     assert "привязан" in chat.last_text
 
 
-async def test_gateway_down_for_good_tells_the_resident(
+async def test_gateway_down_for_good_is_retried_then_raised_to_the_admins(
     bot: BotHarness, gateway: FakeSmsRu
 ) -> None:
     gateway.script(HttpError(500), HttpError(500), HttpError(500))
     await ask_code(bot)
-    assert "Не удалось отправить SMS" in bot.chat(1001).last_text
+    assert "на этот телефон уже идёт SMS" in bot.chat(1001).last_text
+    await bot.settle()
     assert len(gateway.requests) == 3
+    assert "SMS-шлюз не отвечает" in bot.chat(777).last_text
+    row = await bot.db.fetchone("SELECT sms_status, sms_error FROM otp_issues")
+    assert row is not None and (row["sms_status"], row["sms_error"]) == ("failed", "unreachable")

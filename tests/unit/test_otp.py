@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.otp import (
+    NEVER_MATCHES,
     AccountDailyLimit,
     BudgetExhausted,
     ChatDailyLimit,
@@ -27,6 +28,7 @@ from bot.domain.otp import (
     may_issue,
     new_pending_code,
     normalize_code,
+    unmatchable_pending_code,
     verify,
 )
 
@@ -175,6 +177,14 @@ def test_new_pending_code_matches_its_code_and_expires_after_ttl() -> None:
     assert pending.expires_at == T0 + timedelta(seconds=LIMITS.ttl_seconds)
     assert code not in pending.code_hash
     assert verify(T0, code, pending, key=KEY, limits=LIMITS) == CodeAccepted()
+
+
+@given(st.one_of(st.from_regex(r"\A[0-9]{6}\Z"), st.text()))
+def test_no_typed_text_matches_a_code_that_was_never_sent(typed: str) -> None:
+    pending = unmatchable_pending_code(T0, scope=SCOPE, limits=LIMITS)
+    assert pending.code_hash == NEVER_MATCHES
+    assert not code_matches(KEY, typed, SCOPE, NEVER_MATCHES)
+    assert isinstance(verify(T0, typed, pending, key=KEY, limits=LIMITS), CodeWrong)
 
 
 def test_times_in_other_zones_compare_as_instants() -> None:
