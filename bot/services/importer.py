@@ -215,7 +215,7 @@ def _parse(
         yield RowError(None, "the file is empty; its first line must be the header")
         return
     if undecodable:
-        yield RowError(None, "the file is not UTF-8 text; save it as UTF-8 and try again")
+        yield _not_utf8(1)
         return
     # csv.Sniffer guesses wrong on short files; the header decides.
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
@@ -228,28 +228,42 @@ def _parse(
     parse = _RowParser(positions, len(header), delimiter, account_pattern, today).parse
     reader = csv.reader(text, delimiter=delimiter)
     end = 1  # the physical line the previous record ended on
+    rows = 0
     while True:
         start = end + 1
         try:
             cells = next(reader)
         except StopIteration:
+            if undecodable:
+                yield _not_utf8(undecodable[0])  # on the last line, after the record
+            elif not rows:
+                yield RowError(None, "the file has a header but no rows")
             return
         except csv.Error as exc:
             end = reader.line_num + 1
+            rows += 1
             yield RowError(start, f"cannot read the row: {exc}")
             continue
         end = reader.line_num + 1
-        if undecodable and undecodable[-1] >= start:
-            yield RowError(start, "the line is not UTF-8 text; save the file as UTF-8")
-            continue
+        if undecodable:
+            # another encoding (Windows-1251, say): the file is refused, not every line
+            yield _not_utf8(undecodable[0])
+            return
         if not (cells and cells[0].strip()) and not "".join(cells).strip():
             continue  # a blank line, or nothing but separators
+        rows += 1
         if end > start and any("\n" in cell or "\r" in cell for cell in cells):
             yield RowError(
                 start, f"a quoted value runs on to line {end}; is a closing quote missing?"
             )
             continue
         yield parse(start, cells)
+
+
+def _not_utf8(line: int) -> RowError:
+    return RowError(
+        None, f"the file is not UTF-8 text (line {line} is not); save it as UTF-8 and try again"
+    )
 
 
 _TARIFFS = {"": 1, "1": 1, "2": 2, "3": 3}
