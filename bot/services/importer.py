@@ -123,6 +123,7 @@ class ImportReport:
     meters_created: int = 0
     meters_updated: int = 0
     meters_unchanged: int = 0
+    links_ended: int = 0  # chats unlinked from accounts whose phone changed (each is told)
     errors: list[RowError] = field(default_factory=list)
     imported: bool = False  # False: nothing was written
 
@@ -794,6 +795,7 @@ async def _load(
     last = stage.last_row()
     done = 0
     async with db.transaction() as conn:
+        notices_before = await imports.last_notice(conn)
         for first in range(1, last + 1, BATCH_SIZE):
             batch = await imports.upsert_staged(
                 conn, first, first + BATCH_SIZE - 1, now, skipping=skipping
@@ -809,6 +811,8 @@ async def _load(
             done += batch.rows
             if progress is not None:
                 progress(done, total)
+        # a changed phone ends the account's links, a notice each (migration 0004's trigger)
+        report.links_ended = await imports.notices_since(conn, notices_before)
     return report
 
 
@@ -874,6 +878,11 @@ def format_report(report: ImportReport) -> str:
         f"Meters: {report.meters_created} created, {report.meters_updated} updated, "
         f"{report.meters_unchanged} unchanged."
     )
+    if report.links_ended:
+        lines.append(
+            f"Links ended because an account's phone changed: {report.links_ended}; "
+            "the running bot tells those chats."
+        )
     if bad:
         lines.append(f"{bad} of {report.rows} rows are bad and were skipped.")
     return "\n".join(lines)

@@ -122,3 +122,17 @@ async def upsert_staged(
     return Upserted(
         rows, accounts, accounts_created, accounts_changed, meters_created, meters_changed
     )
+
+
+async def last_notice(conn: aiosqlite.Connection) -> int:
+    """The id the notices have reached: the ones above it after an import are its own."""
+    [[last]] = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM main.notices")
+    return int(last)
+
+
+async def notices_since(conn: aiosqlite.Connection, last: int) -> int:
+    """Notices queued since ``last``: one per link a changed phone ended."""
+    [[count]] = await conn.execute_fetchall(
+        "SELECT count(*) FROM main.notices WHERE id > ?", (last,)
+    )
+    return int(count)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.scheduler import create_notice_service, on_shutdown, on_startup
-from bot.services.importer import ImportReport, import_file
+from bot.services.importer import ImportReport, format_report, import_file
 from tests.harness import BotHarness, ChatClient
 
 FLAT = "5012345678"
@@ -109,6 +109,8 @@ async def test_a_changed_phone_ends_the_old_links_and_the_bot_tells_each_chat_in
     # the flat is sold: the billing centre's file has the new owner's phone
     report = await load(h, accounts_file(tmp_path, "+7 903 555-66-77", "sold.csv"))
     assert (report.accounts_updated, report.accounts_unchanged) == (1, 1)
+    assert report.links_ended == 2
+    assert "Links ended because an account's phone changed: 2;" in format_report(report)
 
     assert await linked(h, FLAT) == []
     assert await linked(h, OTHER) == [1002]
@@ -152,7 +154,7 @@ async def test_a_reimport_with_the_same_phone_keeps_every_link(
     await link(h, h.chat(1001), FLAT, OLD_PHONE)
     # the same number written another way is the same phone
     report = await load(h, accounts_file(tmp_path, "+7 (916) 123-45-67", "again.csv"))
-    assert report.accounts_updated == 0
+    assert (report.accounts_updated, report.links_ended) == (0, 0)
     assert await linked(h, FLAT) == [1001]
     assert await current_account(h, 1001) == FLAT
     assert await h.db.fetchval("SELECT count(*) FROM notices") == 0
