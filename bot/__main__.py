@@ -1,4 +1,7 @@
-"""Command line: `python -m bot [run|import|export|send-reminders|stats]` (SPEC §3)."""
+"""Command line: `python -m bot [run|import|export|send-reminders|stats]` (SPEC §3).
+
+Commands that never talk to Telegram (import, export, stats) run without BOT_TOKEN; a refusal
+is one line on stderr and a non-zero exit."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -34,14 +37,15 @@ class _RedactToken(logging.Filter):
 def _setup_logging(settings: Settings) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_RedactToken(settings.bot_token.get_secret_value()))
+    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    handler.addFilter(_RedactToken(token))
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
-def _settings() -> Settings:
+def _settings(*, require_token: bool = True) -> Settings:
     try:
-        settings = load_settings()
+        settings = load_settings(require_token=require_token)
     except SettingsError as exc:
         click.echo(f"configuration error: {exc}", err=True)
         sys.exit(2)
@@ -54,7 +58,50 @@ def _run(main: Callable[[Settings], Awaitable[T]]) -> T:
     return asyncio.run(main(settings))
 
 
-@click.group(invoke_without_command=True)
+def _refuse(message: str) -> NoReturn:
+    """A command that cannot do what it was asked: one line on stderr, a non-zero exit."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def _offline(*, database_must_exist: bool) -> Settings:
+    """Settings for a command that never talks to Telegram (no BOT_TOKEN needed). Only `run`,
+    `import` (and `migrate`) may create the database: the others refuse a missing one, which
+    is most often a mistyped DATABASE_URL, rather than answer from a new, empty one."""
+    settings = _settings(require_token=False)
+    if database_must_exist:
+        _require_database(settings)
+    return settings
+
+
+def _require_database(settings: Settings) -> None:
+    path = settings.database_path
+    if not path.is_file():
+        _refuse(
+            f"no database at {path} (DATABASE_URL={settings.database_url}); check the URL, "
+            "or create the database with `python -m bot import FILE` or `python -m bot run`"
+        )
+
+
+class _OneLineErrors(click.Group):
+    """Usage errors (a missing argument, a bad option, a file that does not exist) as one
+    line on stderr, `error: ...`, exit 2, instead of click's usage block."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        # without standalone mode click returns an Exit's code (--help: 0) instead of exiting
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=_OneLineErrors, invoke_without_command=True)
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """The meter-readings Telegram bot. Without a command: run it (long polling)."""
@@ -74,7 +121,14 @@ def run() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-invalid", is_flag=True, help="Import the good rows and report the bad.")
 def import_(file: Path, skip_invalid: bool) -> None:
-    """Load accounts and meters from a CSV FILE (SPEC §4)."""
+    """Load accounts and meters from a CSV FILE.
+
+    UTF-8, `,` or `;` separated, a header row, one row per meter. Required columns: account,
+    phone (a Russian number), meter (the serial), resource (cold_water, hot_water,
+    electricity, gas or heat); optional: address, tariffs, digits, last_t1..last_t3,
+    last_date, verified_until, window_start, window_end (see README, "File formats").
+    Every row is checked first; with any bad row nothing is imported, unless --skip-invalid.
+    """
     import re
 
     from bot.clock import SystemClock
@@ -99,17 +153,26 @@ def import_(file: Path, skip_invalid: bool) -> None:
                 now=SystemClock().now(),
             )
 
-    report = _run(main)
-    click.echo(format_report(report))
-    if report.errors and not skip_invalid:
+    settings = _offline(database_must_exist=False)
+    report = asyncio.run(main(settings))
+    refusals = [str(error) for error in report.errors if error.line is None]
+    if refusals:  # the file as a whole, even with --skip-invalid
+        _refuse(f"{file}: {'; '.join(refusals)}; nothing was imported")
+    if not report.imported or (report.errors and report.bad_rows >= report.rows):
+        click.echo(format_report(report), err=True)  # every bad line, then the outcome
         sys.exit(1)
+    click.echo(format_report(report))
 
 
 @cli.command()
 @click.option("--period", required=True, help="YYYY-MM")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write.")
 def export(period: str, output: Path | None) -> None:
-    """The readings accepted for PERIOD, as CSV (SPEC §4), to stdout or --output."""
+    """The readings accepted for PERIOD, as CSV, to stdout or --output.
+
+    Columns: account, meter, resource, period, t1, t2, t3, submitted_at, receipt; one row per
+    meter with a reading for the period (its latest).
+    """
     from bot.domain.periods import Period
     from bot.services.export import export_period
     from bot.storage.db import Database
@@ -119,6 +182,9 @@ def export(period: str, output: Path | None) -> None:
     except ValueError:
         raise click.BadParameter("expected YYYY-MM", param_hint="--period") from None
 
+    if output is not None and not output.parent.is_dir():
+        _refuse(f"cannot write {output}: the folder {output.parent} does not exist")
+
     async def main(settings: Settings) -> int:
         async with Database(settings.database_path) as db:
             if output is None:
@@ -126,7 +192,11 @@ def export(period: str, output: Path | None) -> None:
             with output.open("w", encoding="utf-8", newline="") as out:
                 return await export_period(db, wanted, out, settings.tz)
 
-    rows = _run(main)
+    settings = _offline(database_must_exist=True)
+    try:
+        rows = asyncio.run(main(settings))
+    except OSError as exc:  # the output file: no permission, a full disk
+        _refuse(f"cannot write {output or 'the output'}: {exc.strerror or exc}")
     click.echo(f"{rows} readings exported for {wanted}", err=True)
 
 
@@ -152,7 +222,9 @@ def send_reminders(kinds: tuple[str, ...]) -> None:
         finally:
             await app.close()
 
-    click.echo(format_report(_run(main)))
+    settings = _settings()  # it talks to Telegram: BOT_TOKEN is needed
+    _require_database(settings)
+    click.echo(format_report(asyncio.run(main(settings))))
 
 
 @cli.command()
@@ -176,7 +248,8 @@ def stats(period: str | None) -> None:
             window = SubmissionWindow(settings.window_start_day, settings.window_end_day)
             return await collect_stats(db, wanted, today, window=window)
 
-    click.echo(format_stats(_run(main)))
+    settings = _offline(database_must_exist=True)
+    click.echo(format_stats(asyncio.run(main(settings))))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ class Settings(BaseSettings):
         case_sensitive=False,
     )
 
-    bot_token: SecretStr
+    # needed by the commands that talk to Telegram (run, send-reminders); see load_settings
+    bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
     database_url: str = "sqlite:///data/bot.sqlite3"
     timezone: str = "Europe/Moscow"
@@ -50,14 +51,32 @@ class Settings(BaseSettings):
     support_contact: str = SUPPORT_PLACEHOLDER
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
+    @field_validator("bot_token", mode="before")
+    @classmethod
+    def _empty_token_is_unset(cls, value: object) -> object:
+        # `BOT_TOKEN=` as .env.example has it: not set, which offline commands accept
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @field_validator("bot_token")
     @classmethod
-    def _token_shape(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value():
-            raise ValueError("is empty: put the token from @BotFather there")
-        if not re.fullmatch(r"\d+:[\w-]+", value.get_secret_value()):
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"\d+:[\w-]+", value.get_secret_value()):
             raise ValueError("must look like 123456:ABC-DEF (the token from @BotFather)")
         return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("support_contact")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("is empty: residents are sent there for help (a phone or a link)")
+        return value.strip()
 
     @field_validator("timezone")
     @classmethod
@@ -124,15 +143,28 @@ class Settings(BaseSettings):
         return Path(self.database_url.removeprefix("sqlite:///"))
 
     @property
+    def token(self) -> str:
+        """The bot token; only commands that talk to Telegram ask (load_settings checks it)."""
+        if self.bot_token is None:
+            raise SettingsError(_TOKEN_MISSING)
+        return self.bot_token.get_secret_value()
+
+    @property
     def secret_key(self) -> bytes:
         """Key for code hashes: derived from the token, which only the operator holds."""
-        return ("otp:" + self.bot_token.get_secret_value()).encode()
+        return ("otp:" + self.token).encode()
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read the settings, turning pydantic's report into one line naming the variable."""
+_TOKEN_MISSING = "BOT_TOKEN is not set (see .env.example)"
+
+
+def load_settings(*, require_token: bool = True, **overrides: object) -> Settings:
+    """Read the settings, turning pydantic's report into one line naming the variable.
+
+    ``require_token``: the command talks to Telegram. Offline commands (import, export, stats)
+    pass False and run without BOT_TOKEN."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         error = exc.errors()[0]
         name = "_".join(str(part) for part in error["loc"]).upper()
@@ -142,3 +174,6 @@ def load_settings(**overrides: object) -> Settings:
         if not name:  # model-level check: the message names the variable itself
             raise SettingsError(message) from None
         raise SettingsError(f"{name} is invalid: {message}") from None
+    if require_token and settings.bot_token is None:
+        raise SettingsError(_TOKEN_MISSING)
+    return settings

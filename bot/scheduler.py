@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.services.notices import NoticeService
+from bot.storage.notices import NoticeRepository
+
 if TYPE_CHECKING:
     from bot.app import App
 
@@ -88,9 +91,43 @@ def create_scheduler(app: App) -> ReminderScheduler:
     return ReminderScheduler(app.settings.reminder_time, app.settings.tz, job)
 
 
+NOTICES_JOB_ID = "notices"
+NOTICES_EVERY_SECONDS = 45
+
+
+def create_notice_service(app: App) -> NoticeService:
+    return NoticeService(
+        NoticeRepository(app.db),
+        app.bot,
+        app.core,
+        app.clock,
+        default_locale=app.settings.default_locale,
+        support_contact=app.settings.support_contact,
+        rate=app.settings.broadcast_rate,
+        on_blocked=app.activity.mark_inactive,
+    )
+
+
+def start_notices(app: App) -> None:
+    """Notices queued without a bot (an import that ended links): now, then every 45 s."""
+    notices = create_notice_service(app)
+    app.spawn(_logged(notices.send_pending(), "notices"))
+    app.scheduler.scheduler.add_job(
+        notices.send_pending,
+        "interval",
+        seconds=NOTICES_EVERY_SECONDS,
+        id=NOTICES_JOB_ID,
+        name="send pending notices",
+        coalesce=True,
+        max_instances=1,
+        replace_existing=True,
+    )
+
+
 async def on_startup(app: App) -> None:
     """Dispatcher start-up: the daily job, and the catch-up of what was missed or cut short."""
     app.scheduler.start()
+    start_notices(app)
     app.spawn(_logged(app.reminders.on_start(), "reminder catch-up"))
     app.spawn(_logged(app.broadcasts.resume(), "announcement resume"))
     upcoming = app.scheduler.next_run_times(app.clock.now(), 1)

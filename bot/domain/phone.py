@@ -2,6 +2,8 @@
 
 Residents and billing files write Russian numbers in many ways (``+7 916 123-45-67``,
 ``89161234567``, ``8 (916) 123-45-67``, ``9161234567``); the bot stores and compares E.164 only.
+Only Russian numbers (country code +7) are accepted: codes go out by SMS through a Russian
+gateway, and the billing centre serves Russian flats (SPEC §4, §5).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat
 __all__ = ["InvalidPhone", "mask_phone", "normalize_phone"]
 
 DEFAULT_REGION = "RU"
+COUNTRY_CODE = 7  # the only country whose numbers are accepted
 
 # Longer than any phone written with separators; keeps hostile input away from the parser.
 _MAX_INPUT_LENGTH = 64
@@ -123,9 +126,9 @@ def normalize_phone(text: str, *, region: str = DEFAULT_REGION) -> str:
 
     Numbers without a leading ``+`` are read as domestic numbers of ``region`` (Russia by
     default), so a leading ``8`` is the trunk prefix and a bare ten-digit number is national.
-    A number written with ``+`` may belong to any country. Only ASCII digits, one leading ``+``
-    and the usual separators are allowed; the result must be a number phonenumbers calls valid.
-    Raises nothing but :class:`InvalidPhone`, whatever the string.
+    A number written with ``+`` must be a +7 one: any other country is refused. Only ASCII
+    digits, one leading ``+`` and the usual separators are allowed; the result must be a number
+    phonenumbers calls valid. Raises nothing but :class:`InvalidPhone`, whatever the string.
     """
     stripped = text.strip()
     if not stripped:
@@ -156,6 +159,8 @@ def normalize_phone(text: str, *, region: str = DEFAULT_REGION) -> str:
         _blocks[national[:_RU_BLOCK]] = valid
     if not valid:
         raise InvalidPhone("not a valid phone number")
+    if number.country_code != COUNTRY_CODE:
+        raise InvalidPhone("not a Russian number (+7)")
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 

@@ -2,15 +2,16 @@
 
 The whole file is checked before anything is written: each row on its own (pure parsing), then
 across rows (a meter twice in one account, an account with two phones). Rows that pass wait in a
-temporary spool file; only then are accounts and meters upserted into the bot's database, a
-batch per transaction, from the spool. An import never deletes anything and never touches
-submitted readings.
+scratch SQLite file with no name (see _Stage); only then are accounts and meters upserted into
+the bot's database from it, all in one transaction, so an import is all or nothing. An import
+never deletes an account, a meter or a submitted reading.
 """
 
 from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import csv
 import json
 import marshal
@@ -70,7 +71,7 @@ RESOURCES = tuple(resource.value for resource in Resource)
 _RESOURCE_SET = frozenset(RESOURCES)
 MULTI_TARIFF_RESOURCES = frozenset({Resource.ELECTRICITY.value})
 
-BATCH_SIZE = 5_000  # rows per write transaction
+BATCH_SIZE = 5_000  # rows per pair of upsert statements (and per progress report)
 MAX_SERIAL_LENGTH = 64
 MAX_ADDRESS_LENGTH = 500
 MAX_READING_DIGITS = 9  # what a resident may type when the meter does not say (SPEC §6)
@@ -122,6 +123,7 @@ class ImportReport:
     meters_created: int = 0
     meters_updated: int = 0
     meters_unchanged: int = 0
+    links_ended: int = 0  # chats unlinked from accounts whose phone changed (each is told)
     errors: list[RowError] = field(default_factory=list)
     imported: bool = False  # False: nothing was written
 
@@ -215,7 +217,7 @@ def _parse(
         yield RowError(None, "the file is empty; its first line must be the header")
         return
     if undecodable:
-        yield RowError(None, "the file is not UTF-8 text; save it as UTF-8 and try again")
+        yield _not_utf8(1)
         return
     # csv.Sniffer guesses wrong on short files; the header decides.
     delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
@@ -228,28 +230,42 @@ def _parse(
     parse = _RowParser(positions, len(header), delimiter, account_pattern, today).parse
     reader = csv.reader(text, delimiter=delimiter)
     end = 1  # the physical line the previous record ended on
+    rows = 0
     while True:
         start = end + 1
         try:
             cells = next(reader)
         except StopIteration:
+            if undecodable:
+                yield _not_utf8(undecodable[0])  # on the last line, after the record
+            elif not rows:
+                yield RowError(None, "the file has a header but no rows")
             return
         except csv.Error as exc:
             end = reader.line_num + 1
+            rows += 1
             yield RowError(start, f"cannot read the row: {exc}")
             continue
         end = reader.line_num + 1
-        if undecodable and undecodable[-1] >= start:
-            yield RowError(start, "the line is not UTF-8 text; save the file as UTF-8")
-            continue
+        if undecodable:
+            # another encoding (Windows-1251, say): the file is refused, not every line
+            yield _not_utf8(undecodable[0])
+            return
         if not (cells and cells[0].strip()) and not "".join(cells).strip():
             continue  # a blank line, or nothing but separators
+        rows += 1
         if end > start and any("\n" in cell or "\r" in cell for cell in cells):
             yield RowError(
                 start, f"a quoted value runs on to line {end}; is a closing quote missing?"
             )
             continue
         yield parse(start, cells)
+
+
+def _not_utf8(line: int) -> RowError:
+    return RowError(
+        None, f"the file is not UTF-8 text (line {line} is not); save it as UTF-8 and try again"
+    )
 
 
 _TARIFFS = {"": 1, "1": 1, "2": 2, "3": 3}
@@ -501,13 +517,17 @@ _NOTHING = object()
 _MASK64 = (1 << 64) - 1
 
 
-# The stage's writer: a bare interpreter (no site-packages) that reads marshalled batches from
-# stdin, each after its size, and inserts them; its own process, so its own GIL.
+# The stage's writer: a bare interpreter (no site-packages) that opens the stage, says so with
+# one byte on stdout, then reads marshalled batches from stdin, each after its size, and inserts
+# them; its own process, so its own GIL. Its stdin's end (the importer gone) ends it.
 _STAGE_WRITER = """
 import marshal, sqlite3, struct, sys
 conn = sqlite3.connect(sys.argv[1], isolation_level=None)
 conn.execute("PRAGMA journal_mode = OFF")
 conn.execute("PRAGMA synchronous = OFF")
+conn.execute("SELECT count(*) FROM rows").fetchall()
+sys.stdout.buffer.write(b"R")
+sys.stdout.buffer.flush()
 read, size = sys.stdin.buffer.read, struct.Struct("<Q")
 while head := read(size.size):
     rows = marshal.loads(read(size.unpack(head)[0]))
@@ -519,54 +539,78 @@ conn.close()
 _LENGTH = struct.Struct("<Q")
 # A smaller file is staged here at the end: not worth a process (its ~50 ms to start).
 STAGE_IN_PROCESS_ROWS = 20_000
+ROW_BYTES = 100  # a billing file's row is 100-150 bytes: how a file's size foretells its rows
 
 
 class _Stage:
     """The rows that passed their own checks, between checking the file and writing it: a
-    table in a temporary SQLite database, so a million rows need not sit in memory, and so
+    table in a scratch SQLite database, so a million rows need not sit in memory, and so
     that writing them to the bot's database is one INSERT ... SELECT a table and batch.
 
-    A process of its own fills the table while the file is still being checked: handing it a
-    batch costs the checking thread one `marshal.dumps`, and the inserting runs on the other
-    core, not in this process, where it would wait for the GIL at every row.
+    The scratch file holds phones and addresses, so it has a name only while the connections
+    that need it open it (this one, the writer process's, the bot database's ATTACH), before
+    any row is written: then :meth:`unlink` drops the name, and the kernel frees the file with
+    the last connection, however the process ends (SIGKILL included). Nothing is left in TMPDIR.
+
+    For a large file a process of its own fills the table while the file is still being
+    checked: handing it a batch costs the checking thread one `marshal.dumps`, and the
+    inserting runs on the other core, not in this process, where it would wait for the GIL at
+    every row.
     """
 
-    def __init__(self) -> None:
-        self._dir = tempfile.TemporaryDirectory(prefix="meter-import-")
-        self.path = Path(self._dir.name) / "stage.sqlite3"
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode = OFF")  # a scratch file: nothing to recover
-        self._conn.execute("PRAGMA synchronous = OFF")
-        self._conn.execute(imports.STAGE_TABLE)
-        self._conn.execute(imports.STAGE_SKIP)
-        self._pending: list[list[tuple[Any, ...]]] | None = []  # None: flushed
-        self._pending_rows = 0
+    def __init__(self, expected_rows: int = 0) -> None:
+        self._dir = Path(tempfile.mkdtemp(prefix="meter-import-"))
+        self.path = self._dir / "stage.sqlite3"
         self._writer: subprocess.Popen[bytes] | None = None
+        try:
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._conn.execute("PRAGMA journal_mode = OFF")  # a scratch file: nothing to recover
+            self._conn.execute("PRAGMA synchronous = OFF")
+            self._conn.execute(imports.STAGE_TABLE)
+            self._conn.execute(imports.STAGE_SKIP)
+            if expected_rows >= STAGE_IN_PROCESS_ROWS:
+                self._start_writer()
+        except BaseException:
+            self._drop_name()
+            raise
+        self._pending: list[list[tuple[Any, ...]]] | None = []  # None: flushed
+
+    def _start_writer(self) -> None:
+        self._writer = subprocess.Popen(
+            [sys.executable, "-I", "-c", _STAGE_WRITER, str(self.path), imports.STAGE_ROW],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert self._writer.stdout is not None
+        if self._writer.stdout.read(1) != b"R":  # it has the file open, or it failed
+            self.flush()  # raises what stopped the writer
+            raise RuntimeError("staging the rows failed: the writer did not start")
+
+    def unlink(self) -> None:
+        """Drop the scratch file's name (see the class): call once everything has opened it."""
+        self._drop_name()
+
+    def _drop_name(self) -> None:
+        self.path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self._dir.rmdir()
 
     def write(self, rows: list[tuple[Any, ...]]) -> None:
         """Queue rows (ImportRow's fields + "first row of its account") for the table."""
         if not rows:
             return
         assert self._pending is not None, "the stage was flushed"
-        self._pending.append(rows)
-        self._pending_rows += len(rows)
-        if self._writer is None and self._pending_rows < STAGE_IN_PROCESS_ROWS:
-            return
         if self._writer is None:
-            self._writer = subprocess.Popen(
-                [sys.executable, "-I", "-c", _STAGE_WRITER, str(self.path), imports.STAGE_ROW],
-                stdin=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
+            self._pending.append(rows)  # a small file: staged in one go at the end
+            return
         assert self._writer.stdin is not None
         try:
-            for batch in self._pending:
-                data = marshal.dumps(batch)
-                self._writer.stdin.write(_LENGTH.pack(len(data)) + data)
+            data = marshal.dumps(rows)
+            self._writer.stdin.write(_LENGTH.pack(len(data)) + data)
         except BrokenPipeError:
             self.flush()  # raises what stopped the writer
             raise
-        self._pending.clear()
 
     def flush(self) -> None:
         """Wait until every row written is in the table; no more can be written after."""
@@ -609,7 +653,14 @@ class _Stage:
             writer.kill()
             writer.communicate()
         self._conn.close()
-        self._dir.cleanup()
+        self._drop_name()
+
+
+def _expected_rows(path: Path) -> int:
+    try:
+        return path.stat().st_size // ROW_BYTES
+    except OSError:
+        return 0  # the checking says why it cannot be read
 
 
 def _check_into(
@@ -717,7 +768,8 @@ def check_file(
     today: date,
 ) -> FileCheck:
     """Check a file without importing it: every bad row with its reason."""
-    spool = _Stage()
+    spool = _Stage(_expected_rows(path))
+    spool.unlink()
     try:
         return _check_into(path, spool, account_pattern=account_pattern, today=today)
     finally:
@@ -736,17 +788,18 @@ async def _load(
     total: int,
     skipping: bool,
 ) -> ImportReport:
-    """Upsert the staged rows into the bot's database, BATCH_SIZE rows per transaction."""
+    """Upsert the staged rows (attached as ``stage``) into the bot's database, all in one
+    transaction, BATCH_SIZE rows a statement pair: a crash, a kill or an error on any batch
+    leaves the database exactly as it was."""
     report = ImportReport()
-    await db.execute("ATTACH DATABASE ? AS stage", (str(stage.path),))
-    try:
-        last = stage.last_row()
-        done = 0
+    last = stage.last_row()
+    done = 0
+    async with db.transaction() as conn:
+        notices_before = await imports.last_notice(conn)
         for first in range(1, last + 1, BATCH_SIZE):
-            async with db.transaction() as conn:
-                batch = await imports.upsert_staged(
-                    conn, first, first + BATCH_SIZE - 1, now, skipping=skipping
-                )
+            batch = await imports.upsert_staged(
+                conn, first, first + BATCH_SIZE - 1, now, skipping=skipping
+            )
             if not batch.rows:
                 continue
             report.accounts_created += batch.accounts_created
@@ -758,8 +811,8 @@ async def _load(
             done += batch.rows
             if progress is not None:
                 progress(done, total)
-    finally:
-        await db.execute("DETACH DATABASE stage")
+        # a changed phone ends the account's links, a notice each (migration 0004's trigger)
+        report.links_ended = await imports.notices_since(conn, notices_before)
     return report
 
 
@@ -773,10 +826,15 @@ async def import_file(
     now: datetime,
 ) -> ImportReport:
     """Check the whole file, then (when it is clean, or ``skip_invalid``) upsert its accounts
-    and meters, a batch per transaction, calling ``progress(rows written, rows to write)`` after
-    each batch. Nothing is written when the report says ``imported=False``."""
-    stage = await asyncio.to_thread(_Stage)
+    and meters in one transaction, calling ``progress(rows written, rows to write)`` after
+    each batch. Nothing is written when the report says ``imported=False``, nor when anything
+    fails or the process dies before the end."""
+    stage = await asyncio.to_thread(_Stage, _expected_rows(path))
+    attached = False
     try:
+        await db.execute("ATTACH DATABASE ? AS stage", (str(stage.path),))
+        attached = True
+        stage.unlink()  # every connection to it is open: no row ever sits under a name
         # Checking is CPU work: a thread keeps the event loop (a running bot) responsive.
         check = await asyncio.to_thread(
             _check_into, spool=stage, path=path, account_pattern=account_pattern, today=now.date()
@@ -794,6 +852,8 @@ async def import_file(
         report.rows, report.errors, report.imported = check.rows, check.errors, True
         return report
     finally:
+        if attached:
+            await db.execute("DETACH DATABASE stage")
         await asyncio.to_thread(stage.close)
 
 
@@ -818,6 +878,11 @@ def format_report(report: ImportReport) -> str:
         f"Meters: {report.meters_created} created, {report.meters_updated} updated, "
         f"{report.meters_unchanged} unchanged."
     )
+    if report.links_ended:
+        lines.append(
+            f"Links ended because an account's phone changed: {report.links_ended}; "
+            "the running bot tells those chats."
+        )
     if bad:
         lines.append(f"{bad} of {report.rows} rows are bad and were skipped.")
     return "\n".join(lines)

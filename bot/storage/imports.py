@@ -1,6 +1,7 @@
 """The SQL of the accounts-and-meters import: upserts into the bot's database, a batch at a time.
 
-Takes the writer connection of ``Database.transaction()``, so a batch is one transaction.
+Takes the writer connection of ``Database.transaction()``: the importer runs every batch in one
+transaction.
 Accounts are matched by number, meters by (account, serial). Nothing here deletes a row, or
 reads or writes ``readings``.
 """
@@ -109,15 +110,29 @@ async def upsert_staged(
     if not rows:
         return Upserted(0, 0, 0, 0, 0, 0)
     [[last_account, last_meter]] = await conn.execute_fetchall(_LAST_IDS)
-    before = conn.total_changes
-    await conn.execute(_UPSERT_ACCOUNTS.format(batch=batch), {**span, "now": now})
-    accounts_changed = conn.total_changes - before
-    before = conn.total_changes
-    await conn.execute(_UPSERT_METERS.format(batch=batch), span)
-    meters_changed = conn.total_changes - before
+    # rowcount: the rows each statement inserted or updated itself, not its triggers' (a
+    # changed phone ends the account's links, see migration 0004)
+    cursor = await conn.execute(_UPSERT_ACCOUNTS.format(batch=batch), {**span, "now": now})
+    accounts_changed = cursor.rowcount
+    cursor = await conn.execute(_UPSERT_METERS.format(batch=batch), span)
+    meters_changed = cursor.rowcount
     [[accounts_created, meters_created]] = await conn.execute_fetchall(
         _CREATED_SINCE, (last_account, last_meter)
     )
     return Upserted(
         rows, accounts, accounts_created, accounts_changed, meters_created, meters_changed
     )
+
+
+async def last_notice(conn: aiosqlite.Connection) -> int:
+    """The id the notices have reached: the ones above it after an import are its own."""
+    [[last]] = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM main.notices")
+    return int(last)
+
+
+async def notices_since(conn: aiosqlite.Connection, last: int) -> int:
+    """Notices queued since ``last``: one per link a changed phone ended."""
+    [[count]] = await conn.execute_fetchall(
+        "SELECT count(*) FROM main.notices WHERE id > ?", (last,)
+    )
+    return int(count)

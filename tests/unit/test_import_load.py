@@ -275,3 +275,27 @@ async def test_an_account_split_across_batches_is_counted_once(
         "WHERE number = '5000000001'"
     )
     assert meters == 3
+
+
+async def test_an_error_on_a_later_batch_leaves_the_database_as_it_was(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await load(db, write(tmp_path, SMALL))
+    await add_reading(db, "W-1")
+    before = {name: await table(db, name) for name in ("accounts", "meters", "readings")}
+    monkeypatch.setattr(importer, "BATCH_SIZE", 5)
+    upsert = importer.imports.upsert_staged
+    calls = 0
+
+    async def failing_on_the_third_batch(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise RuntimeError("the disk is full")
+        return await upsert(*args, **kwargs)
+
+    monkeypatch.setattr(importer.imports, "upsert_staged", failing_on_the_third_batch)
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        await load(db, EXAMPLE)
+    assert calls == 3
+    assert {name: await table(db, name) for name in before} == before

@@ -181,14 +181,34 @@ def test_an_unclosed_quote_is_reported_not_swallowed_silently(tmp_path: Path) ->
     assert [error.line for error in result.errors] == [2]
 
 
-def test_a_line_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
+def test_a_file_that_is_not_utf8_is_refused_as_a_whole_not_line_by_line(tmp_path: Path) -> None:
+    # a Windows-1251 export: an ASCII header, then Cyrillic addresses on every row
+    body = "".join(f"50123456{n:02d};89161234567;ул. Ленина, д. {n};A;gas\n" for n in range(1, 60))
+    raw = b"account;phone;address;meter;resource\n" + body.encode("cp1251")
+    result = check(tmp_path, raw=raw)
+    assert result.refused
+    assert messages(result) == [
+        "the file is not UTF-8 text (line 2 is not); save it as UTF-8 and try again"
+    ]
+
+
+def test_a_file_with_one_line_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
     raw = (
         b"account;phone;address;meter;resource\n"
-        + "5012345678;89161234567;ул. Ленина;A;gas\n".encode("cp1251")
         + b"5012345678;89161234567;;B;gas\n"
+        + "5012345679;89161234567;ул. Ленина;A;gas\n".encode("cp1251")
     )
     result = check(tmp_path, raw=raw)
-    assert messages(result) == ["line 2: the line is not UTF-8 text; save the file as UTF-8"]
+    assert result.refused
+    assert messages(result) == [
+        "the file is not UTF-8 text (line 3 is not); save it as UTF-8 and try again"
+    ]
+
+
+def test_a_header_only_file_is_refused(tmp_path: Path) -> None:
+    result = check(tmp_path, HEADER, "", " ")
+    assert result.refused
+    assert messages(result) == ["the file has a header but no rows"]
 
 
 def test_blank_lines_are_not_rows(tmp_path: Path) -> None:
@@ -247,6 +267,14 @@ def test_bad_phone(tmp_path: Path, phone: str) -> None:
     error = one_error(check(tmp_path, HEADER, GOOD.replace("+7 916 123-45-67", phone)))
     assert error.line == 2
     assert error.message.startswith(f'phone "{phone}": ')
+
+
+@pytest.mark.parametrize("phone", ["+1 212 555 1234", "+44 20 7946 0958", "+375291234567"])
+def test_a_phone_that_is_not_russian_is_a_bad_row(tmp_path: Path, phone: str) -> None:
+    result = check(tmp_path, HEADER, GOOD, GOOD.replace("+7 916 123-45-67", phone))
+    error = one_error(result)
+    assert error.line == 3
+    assert error.message == f'phone "{phone}": not a Russian number (+7)'
 
 
 def test_empty_phone_and_account_and_meter(tmp_path: Path) -> None:

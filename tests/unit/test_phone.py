@@ -32,8 +32,20 @@ def test_landline_with_trunk_prefix_is_accepted() -> None:
     assert normalize_phone("8 (495) 123-45-67") == "+74951234567"
 
 
-def test_foreign_number_written_with_plus_is_accepted() -> None:
-    assert normalize_phone("+44 20 7946 0958") == "+442079460958"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "+1 212 555 1234",  # New York
+        "+12125551234",
+        "+44 20 7946 0958",  # London
+        "+375 29 123-45-67",  # Minsk
+        "+380 44 123 4567",  # Kyiv
+        "+49 30 123456",  # Berlin
+    ],
+)
+def test_a_phone_that_is_not_russian_is_refused(text: str) -> None:
+    with pytest.raises(InvalidPhone, match=r"not a Russian number \(\+7\)"):
+        normalize_phone(text)
 
 
 @pytest.mark.parametrize(
@@ -96,7 +108,7 @@ def test_normalize_phone_raises_nothing_but_invalid_phone(text: str) -> None:
         result = normalize_phone(text)
     except InvalidPhone:
         return
-    assert result.startswith("+")
+    assert result.startswith("+7")
     assert result[1:].isascii() and result[1:].isdigit()
     assert normalize_phone(result) == result
 

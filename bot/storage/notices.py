@@ -1,0 +1,54 @@
+"""Notices: messages queued for chats by work done without a bot (see migration 0004)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.storage.db import Database
+from bot.storage.timestamps import to_db
+
+OUTCOMES = ("sent", "blocked", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    id: int
+    chat_id: int
+    kind: str
+    args: dict[str, Any]
+    locale: str | None  # the chat's chosen language, if any
+
+
+class NoticeRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def pending(self, limit: int) -> list[Notice]:
+        """The oldest notices not yet done, with their chat's language."""
+        rows = await self.db.fetchall(
+            "SELECT n.id, n.chat_id, n.kind, n.args, c.locale FROM notices AS n"
+            " JOIN chats AS c ON c.chat_id = n.chat_id"
+            " WHERE n.sent_at IS NULL ORDER BY n.id LIMIT ?",
+            (limit,),
+        )
+        return [
+            Notice(row["id"], row["chat_id"], row["kind"], json.loads(row["args"]), row["locale"])
+            for row in rows
+        ]
+
+    async def done(self, notice: Notice, outcome: str, now: datetime) -> None:
+        """Mark the notice done; a chat that blocked the bot is marked inactive too."""
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}")
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE notices SET sent_at = ?, outcome = ? WHERE id = ?",
+                (to_db(now), outcome, notice.id),
+            )
+            if outcome == "blocked":
+                await conn.execute(
+                    "UPDATE chats SET active = 0 WHERE chat_id = ?", (notice.chat_id,)
+                )
