@@ -50,6 +50,7 @@ async def link(
         await chat.press(another)
     await chat.send(account)
     await chat.send(phone)
+    await h.settle()  # codes go out in the background, after the answer
     await chat.send(h.sms.last_code(phone))
     assert f"<b>{account}</b>" in chat.last_text
     h.clock.advance(seconds=61)  # codes to one chat are at least a minute apart
@@ -104,6 +105,7 @@ async def test_a_changed_phone_ends_the_old_links_and_the_bot_tells_each_chat_in
     await late.send("/start")
     await late.send(FLAT)
     await late.send(OLD_PHONE)
+    await h.settle()
     late_code = h.sms.last_code(OLD_PHONE)
 
     # the flat is sold: the billing centre's file has the new owner's phone
