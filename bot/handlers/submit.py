@@ -29,6 +29,7 @@ from bot.config import Settings
 from bot.domain.models import LastReading
 from bot.domain.periods import Period
 from bot.domain.readings import (
+    AboveCeiling,
     Accepted,
     InvalidReading,
     ReadingBelowPrevious,
@@ -597,6 +598,15 @@ def get_router() -> Router:
                     value=str(value),
                     consumption=str(consumption),
                     average=str(round(average)),
+                    unit=unit(i18n, task.resource),
+                )
+                await _ask_sure(bot, chat_id, state, data, value, question, note, i18n)
+            case AboveCeiling(consumption=consumption, ceiling=ceiling):
+                question = i18n.get(
+                    "submit-above-ceiling",
+                    consumption=str(consumption),
+                    ceiling=str(ceiling),
+                    months=task.months,
                     unit=unit(i18n, task.resource),
                 )
                 await _ask_sure(bot, chat_id, state, data, value, question, note, i18n)
