@@ -411,6 +411,24 @@ def _summary(i18n: I18nContext, data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def kept_text(i18n: I18nContext, data: dict[str, Any]) -> str | None:
+    """The meters of a walk left half-done whose readings were confirmed; None when none."""
+    saved = data.get("saved") or []
+    if not saved:
+        return None
+    lines = [i18n.get("submit-kept", count=len(saved))]
+    lines += [
+        i18n.get("submit-summary-line", title=meter_title(i18n, res, serial), receipt=receipt)
+        for res, serial, receipt in saved
+    ]
+    return "\n".join(lines)
+
+
+def _and_kept(i18n: I18nContext, data: dict[str, Any], text: str) -> str:
+    kept = kept_text(i18n, data)
+    return f"{text}\n\n{kept}" if kept else text
+
+
 async def start_walk(
     bot: Bot,
     chat_id: int,
@@ -658,11 +676,15 @@ def get_router() -> Router:
                     bot,
                     chat_id,
                     message_id,
-                    i18n.get(
-                        "submit-window-closed",
-                        title=meter_title(i18n, task.resource, task.serial),
-                        opens=fmt_day(dates.opens),
-                        closes=fmt_day(dates.closes),
+                    _and_kept(
+                        i18n,
+                        data,
+                        i18n.get(
+                            "submit-window-closed",
+                            title=meter_title(i18n, task.resource, task.serial),
+                            opens=fmt_day(dates.opens),
+                            closes=fmt_day(dates.closes),
+                        ),
                     ),
                 )
             case NotAllowed():
@@ -671,7 +693,9 @@ def get_router() -> Router:
                     bot,
                     chat_id,
                     message_id,
-                    i18n.get("submit-not-allowed", support=settings.support_contact),
+                    _and_kept(
+                        i18n, data, i18n.get("submit-not-allowed", support=settings.support_contact)
+                    ),
                 )
 
     @router.callback_query(SubmitStepCb.filter())
@@ -716,7 +740,7 @@ def get_router() -> Router:
                     bot,
                     chat_id,
                     query.message.message_id if query.message else None,
-                    i18n.get("submit-cancelled"),
+                    _and_kept(i18n, data, i18n.get("submit-cancelled")),
                 )
             case "skip":
                 data["skipped"].append([task.resource, task.serial])
