@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from bot.config import Settings, SettingsError, load_settings
+from bot.english import counted
 
 T = TypeVar("T")
 
@@ -127,7 +128,7 @@ def export(period: str, output: Path | None) -> None:
                 return await export_period(db, wanted, out, settings.tz)
 
     rows = _run(main)
-    click.echo(f"{rows} readings exported for {wanted}", err=True)
+    click.echo(f"{counted(rows, 'reading')} exported for {wanted}", err=True)
 
 
 @cli.command("send-reminders")

@@ -168,6 +168,13 @@ def _overview_line(i18n: I18nContext, status: MeterStatus) -> str:
 def _pick_label(i18n: I18nContext, status: MeterStatus) -> str:
     meter = status.meter
     mark = "✅ " if status.done else ("" if status.is_open else "🔒 ")
+    if meter.tariffs > 1:  # "T1 … · T2 … · T3 … on …" would not fit a phone's button
+        return i18n.get(
+            "submit-pick-button-zones",
+            mark=mark,
+            resource=resource_name(i18n, meter.resource),
+            tail=meter.serial_tail,
+        )
     return i18n.get(
         "submit-pick-button",
         mark=mark,

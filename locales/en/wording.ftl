@@ -32,3 +32,6 @@ submit-above-ceiling =
        *[other] { $months } months
     } (up to { $ceiling } { $unit }).
     Is that right?
+
+# The button of a meter with several zones: its values are in the overview above it
+submit-pick-button-zones = { $mark }{ $resource } ···{ $tail }

@@ -24,3 +24,6 @@ submit-above-ceiling =
        *[other] { $months } месяцев
     } (до { $ceiling } { $unit }).
     Всё верно?
+
+# The button of a meter with several zones: its values are in the overview above it
+submit-pick-button-zones = { $mark }{ $resource } ···{ $tail }

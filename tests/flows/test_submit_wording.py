@@ -202,3 +202,34 @@ async def test_help_names_the_window_of_the_settings(
         assert expected in chat.last_text
     finally:
         await harness.close()
+
+
+# --- point 24: a meter with zones keeps its button short --------------------------------------
+
+
+@pytest.mark.parametrize("locale", ["ru", "en"])
+async def test_a_three_zone_meter_button_fits_a_phone_screen(
+    harness: BotHarness, locale: str
+) -> None:
+    account = await add_account(
+        harness.db,
+        "5012345678",
+        "+79161234567",
+        M("CW-00011234", "cold_water", last=(100,), last_date=date(2026, 10, 20)),
+        M(
+            "EL-00039012",
+            "electricity",
+            tariffs=3,
+            last=(123456, 65432, 98765),
+            last_date=date(2026, 10, 20),
+        ),
+    )
+    chat = await link(harness, 1001, account)
+    chat.user = chat.user.model_copy(update={"language_code": locale})
+    await chat.send("/submit")
+    labels = [label for label, _ in chat.replies[0].buttons()]
+    [zones] = [label for label in labels if "···9012" in label]
+    assert len(zones) <= 30 and "\n" not in zones, zones
+    assert zones in ("⚡ Электроэнергия ···9012", "⚡ Electricity ···9012")
+    overview = chat.replies[0].text
+    assert "T1\u00a0123456 · T2\u00a065432 · T3\u00a098765" in overview  # the values stay here
