@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
+from aiogram.exceptions import TelegramAPIError
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Chat, TelegramObject, Update
 from aiogram_i18n import I18nContext
@@ -14,6 +16,8 @@ from bot.fsm.submission import Submission
 from bot.handlers.submit import kept_text
 from bot.keyboards.menu import MENU_KEYS
 from bot.keyboards.submission import SubmitStepCb
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -52,7 +56,10 @@ class WalkLeftMiddleware(BaseMiddleware):
             chat: Chat | None = data.get("event_chat")
             kept = kept_text(i18n, before)
             if bot is not None and chat is not None and kept:
-                await bot.send_message(chat.id, i18n.get("submit-left") + "\n\n" + kept)
+                try:
+                    await bot.send_message(chat.id, i18n.get("submit-left") + "\n\n" + kept)
+                except TelegramAPIError as exc:  # the command itself was answered: no error
+                    log.warning("could not tell which readings a left walk kept: %s", exc)
         return result
 
     def _told_by_the_flow(self, event: TelegramObject, i18n: I18nContext) -> bool:
