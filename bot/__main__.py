@@ -15,6 +15,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from bot.config import Settings, SettingsError, load_settings
+from bot.english import counted
 
 T = TypeVar("T")
 
@@ -197,7 +198,7 @@ def export(period: str, output: Path | None) -> None:
         rows = asyncio.run(main(settings))
     except OSError as exc:  # the output file: no permission, a full disk
         _refuse(f"cannot write {output or 'the output'}: {exc.strerror or exc}")
-    click.echo(f"{rows} readings exported for {wanted}", err=True)
+    click.echo(f"{counted(rows, 'reading')} exported for {wanted}", err=True)
 
 
 @cli.command("send-reminders")

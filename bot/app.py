@@ -10,7 +10,6 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
@@ -28,6 +27,7 @@ from bot.handlers.filters import run_filters_inline
 from bot.i18n import LOCALES, ChatLocaleManager, create_core, create_i18n_middleware
 from bot.middlewares.activity import ChatActivityMiddleware, InFlightMiddleware
 from bot.middlewares.conversation import ConversationFlushMiddleware
+from bot.middlewares.leaving import WalkLeftMiddleware
 from bot.scheduler import ReminderScheduler, create_scheduler
 from bot.scheduler import on_shutdown as _stop_delivery
 from bot.scheduler import on_startup as _start_delivery
@@ -46,6 +46,7 @@ from bot.storage.deliveries import DeliveryRepository, RecipientRepository
 from bot.storage.fsm import SqliteStorage
 from bot.storage.otp import OtpRepository
 from bot.storage.readings import ReadingRepository
+from bot.uploads import TypedUploadSession
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     if session is None:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        session = TypedUploadSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
@@ -249,6 +250,7 @@ def create_dispatcher(app: App) -> Dispatcher:
     dp.update.outer_middleware(ConversationFlushMiddleware(app.fsm_storage))
     create_i18n_middleware(app.core, app.locales, app.settings.default_locale).setup(dp)
     dp.update.outer_middleware(app.activity)
+    dp.update.outer_middleware(WalkLeftMiddleware())  # after state and i18n: it uses both
     # services reach handlers by parameter name
     dp.workflow_data.update(
         app=app,

@@ -77,6 +77,17 @@ RESOURCE_FLOORS: Final[dict[str, int]] = {
     "heat": 2,  # Gcal: a 60 m² flat in mid-winter takes about 1-1.5 Gcal
 }
 
+# Monthly consumption of one flat above which a meter with no consumption history yet (SPEC §6)
+# asks "are you sure?": generous for a large family, far below what a typo makes (an extra digit
+# multiplies by ten). Scaled by the months since the last reading (months_since).
+RESOURCE_CEILINGS: Final[dict[str, int]] = {
+    "cold_water": 30,  # m³: the region's standard is ~5 m³ a person; six people stay below 30
+    "hot_water": 20,  # m³: the standard is ~3.5 m³ a person; six people stay below 20
+    "electricity": 1000,  # kWh: 150-350 with an electric stove; 1,000 leaves room for heaters
+    "gas": 300,  # m³: a stove burns ~10; a wall boiler heating a flat in January ~150-250
+    "heat": 4,  # Gcal: a 60 m² flat takes ~1-1.5 in mid-winter; 4 covers ~150 m²
+}
+
 # A drop below the previous value is a rollover only when the wrap-around consumption is at most
 # a tenth of the dial (99 950 → 00 030 on 5 digits is 80; 99 000 → 00 500 is not plausible).
 ROLLOVER_SHARE: Final = 10
@@ -111,7 +122,37 @@ class UnusualConsumption:
     average: float
 
 
-CheckResult = Accepted | ReadingBelowPrevious | RolloverSuspected | UnusualConsumption
+@dataclass(frozen=True)
+class AboveCeiling:
+    """No history to compare with, and more than a flat uses in that time."""
+
+    consumption: int
+    ceiling: int  # the resource's monthly ceiling times the months since the last reading
+
+
+CheckResult = (
+    Accepted | ReadingBelowPrevious | RolloverSuspected | UnusualConsumption | AboveCeiling
+)
+
+
+def months_since(taken_on: date | None, today: date) -> int:
+    """Calendar months from the last reading to today, a started month counted whole; at least 1.
+
+    15 October → 20 November is 2 (five weeks), 20 October → 20 November is 1. An undated
+    reading counts as last month's.
+    """
+    if taken_on is None:
+        return 1
+    months = (today.year - taken_on.year) * 12 + today.month - taken_on.month
+    if today.day > taken_on.day:
+        months += 1
+    return max(1, months)
+
+
+def consumption_ceiling(resource: str, months: int) -> int | None:
+    """What a meter without history may show over `months` without a question; None: no limit."""
+    monthly = RESOURCE_CEILINGS.get(resource)
+    return None if monthly is None else monthly * max(1, months)
 
 
 def check_value(
@@ -121,12 +162,15 @@ def check_value(
     digits: int | None,
     recent_consumptions: Sequence[int],
     floor: int,
+    ceiling: int | None = None,
 ) -> CheckResult:
     """Judge a new value against the meter's previous reading and its usual consumption.
 
     `recent_consumptions` are the meter's consumptions over its last six periods, as the caller
-    found them; `floor` is the resource's entry in RESOURCE_FLOORS.
-    Refused: ReadingBelowPrevious. To confirm: RolloverSuspected, UnusualConsumption.
+    found them; `floor` is the resource's entry in RESOURCE_FLOORS; `ceiling` is what a meter
+    without such history may show (consumption_ceiling), None for no limit.
+    Refused: ReadingBelowPrevious. To confirm: RolloverSuspected, UnusualConsumption,
+    AboveCeiling.
     """
     if value < 0:
         raise ValueError(f"a reading is never negative, got {value}")
@@ -142,6 +186,8 @@ def check_value(
         average = sum(recent_consumptions) / len(recent_consumptions)
         if consumption > UNUSUAL_FACTOR * average and consumption > floor:
             return UnusualConsumption(consumption, average)
+    elif ceiling is not None and consumption > ceiling:
+        return AboveCeiling(consumption, ceiling)
     return Accepted(consumption)
 
 

@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.domain.periods import Period
 from bot.domain.windows import SubmissionWindow
 from bot.handlers.submit import period_name
-from bot.services.export import collect_stats, default_period, export_period, format_share
+from bot.services.export import collect_stats, default_period, export_period
 from bot.services.submissions import SubmissionService
 from bot.storage.db import Database
 
@@ -65,7 +65,7 @@ def get_router() -> Router:
                 linked_accounts=figures.linked_accounts,
                 meters=figures.meters,
                 with_reading=figures.meters_with_reading,
-                share=format_share(figures),
+                share=figures.share,
                 submissions=figures.submissions,
                 corrections=figures.corrections,
             )

@@ -13,7 +13,9 @@ from aiogram_i18n import I18nContext
 from bot.config import Settings
 from bot.domain.models import Account
 from bot.fsm.linking import LinkAccount
+from bot.fsm.submission import Submission
 from bot.handlers.filters import MenuButton
+from bot.handlers.submit import kept_text
 from bot.keyboards.callbacks import LanguageCb
 from bot.keyboards.menu import language_keyboard, main_menu
 from bot.services.submissions import SubmissionService
@@ -38,6 +40,16 @@ async def current_account_or_explain(
     return account
 
 
+def window_days(i18n: I18nContext, start_day: int, end_day: int) -> str:
+    """'from the 15th to the 3rd of the next month' / 'с 15-го по 3-е число следующего месяца'."""
+    return i18n.get(
+        "window-days",
+        start=i18n.get("window-day-from", day=start_day),
+        end=i18n.get("window-day-until", day=end_day),
+        next="yes" if end_day < start_day else "no",
+    )
+
+
 def get_router() -> Router:
     router = Router(name="common")
 
@@ -60,15 +72,21 @@ def get_router() -> Router:
         message: Message, state: FSMContext, i18n: I18nContext, settings: Settings
     ) -> None:
         await state.clear()
-        await message.answer(i18n.get("help-text", support=settings.support_contact))
+        window = window_days(i18n, settings.window_start_day, settings.window_end_day)
+        await message.answer(i18n.get("help-text", support=settings.support_contact, window=window))
 
     @router.message(Command("cancel"))
     async def cancel(
         message: Message, state: FSMContext, i18n: I18nContext, links: LinkRepository
     ) -> None:
-        had_state = await state.get_state() is not None
+        current = await state.get_state()
+        had_state = current is not None
+        kept = kept_text(i18n, await state.get_data()) if current in Submission else None
         await state.clear()
-        await message.answer(i18n.get("cancelled" if had_state else "nothing-to-cancel"))
+        if kept:  # a walk left half-done: the meters already confirmed stay (SPEC §6)
+            await message.answer(i18n.get("cancelled-kept") + "\n\n" + kept)
+        else:
+            await message.answer(i18n.get("cancelled" if had_state else "nothing-to-cancel"))
         await show_menu(message, i18n, links)
 
     @router.message(Command("language"))

@@ -29,6 +29,7 @@ from bot.config import Settings
 from bot.domain.models import LastReading
 from bot.domain.periods import Period
 from bot.domain.readings import (
+    AboveCeiling,
     Accepted,
     InvalidReading,
     ReadingBelowPrevious,
@@ -167,6 +168,13 @@ def _overview_line(i18n: I18nContext, status: MeterStatus) -> str:
 def _pick_label(i18n: I18nContext, status: MeterStatus) -> str:
     meter = status.meter
     mark = "✅ " if status.done else ("" if status.is_open else "🔒 ")
+    if meter.tariffs > 1:  # "T1 … · T2 … · T3 … on …" would not fit a phone's button
+        return i18n.get(
+            "submit-pick-button-zones",
+            mark=mark,
+            resource=resource_name(i18n, meter.resource),
+            tail=meter.serial_tail,
+        )
     return i18n.get(
         "submit-pick-button",
         mark=mark,
@@ -410,6 +418,24 @@ def _summary(i18n: I18nContext, data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def kept_text(i18n: I18nContext, data: dict[str, Any]) -> str | None:
+    """The meters of a walk left half-done whose readings were confirmed; None when none."""
+    saved = data.get("saved") or []
+    if not saved:
+        return None
+    lines = [i18n.get("submit-kept", count=len(saved))]
+    lines += [
+        i18n.get("submit-summary-line", title=meter_title(i18n, res, serial), receipt=receipt)
+        for res, serial, receipt in saved
+    ]
+    return "\n".join(lines)
+
+
+def _and_kept(i18n: I18nContext, data: dict[str, Any], text: str) -> str:
+    kept = kept_text(i18n, data)
+    return f"{text}\n\n{kept}" if kept else text
+
+
 async def start_walk(
     bot: Bot,
     chat_id: int,
@@ -600,6 +626,15 @@ def get_router() -> Router:
                     unit=unit(i18n, task.resource),
                 )
                 await _ask_sure(bot, chat_id, state, data, value, question, note, i18n)
+            case AboveCeiling(consumption=consumption, ceiling=ceiling):
+                question = i18n.get(
+                    "submit-above-ceiling",
+                    consumption=str(consumption),
+                    ceiling=str(ceiling),
+                    months=task.months,
+                    unit=unit(i18n, task.resource),
+                )
+                await _ask_sure(bot, chat_id, state, data, value, question, note, i18n)
             case Accepted():
                 await _accept(bot, chat_id, state, i18n, data, value, prefix=note)
 
@@ -648,11 +683,15 @@ def get_router() -> Router:
                     bot,
                     chat_id,
                     message_id,
-                    i18n.get(
-                        "submit-window-closed",
-                        title=meter_title(i18n, task.resource, task.serial),
-                        opens=fmt_day(dates.opens),
-                        closes=fmt_day(dates.closes),
+                    _and_kept(
+                        i18n,
+                        data,
+                        i18n.get(
+                            "submit-window-closed",
+                            title=meter_title(i18n, task.resource, task.serial),
+                            opens=fmt_day(dates.opens),
+                            closes=fmt_day(dates.closes),
+                        ),
                     ),
                 )
             case NotAllowed():
@@ -661,7 +700,9 @@ def get_router() -> Router:
                     bot,
                     chat_id,
                     message_id,
-                    i18n.get("submit-not-allowed", support=settings.support_contact),
+                    _and_kept(
+                        i18n, data, i18n.get("submit-not-allowed", support=settings.support_contact)
+                    ),
                 )
 
     @router.callback_query(SubmitStepCb.filter())
@@ -706,7 +747,7 @@ def get_router() -> Router:
                     bot,
                     chat_id,
                     query.message.message_id if query.message else None,
-                    i18n.get("submit-cancelled"),
+                    _and_kept(i18n, data, i18n.get("submit-cancelled")),
                 )
             case "skip":
                 data["skipped"].append([task.resource, task.serial])

@@ -30,6 +30,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.periods import Period
 from bot.domain.windows import SubmissionWindow, WindowDates
+from bot.english import counted
 from bot.keyboards.callbacks import SubmitStartCb
 from bot.services.sender import DeliveryCounts, Outgoing, Renderer, Sender
 from bot.storage.deliveries import (
@@ -90,7 +91,7 @@ class ReminderReport:
 def format_report(report: ReminderReport) -> str:
     """A few lines for the operator (`send-reminders`) and the log."""
     if report.totals.done == 0 and not any(r.recipients or r.expired for r in report.campaigns):
-        return f"{report.day}: nothing to send ({len(report.campaigns)} reminders due)"
+        return f"{report.day}: nothing to send ({counted(len(report.campaigns), 'reminder')} due)"
     lines = []
     for r in report.campaigns:
         c = r.counts

@@ -20,6 +20,8 @@ from bot.domain.readings import (
     CheckResult,
     PreviousReading,
     check_value,
+    consumption_ceiling,
+    months_since,
 )
 from bot.domain.windows import SubmissionWindow, WindowDates
 from bot.storage.accounts import AccountRepository, MeterRepository
@@ -111,6 +113,7 @@ class MeterTask:
     period: Period
     correction: bool  # a current reading for the period exists: the new one replaces it
     zones: tuple[ZoneBasis, ...]
+    months: int = 1  # since the previous reading, a started month counted whole (the ceiling's)
 
     @property
     def serial_tail(self) -> str:
@@ -135,6 +138,7 @@ class MeterTask:
             "window": [self.window_start, self.window_end],
             "period": str(self.period),
             "correction": self.correction,
+            "months": self.months,
             "zones": [
                 {
                     "prev": None
@@ -172,6 +176,7 @@ class MeterTask:
             period=Period.parse(data["period"]),
             correction=data["correction"],
             zones=tuple(zones),
+            months=data.get("months", 1),  # a conversation saved before the ceilings came
         )
 
 
@@ -286,6 +291,7 @@ class SubmissionService:
         """Tasks for open meters, with one query for every meter's recent readings."""
         statuses = [s for s in statuses if s.is_open]
         recent = await self.readings.recent_current([s.meter.id for s in statuses])
+        today = self.today()
         tasks = []
         for status in statuses:
             meter = status.meter
@@ -298,7 +304,7 @@ class SubmissionService:
                     if before
                     else None,
                 )
-            tasks.append(self._task(status, last, before))
+            tasks.append(self._task(status, last, before, today=today))
         return tasks
 
     @staticmethod
@@ -310,7 +316,12 @@ class SubmissionService:
         return submitted
 
     def _task(
-        self, status: MeterStatus, last: LastReading | None, before: list[RecentReading]
+        self,
+        status: MeterStatus,
+        last: LastReading | None,
+        before: list[RecentReading],
+        *,
+        today: date,
     ) -> MeterTask:
         meter = status.meter
         span = 1
@@ -337,6 +348,7 @@ class SubmissionService:
             period=status.period,
             correction=status.done,
             zones=tuple(zones),
+            months=months_since(last.taken_on if last else None, today),
         )
 
     @staticmethod
@@ -348,6 +360,7 @@ class SubmissionService:
             digits=task.digits,
             recent_consumptions=basis.recent,
             floor=RESOURCE_FLOORS.get(task.resource, 0),
+            ceiling=consumption_ceiling(task.resource, task.months),
         )
 
     async def submit(

@@ -5,7 +5,7 @@ stats-text =
     Linked chats: { $linked_chats }
     Accounts: { $accounts } ({ $linked_accounts } linked)
     Meters: { $meters }
-    With a reading for the period: { $with_reading } ({ $share })
+    With a reading for the period: { $with_reading } ({ NUMBER($share, style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1) })
     Submissions: { $submissions } ({ $corrections } replaced)
 stats-bad-period = Give the period as YYYY-MM, for example <code>/stats 2026-11</code>.
 export-bad-period = Give the period as YYYY-MM, for example <code>/export 2026-11</code>.

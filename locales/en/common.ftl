@@ -49,7 +49,7 @@ help-text =
     Fractions of a cubic metre (litres) or of a kilowatt-hour. Only the whole part is billed.
 
     <b>I missed the deadline — what now?</b>
-    Readings are accepted from the 15th to the 3rd of the next month (some meters have their own days — I'll show them). After the deadline you are billed by the average, and from the third month by the standard rate. Submit in the next window: the bill is recalculated from the actual consumption.
+    Readings are accepted { $window } (some meters have their own days — I'll show them). After the deadline you are billed by the average, and from the third month by the standard rate. Submit in the next window: the bill is recalculated from the actual consumption.
 
     <b>My meter is broken or was replaced</b>
     Don't type a guess. Tell support, and have the meter replaced or verified; a new meter appears in the bot once it is in the billing system.

@@ -1,6 +1,9 @@
 # History of readings
 
-history-title = <b>Reading history, account { $account }</b> (last { $periods } periods)
+history-title = <b>Reading history, account { $account }</b> ({ $periods ->
+    [one] the last period
+   *[other] last { $periods } periods
+})
 history-meter = <b>{ $title }</b>
 history-line = { $period }: { $values } — No. { $receipt }, { $time }
 history-line-replaced = <s>{ $period }: { $values } — No. { $receipt }, { $time }</s> (replaced)

@@ -20,7 +20,7 @@ submit-overview-due = ▫️ { $title } — { $last }; due for { $period } (unti
 submit-overview-done = ✅ { $title } — { $last }; { $period } done
 submit-overview-closed = 🔒 { $title } — accepted from { $opens } to { $closes }
 submit-overview-walk = { $count ->
-    [one] I'll ask for { $count } meter.
+    [one] I'll ask for the reading of one meter.
    *[other] I'll ask for { $count } meters, one after another.
 } You can also pick a single meter with the buttons below.
 submit-overview-all-done = Every meter whose window is open has its reading for this period. To correct one, pick it with the buttons below.
@@ -45,7 +45,10 @@ submit-skip = ⏭ Skip this meter
 
 submit-invalid-empty = Send the reading in digits, for example <code>12345</code>.
 submit-invalid-not-a-number = That doesn't look like a reading. Type digits only, for example <code>12345</code> or <code>12345.678</code> — I drop the fraction myself.
-submit-invalid-too-many-digits = Too many digits: this meter has at most { $max } digits before the decimal point. Type the black digits only, not the red ones.
+submit-invalid-too-many-digits = Too many digits: this meter has at most { $max ->
+    [one] one digit
+   *[other] { $max } digits
+} before the decimal point. Type the black digits only, not the red ones.
 submit-not-text = Send the reading as an ordinary message in digits, for example <code>12345</code>.
 submit-fraction-dropped = I dropped the fraction and record <b>{ $value }</b>.
 submit-below-previous =
@@ -89,14 +92,14 @@ submit-not-allowed = Could not save: this meter no longer belongs to your accoun
 submit-cancelled = Cancelled: nothing was saved for this meter. Receipts already given stay valid.
 
 submit-summary = <b>Done!</b> { $count ->
-    [one] Reading of { $count } meter submitted:
+    [one] Reading of one meter submitted:
    *[other] Readings of { $count } meters submitted:
 }
 submit-summary-none = No readings were submitted.
 submit-summary-line = { $title } — receipt No. { $receipt }
 submit-summary-skipped = Skipped: { $titles }. You can submit them later while the window is open.
 submit-still-due = { $count ->
-    [one] { $count } more meter is still due.
+    [one] One more meter is still due.
    *[other] { $count } more meters are still due.
 }
 submit-continue = Submit the rest ({ $count })

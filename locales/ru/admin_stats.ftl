@@ -5,7 +5,7 @@ stats-text =
     Привязанных чатов: { $linked_chats }
     Лицевых счетов: { $accounts } (привязано: { $linked_accounts })
     Счётчиков: { $meters }
-    С показаниями за период: { $with_reading } ({ $share })
+    С показаниями за период: { $with_reading } ({ NUMBER($share, style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1) })
     Передач показаний: { $submissions } (из них заменено: { $corrections })
 stats-bad-period = Укажите период в виде ГГГГ-ММ, например <code>/stats 2026-11</code>.
 export-bad-period = Укажите период в виде ГГГГ-ММ, например <code>/export 2026-11</code>.

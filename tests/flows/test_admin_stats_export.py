@@ -129,12 +129,28 @@ async def test_stats_for_an_admin(harness: BotHarness) -> None:
         "Привязанных чатов: 1",
         "Лицевых счетов: 1 (привязано: 1)",
         "Счётчиков: 3",
-        "С показаниями за период: 1 (33.3%)",
+        "С показаниями за период: 1 (33,3\u00a0%)",
         "Передач показаний: 2 (из них заменено: 1)",
     ]
     await admin.send("/stats 2026-10")
     assert "Статистика за октябрь 2026" in admin.last_text
-    assert "С показаниями за период: 0 (0.0%)" in admin.last_text
+    assert "С показаниями за период: 0 (0,0\u00a0%)" in admin.last_text
+
+
+async def test_stats_share_is_written_as_each_language_writes_percentages(
+    harness: BotHarness,
+) -> None:
+    account = await seed_flat(harness.db)
+    chat = await link(harness, 1001, account)
+    await chat.send(SUBMIT)
+    await submit_one(chat, "105")
+    await harness.chat(ADMIN).send("/stats")
+    assert "(33,3\u00a0%)" in harness.chat(ADMIN).last_text
+    english = harness.chat(ADMIN, language_code="en")
+    await english.send("/language")
+    await english.press("English")
+    await english.send("/stats")
+    assert "With a reading for the period: 1 (33.3%)" in english.last_text
 
 
 async def test_stats_and_export_are_unknown_commands_for_residents(harness: BotHarness) -> None:

@@ -42,14 +42,14 @@ async def test_history_keeps_a_replaced_submission_marked(harness: BotHarness) -
     account = await seed_flat(harness.db)
     chat = await link(harness, 1001, account)
     await chat.send(SUBMIT)
-    await submit_one(chat, "150")
+    await submit_one(chat, "125")  # within the first month's ceiling (30 m³)
     await chat.send(SUBMIT)
     await chat.press("···1234")
     await submit_one(chat, "120")
 
     await chat.send("/history")
     text = chat.last_text
-    assert "<s>ноябрь 2026: 150 — № 2611-000001, 20.11.2026 12:00</s> (заменены)" in text
+    assert "<s>ноябрь 2026: 125 — № 2611-000001, 20.11.2026 12:00</s> (заменены)" in text
     assert "ноябрь 2026: 120 — № 2611-000002, 20.11.2026 12:00\n" in text
     assert "Электроэнергия ···9012</b>\nчерез бота показаний ещё не передавали" in text
 
@@ -58,7 +58,7 @@ async def test_full_history_comes_as_a_csv_document(harness: BotHarness) -> None
     account = await seed_flat(harness.db)
     chat = await link(harness, 1001, account)
     await chat.send(SUBMIT)
-    await submit_one(chat, "150")
+    await submit_one(chat, "125")
     await chat.send(SUBMIT)
     await chat.press("···1234")
     await submit_one(chat, "120")
@@ -70,7 +70,7 @@ async def test_full_history_comes_as_a_csv_document(harness: BotHarness) -> None
     assert name == "history-5012345678.csv"
     assert data.decode("utf-8").splitlines() == [
         "account,meter,resource,period,t1,t2,t3,submitted_at,receipt,replaced_at",
-        "5012345678,CW-00011234,cold_water,2026-11,150,,,2026-11-20T12:00:00+03:00,2611-000001,"
+        "5012345678,CW-00011234,cold_water,2026-11,125,,,2026-11-20T12:00:00+03:00,2611-000001,"
         "2026-11-20T12:00:00+03:00",
         "5012345678,CW-00011234,cold_water,2026-11,120,,,2026-11-20T12:00:00+03:00,2611-000002,",
     ]

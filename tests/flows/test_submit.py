@@ -438,7 +438,7 @@ async def test_correction_replaces_the_earlier_submission(harness: BotHarness) -
     )
     chat = await link(harness, 1001, account)
     await chat.send(SUBMIT)
-    await submit_one(chat, "150")
+    await submit_one(chat, "125")  # within the first month's ceiling (30 m³): no question
     harness.clock.advance(hours=1)
 
     await chat.send(SUBMIT)
@@ -454,7 +454,7 @@ async def test_correction_replaces_the_earlier_submission(harness: BotHarness) -
     assert "заменяют переданные ранее" in receipt.text
 
     rows = await harness.db.fetchall("SELECT t1, receipt, replaced_at FROM readings ORDER BY id")
-    assert [(r["t1"], r["receipt"]) for r in rows] == [(150, "2611-000001"), (120, "2611-000002")]
+    assert [(r["t1"], r["receipt"]) for r in rows] == [(125, "2611-000001"), (120, "2611-000002")]
     assert rows[0]["replaced_at"] is not None and rows[1]["replaced_at"] is None
 
 

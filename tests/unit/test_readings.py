@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 from bot.domain.periods import Period
 from bot.domain.readings import (
     MAX_DIGITS_DEFAULT,
+    RESOURCE_CEILINGS,
     RESOURCE_FLOORS,
+    AboveCeiling,
     Accepted,
     InvalidReading,
     ParsedReading,
@@ -17,6 +19,8 @@ from bot.domain.readings import (
     RolloverSuspected,
     UnusualConsumption,
     check_value,
+    consumption_ceiling,
+    months_since,
     parse_reading,
 )
 from bot.storage.chats import LinkRepository
@@ -388,6 +392,120 @@ def test_check_value_is_total_and_consistent(
             assert digits is not None
             assert 0 < result.consumption <= 10**digits // 10
             assert (prev.value + result.consumption) % 10**digits == value
+
+
+# --- ceilings for meters without history (SPEC §6) ------------------------------------------
+
+RESOURCES = ("cold_water", "hot_water", "electricity", "gas", "heat")
+
+
+def test_every_resource_has_a_monthly_ceiling_above_its_floor() -> None:
+    assert set(RESOURCE_CEILINGS) == set(RESOURCES)
+    assert all(RESOURCE_CEILINGS[r] > RESOURCE_FLOORS[r] for r in RESOURCES)
+
+
+@pytest.mark.parametrize(
+    ("taken_on", "today", "months"),
+    [
+        (date(2026, 10, 16), date(2026, 11, 20), 2),  # five weeks: a started month counts
+        (date(2026, 10, 20), date(2026, 11, 20), 1),
+        (date(2026, 10, 31), date(2026, 11, 30), 1),
+        (date(2026, 11, 19), date(2026, 11, 20), 1),  # a day: at least one month
+        (date(2026, 11, 20), date(2026, 11, 20), 1),
+        (date(2026, 12, 1), date(2026, 11, 20), 1),  # dated after today: still one
+        (date(2025, 11, 21), date(2026, 11, 20), 12),
+        (date(2024, 1, 5), date(2026, 11, 20), 35),  # never capped: a long gap, a big ceiling
+        (None, date(2026, 11, 20), 1),
+    ],
+)
+def test_months_since_the_last_reading_round_up_and_are_at_least_one(
+    taken_on: date | None, today: date, months: int
+) -> None:
+    assert months_since(taken_on, today) == months
+
+
+@given(st.dates(), st.dates())
+def test_months_since_covers_the_whole_gap(taken_on: date, today: date) -> None:
+    months = months_since(taken_on, today)
+    assert months >= 1
+    if today > taken_on:  # the months counted reach today, and one fewer would not
+        assert (today - taken_on).days <= months * 31
+        assert (today - taken_on).days > (months - 1) * 28 - 3 or months == 1
+
+
+def test_the_ceiling_is_the_monthly_one_times_the_months() -> None:
+    assert consumption_ceiling("hot_water", 2) == 2 * RESOURCE_CEILINGS["hot_water"]
+    assert consumption_ceiling("gas", 0) == RESOURCE_CEILINGS["gas"]
+    assert consumption_ceiling("steam", 3) is None
+
+
+def test_first_month_typo_above_the_ceiling_is_to_confirm() -> None:
+    # 176 → 400 m³ of hot water in five weeks, no history: 224 m³ against 2 × 20
+    ceiling = consumption_ceiling("hot_water", months_since(date(2026, 10, 16), date(2026, 11, 20)))
+    assert ceiling == 40
+    prev = PreviousReading(176, date(2026, 10, 16))
+    assert _check_ceiling(400, prev, ceiling) == AboveCeiling(224, 40)
+    assert _check_ceiling(216, prev, ceiling) == Accepted(40)  # at the ceiling: no question
+    assert _check_ceiling(217, prev, ceiling) == AboveCeiling(41, 40)
+
+
+def _check_ceiling(
+    value: int, previous: PreviousReading | None, ceiling: int | None, recent: tuple[int, ...] = ()
+) -> object:
+    return check_value(
+        value,
+        previous=previous,
+        digits=None,
+        recent_consumptions=recent,
+        floor=FLOOR,
+        ceiling=ceiling,
+    )
+
+
+def test_with_history_the_average_judges_not_the_ceiling() -> None:
+    prev = PreviousReading(1000, None)
+    assert _check_ceiling(1100, prev, 40, recent=(30, 40, 35)) == Accepted(100)
+    assert _check_ceiling(1030, prev, 40, recent=(1, 1, 1)) == UnusualConsumption(30, 1.0)
+
+
+def test_without_a_previous_reading_there_is_nothing_to_measure() -> None:
+    assert _check_ceiling(10**8, None, 40) == Accepted(None)
+
+
+def test_a_rollover_is_asked_about_as_a_rollover_not_a_ceiling() -> None:
+    result = check_value(
+        5,
+        previous=PreviousReading(99_990, None),
+        digits=5,
+        recent_consumptions=(),
+        floor=FLOOR,
+        ceiling=1,
+    )
+    assert result == RolloverSuspected(15)
+
+
+@given(
+    st.text(alphabet=st.sampled_from("0123456789 ,.\u00a0x")),
+    st.integers(0, 10**6),
+    st.sampled_from(RESOURCES),
+    st.integers(1, 36),
+)
+def test_any_typed_value_without_history_is_asked_about_exactly_above_the_ceiling(
+    text: str, previous: int, resource: str, months: int
+) -> None:
+    parsed = parse_reading(text)
+    if not isinstance(parsed, ParsedReading):
+        return
+    ceiling = consumption_ceiling(resource, months)
+    assert ceiling is not None
+    result = _check_ceiling(parsed.value, PreviousReading(previous, None), ceiling)
+    consumption = parsed.value - previous
+    if consumption < 0:
+        assert isinstance(result, ReadingBelowPrevious)
+    elif consumption > ceiling:
+        assert result == AboveCeiling(consumption, ceiling)
+    else:
+        assert result == Accepted(consumption)
 
 
 # --- ReadingRepository.save: one statement (migration 0003's trigger marks the replaced) ------
