@@ -24,9 +24,12 @@ from bot.config import Settings
 from bot.domain.otp import OtpLimits
 from bot.domain.windows import SubmissionWindow
 from bot.handlers import get_routers
+from bot.handlers.errors import ErrorAnswer
 from bot.handlers.filters import run_filters_inline
 from bot.i18n import LOCALES, ChatLocaleManager, create_core, create_i18n_middleware
+from bot.middlewares import retry_after
 from bot.middlewares.activity import ChatActivityMiddleware, InFlightMiddleware
+from bot.middlewares.chat_scope import FirstLanguage, PrivateChatsOnly
 from bot.middlewares.conversation import ConversationFlushMiddleware
 from bot.scheduler import ReminderScheduler, create_scheduler
 from bot.scheduler import on_shutdown as _stop_delivery
@@ -249,6 +252,10 @@ async def build_app(
 def create_dispatcher(app: App) -> Dispatcher:
     dp = Dispatcher(storage=app.fsm_storage, events_isolation=SimpleEventIsolation())
     dp.update.outer_middleware(app.in_flight)
+    default_locale = app.settings.default_locale
+    dp.update.outer_middleware(PrivateChatsOnly(app.chats, app.core, app.clock, default_locale))
+    retry_after.install(dp, app.bot)
+    dp.update.outer_middleware(FirstLanguage(app.locales))
     dp.update.outer_middleware(ConversationFlushMiddleware(app.fsm_storage))
     create_i18n_middleware(app.core, app.locales, app.settings.default_locale).setup(dp)
     dp.update.outer_middleware(app.activity)
@@ -271,6 +278,8 @@ def create_dispatcher(app: App) -> Dispatcher:
         submissions=app.submissions,
     )
     dp.include_routers(*get_routers())
+    support = app.settings.support_contact
+    dp.errors.register(ErrorAnswer(app.core, app.locales, default_locale, support).handle)
     run_filters_inline(dp)
     dp.startup.register(_on_startup)
     dp.shutdown.register(_on_shutdown)

@@ -183,6 +183,16 @@ class ChatLocaleManager(BaseManager):
         self._cache.move_to_end(chat_id)
         return locale
 
+    async def remember_first_locale(self, chat_id: int, telegram_language: str | None) -> None:
+        """Store the language a chat first wrote in (Telegram's, else the default), so what
+        the bot sends unprompted (reminders, alerts) reaches it in that language; a language
+        stored before (/language, an earlier first update) stays. Free once cached."""
+        if await self.stored_locale(chat_id) is not None:
+            return
+        locale = pick_locale(None, telegram_language, self.default_locale or "ru")
+        await self.chats.set_first_locale(chat_id, locale, self.clock.now())
+        self._remember(chat_id, locale)
+
     async def get_locale(
         self, event_chat: Chat | None = None, event_from_user: User | None = None, **_: Any
     ) -> str:
