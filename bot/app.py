@@ -15,7 +15,6 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram_i18n.cores import FluentRuntimeCore
 
@@ -46,7 +45,7 @@ from bot.storage.accounts import AccountRepository, MeterRepository
 from bot.storage.chats import ChatRepository, LinkRepository
 from bot.storage.db import Database
 from bot.storage.deliveries import DeliveryRepository, RecipientRepository
-from bot.storage.fsm import SqliteStorage
+from bot.storage.fsm import ChatIsolation, SqliteStorage
 from bot.storage.otp import OtpRepository
 from bot.storage.readings import ReadingRepository
 
@@ -250,11 +249,11 @@ async def build_app(
 
 
 def create_dispatcher(app: App) -> Dispatcher:
-    dp = Dispatcher(storage=app.fsm_storage, events_isolation=SimpleEventIsolation())
+    dp = Dispatcher(storage=app.fsm_storage, events_isolation=ChatIsolation())
     dp.update.outer_middleware(app.in_flight)
+    retry_after.install(dp, app.bot)
     default_locale = app.settings.default_locale
     dp.update.outer_middleware(PrivateChatsOnly(app.chats, app.core, app.clock, default_locale))
-    retry_after.install(dp, app.bot)
     dp.update.outer_middleware(FirstLanguage(app.locales))
     dp.update.outer_middleware(ConversationFlushMiddleware(app.fsm_storage))
     create_i18n_middleware(app.core, app.locales, app.settings.default_locale).setup(dp)

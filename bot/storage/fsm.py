@@ -25,11 +25,12 @@ import asyncio
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from aiogram.fsm.state import State
-from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, StateType, StorageKey
 
 from bot.storage.db import Database
 
@@ -210,3 +211,34 @@ class SqliteStorage(BaseStorage):
         await self.flush()
         if self._writer is not None:
             await self._writer
+
+
+class ChatIsolation(BaseEventIsolation):
+    """One update of a chat at a time, as aiogram's SimpleEventIsolation, whose lock per chat
+    stays for ever; here a chat's lock lives only while an update holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[StorageKey, tuple[asyncio.Lock, list[int]]] = {}
+
+    @asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
+        entry = self._locks.get(key)
+        if entry is None:
+            entry = self._locks[key] = (asyncio.Lock(), [0])
+        lock, users = entry
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._locks[key]
+
+    @property
+    def held(self) -> int:
+        """Chats with an update in hand or waiting."""
+        return len(self._locks)
+
+    async def close(self) -> None:
+        self._locks.clear()

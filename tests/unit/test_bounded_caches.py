@@ -15,7 +15,7 @@ from bot.fsm.submission import Submission
 from bot.i18n import ChatLocaleManager
 from bot.storage.chats import ChatRepository
 from bot.storage.db import Database
-from bot.storage.fsm import SqliteStorage
+from bot.storage.fsm import ChatIsolation, SqliteStorage
 from tests.harness import BotHarness
 from tests.unit.test_fsm_storage import CountingDatabase, key, stored_rows
 
@@ -100,3 +100,31 @@ async def test_an_evicted_chat_carries_on_its_conversation_through_the_dispatche
     assert len(app.locales._cache) <= N
     await chats[0].send("5012345678")  # chat 1 left memory long ago
     assert chats[0].last_text == app.core.get("link-ask-phone", "ru")
+
+
+async def test_chat_locks_are_kept_only_while_an_update_holds_or_waits(
+    harness: BotHarness,
+) -> None:
+    isolation = harness.app.dispatcher.fsm.events_isolation
+    assert isinstance(isolation, ChatIsolation)
+    for chat_id in range(1, N + K + 1):
+        await harness.chat(chat_id).send("/help")
+    assert isolation.held == 0  # aiogram's SimpleEventIsolation keeps one lock per chat
+
+
+async def test_20_updates_of_one_chat_still_run_one_at_a_time() -> None:
+    isolation = ChatIsolation()
+    inside, most = 0, 0
+
+    async def update() -> None:
+        nonlocal inside, most
+        async with isolation.lock(key(1)):
+            inside += 1
+            most = max(most, inside)
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            inside -= 1
+
+    await asyncio.gather(*(update() for _ in range(20)))
+    assert most == 1
+    assert isolation.held == 0
