@@ -14,7 +14,6 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram_i18n.cores import FluentRuntimeCore
 
@@ -23,9 +22,12 @@ from bot.config import Settings
 from bot.domain.otp import OtpLimits
 from bot.domain.windows import SubmissionWindow
 from bot.handlers import get_routers
+from bot.handlers.errors import ErrorAnswer
 from bot.handlers.filters import run_filters_inline
 from bot.i18n import LOCALES, ChatLocaleManager, create_core, create_i18n_middleware
+from bot.middlewares import retry_after
 from bot.middlewares.activity import ChatActivityMiddleware, InFlightMiddleware
+from bot.middlewares.chat_scope import FirstLanguage, PrivateChatsOnly
 from bot.middlewares.conversation import ConversationFlushMiddleware
 from bot.middlewares.leaving import WalkLeftMiddleware
 from bot.scheduler import ReminderScheduler, create_scheduler
@@ -43,7 +45,7 @@ from bot.storage.accounts import AccountRepository, MeterRepository
 from bot.storage.chats import ChatRepository, LinkRepository
 from bot.storage.db import Database
 from bot.storage.deliveries import DeliveryRepository, RecipientRepository
-from bot.storage.fsm import SqliteStorage
+from bot.storage.fsm import ChatIsolation, SqliteStorage
 from bot.storage.otp import OtpRepository
 from bot.storage.readings import ReadingRepository
 from bot.uploads import TypedUploadSession
@@ -245,8 +247,12 @@ async def build_app(
 
 
 def create_dispatcher(app: App) -> Dispatcher:
-    dp = Dispatcher(storage=app.fsm_storage, events_isolation=SimpleEventIsolation())
+    dp = Dispatcher(storage=app.fsm_storage, events_isolation=ChatIsolation())
     dp.update.outer_middleware(app.in_flight)
+    retry_after.install(dp, app.bot)
+    default_locale = app.settings.default_locale
+    dp.update.outer_middleware(PrivateChatsOnly(app.chats, app.core, app.clock, default_locale))
+    dp.update.outer_middleware(FirstLanguage(app.locales))
     dp.update.outer_middleware(ConversationFlushMiddleware(app.fsm_storage))
     create_i18n_middleware(app.core, app.locales, app.settings.default_locale).setup(dp)
     dp.update.outer_middleware(app.activity)
@@ -270,6 +276,8 @@ def create_dispatcher(app: App) -> Dispatcher:
         submissions=app.submissions,
     )
     dp.include_routers(*get_routers())
+    support = app.settings.support_contact
+    dp.errors.register(ErrorAnswer(app.core, app.locales, default_locale, support).handle)
     run_filters_inline(dp)
     dp.startup.register(_on_startup)
     dp.shutdown.register(_on_shutdown)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,20 +152,46 @@ def pick_locale(stored: str | None, telegram_language: str | None, default: str)
 class ChatLocaleManager(BaseManager):
     """The chat's chosen language; else Telegram's language of the user; else the default.
 
-    Chosen languages are cached: this process is the only writer of chats.locale.
+    Stored languages are cached: this process is the only writer of chats.locale, and every
+    entry is what the table holds (written there first), so the least recently used go when
+    the cache holds MAX_CACHED chats and are read again when their chat comes back.
     """
+
+    MAX_CACHED = 100_000  # chat id → language: about 100 bytes each
 
     def __init__(self, chats: ChatRepository, clock: Clock, default_locale: str) -> None:
         super().__init__(default_locale=default_locale)
         self.chats = chats
         self.clock = clock
-        self._cache: dict[int, str | None] = {}
+        self.max_cached = self.MAX_CACHED
+        self._cache: OrderedDict[int, str | None] = OrderedDict()
+
+    def _remember(self, chat_id: int, locale: str | None) -> None:
+        self._cache[chat_id] = locale
+        self._cache.move_to_end(chat_id)
+        while len(self._cache) > self.max_cached:
+            self._cache.popitem(last=False)
 
     async def stored_locale(self, chat_id: int) -> str | None:
-        if chat_id not in self._cache:
+        try:
+            locale = self._cache[chat_id]
+        except KeyError:
             chat = await self.chats.get(chat_id)
-            self._cache[chat_id] = chat.locale if chat else None
-        return self._cache[chat_id]
+            locale = chat.locale if chat else None
+            self._remember(chat_id, locale)
+            return locale
+        self._cache.move_to_end(chat_id)
+        return locale
+
+    async def remember_first_locale(self, chat_id: int, telegram_language: str | None) -> None:
+        """Store the language a chat first wrote in (Telegram's, else the default), so what
+        the bot sends unprompted (reminders, alerts) reaches it in that language; a language
+        stored before (/language, an earlier first update) stays. Free once cached."""
+        if await self.stored_locale(chat_id) is not None:
+            return
+        locale = pick_locale(None, telegram_language, self.default_locale or "ru")
+        await self.chats.set_first_locale(chat_id, locale, self.clock.now())
+        self._remember(chat_id, locale)
 
     async def get_locale(
         self, event_chat: Chat | None = None, event_from_user: User | None = None, **_: Any
@@ -177,7 +204,7 @@ class ChatLocaleManager(BaseManager):
         if event_chat is None:
             return
         await self.chats.set_locale(event_chat.id, locale, self.clock.now())
-        self._cache[event_chat.id] = locale
+        self._remember(event_chat.id, locale)
 
     def forget(self, chat_id: int) -> None:
         self._cache.pop(chat_id, None)

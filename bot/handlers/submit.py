@@ -657,7 +657,7 @@ def get_router() -> Router:
         )
         if not live:
             # pressed twice, fed twice, or a button of a flow left behind: never a second save
-            earlier = await submissions.receipt(callback_data.key)
+            earlier = await submissions.receipt(callback_data.key, chat_id=chat_id_of(query))
             if earlier is not None:
                 await answer_query(query, i18n.get("submit-already-saved", receipt=earlier.receipt))
             else:

@@ -31,6 +31,7 @@ from bot.storage.readings import (
     MeterGone,
     ReadingRepository,
     RecentReading,
+    RequestKeyTaken,
     StoredReading,
 )
 
@@ -372,7 +373,7 @@ class SubmissionService:
         now = self.now()
         window = task.window
         if window.period_for(now.date()) != task.period:
-            earlier = await self.readings.by_request_key(request_key)
+            earlier = await self.readings.by_request_key(request_key, chat_id=chat_id)
             if earlier is not None:  # saved before the window closed; Confirm came again
                 return Submitted(earlier, duplicate=True)
             return WindowClosed(window.current_or_next(now.date()))
@@ -386,12 +387,13 @@ class SubmissionService:
                 request_key=request_key,
                 linked_account_id=task.account_id,
             )
-        except (ChatNotLinked, MeterGone):
+        except (ChatNotLinked, MeterGone, RequestKeyTaken):
             return NotAllowed()
         return Submitted(saved.reading, saved.duplicate)
 
-    async def receipt(self, request_key: str) -> StoredReading | None:
-        return await self.readings.by_request_key(request_key)
+    async def receipt(self, request_key: str, *, chat_id: int) -> StoredReading | None:
+        """The reading this chat saved under the key (a Confirm pressed again)."""
+        return await self.readings.by_request_key(request_key, chat_id=chat_id)
 
     async def history(self, account_id: int, periods: int = 12) -> list[MeterHistory]:
         meters = in_flat_order(await self.meters.of_account(account_id))

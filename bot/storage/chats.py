@@ -46,6 +46,25 @@ class ChatRepository:
             (chat_id, locale, to_db(now)),
         )
 
+    async def set_first_locale(self, chat_id: int, locale: str, now: datetime) -> None:
+        """The language of the chat's first update; never over one stored before (/language)."""
+        await self.db.execute(
+            "INSERT INTO chats (chat_id, locale, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (chat_id) DO UPDATE SET locale = excluded.locale "
+            "WHERE chats.locale IS NULL",
+            (chat_id, locale, to_db(now)),
+        )
+
+    async def mark_told_private_only(self, chat_id: int, now: datetime) -> bool:
+        """Remember that a group or channel was told the bot works in private chats only;
+        True for the one caller that marked it first (so it is told once, at most)."""
+        rows = await self.db.write_fetchall(
+            "INSERT INTO private_only_notices (chat_id, told_at) VALUES (?, ?) "
+            "ON CONFLICT DO NOTHING RETURNING chat_id",
+            (chat_id, to_db(now)),
+        )
+        return bool(rows)
+
     async def set_active(self, chat_id: int, active: bool) -> None:
         await self.db.execute(
             "UPDATE chats SET active = ? WHERE chat_id = ?", (int(active), chat_id)

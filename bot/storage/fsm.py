@@ -12,6 +12,11 @@ millisecond or so after its replies went out; the resident then answers a questi
 longer remembers and is told to start again, and a Confirm pressed again still finds its
 receipt (the request key is saved with the reading). A graceful stop loses nothing: `close()`
 writes what is pending.
+
+The cache is bounded (MAX_CACHED conversations, least recently used first out), so a process
+that has seen a million chats does not keep a million conversations. Only clean entries leave:
+a change not yet on disk (marked, or in the batch being written) stays until it is written,
+and an evicted conversation is read from the table again the next time its chat writes.
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from aiogram.fsm.state import State
-from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, StateType, StorageKey
 
 from bot.storage.db import Database
 
@@ -42,10 +49,14 @@ def _key(key: StorageKey) -> str:
 
 
 class SqliteStorage(BaseStorage):
+    MAX_CACHED = 10_000  # conversations kept in memory; a few KB each at most
+
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._cache: dict[str, tuple[str | None, dict[str, Any]]] = {}
+        self.max_cached = self.MAX_CACHED
+        self._cache: OrderedDict[str, tuple[str | None, dict[str, Any]]] = OrderedDict()
         self._dirty: dict[str, int] = {}  # key name → chat id, changed since the last flush
+        self._writing: dict[str, int] = {}  # the batch being written: not evictable either
         self._changes = 0  # counts every change; a flush covers those made before it began
         self._flushed = 0
         self._flushing: asyncio.Future[None] | None = None
@@ -55,19 +66,38 @@ class SqliteStorage(BaseStorage):
         name = _key(key)
         cached = self._cache.get(name, _MISSING)
         if cached is not _MISSING:
+            self._cache.move_to_end(name)
             return cached  # type: ignore[return-value]
         row = await self.db.fetchone("SELECT state, data FROM fsm_states WHERE key = ?", (name,))
         value = _ABSENT if row is None else (row["state"], json.loads(row["data"]))
         # a write may have been cached while the row was being read: it is the newer one
-        return self._cache.setdefault(name, value)
+        value = self._cache.setdefault(name, value)
+        self._evict()
+        return value
 
     def _store(self, key: StorageKey, state: str | None, data: dict[str, Any]) -> None:
         name = _key(key)
         if state is None and not data and self._cache.get(name) == _ABSENT:
             return  # clearing what is not there (the menu clears before every walk)
         self._cache[name] = (state, data)
+        self._cache.move_to_end(name)
         self._dirty[name] = key.chat_id
         self._changes += 1
+        self._evict()
+
+    def _evict(self) -> None:
+        """Drop the least recently used clean entries beyond max_cached."""
+        excess = len(self._cache) - self.max_cached
+        if excess <= 0:
+            return
+        clean: list[str] = []
+        for name in self._cache:  # oldest first
+            if name not in self._dirty and name not in self._writing:
+                clean.append(name)
+                if len(clean) == excess:
+                    break
+        for name in clean:
+            del self._cache[name]
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         name = state.state if isinstance(state, State) else state
@@ -114,6 +144,7 @@ class SqliteStorage(BaseStorage):
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._flushing = done
         upto, batch, self._dirty = self._changes, self._dirty, {}
+        self._writing = batch
         try:
             statements = self._statements(batch)
             if len(statements) == 1:
@@ -130,8 +161,10 @@ class SqliteStorage(BaseStorage):
         else:
             self._flushed = max(self._flushed, upto)
         finally:
+            self._writing = {}
             self._flushing = None
             done.set_result(None)
+        self._evict()  # what was held back for the write may go now
 
     def _statements(self, batch: dict[str, int]) -> list[tuple[str, list[Any]]]:
         upserts: list[Any] = []
@@ -178,3 +211,34 @@ class SqliteStorage(BaseStorage):
         await self.flush()
         if self._writer is not None:
             await self._writer
+
+
+class ChatIsolation(BaseEventIsolation):
+    """One update of a chat at a time, as aiogram's SimpleEventIsolation, whose lock per chat
+    stays for ever; here a chat's lock lives only while an update holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[StorageKey, tuple[asyncio.Lock, list[int]]] = {}
+
+    @asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncGenerator[None, None]:
+        entry = self._locks.get(key)
+        if entry is None:
+            entry = self._locks[key] = (asyncio.Lock(), [0])
+        lock, users = entry
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._locks[key]
+
+    @property
+    def held(self) -> int:
+        """Chats with an update in hand or waiting."""
+        return len(self._locks)
+
+    async def close(self) -> None:
+        self._locks.clear()

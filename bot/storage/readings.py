@@ -28,6 +28,8 @@ _LINKED = """(:account_id IS NULL
 # A submission in one statement, so nothing comes between its parts: no row is selected when
 # the chat is not linked or the request key was saved before; else the view's trigger marks
 # the current reading of the meter and period replaced and inserts the new one (migration 0003).
+# The key is UNIQUE across chats (72 random bits, made by the bot), so the check here is too;
+# what a key tells back (a receipt, a duplicate) is scoped to the chat that saved it.
 # The next id is max(id) + 1 and the receipt is receipt_number() in SQL; `replaces` is read
 # before the insert, when every reading of the meter and period is an earlier one.
 _SAVE = f"""
@@ -50,6 +52,10 @@ class MeterGone(LookupError):
 
 class ChatNotLinked(LookupError):
     """The chat is not (or no longer) linked to the account the reading is for."""
+
+
+class RequestKeyTaken(LookupError):
+    """The request key was saved by another chat: a crafted or replayed button."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +171,9 @@ class ReadingRepository:
         """Save a submission once per request key; an earlier one for the period is replaced.
 
         With `linked_account_id`, only while the chat is linked to that account (else
-        ChatNotLinked, even for a key saved before). One INSERT in autocommit does it all (see
-        _SAVE), so the link check, the idempotency check, the replaced mark and the new row
+        ChatNotLinked, even for a key saved before); a key another chat saved is never
+        answered with that chat's reading (RequestKeyTaken). One INSERT in autocommit does it
+        all (see _SAVE), so the link check, the idempotency check, the replaced mark and the new row
         cannot be torn apart or raced by a second Confirm, and the common path is one trip to
         the database thread. Only when no row comes back does a second query tell a duplicate
         request key from a chat that is not linked.
@@ -204,23 +211,27 @@ class ReadingRepository:
             return SavedReading(reading, duplicate=False)
         # rare: the request key was saved before, or the chat is not linked
         rows = await self.db.fetchall(
-            f"SELECT {_READING_COLUMNS}, {_LINKED} AS linked"
+            f"SELECT {_READING_COLUMNS}, {_LINKED} AS linked, r.chat_id IS :chat_id AS own"
             f" FROM readings AS r WHERE r.request_key = :request_key",
             params,
         )
         for row in rows:
             if not row["linked"]:
                 raise ChatNotLinked(chat_id, linked_account_id)
+            if not row["own"]:  # never another chat's receipt
+                raise RequestKeyTaken(chat_id)
             return SavedReading(_reading(row), duplicate=True)
         if linked_account_id is not None:
             raise ChatNotLinked(chat_id, linked_account_id)
         # the key was there a moment ago: its meter was deleted since, and the reading with it
         raise MeterGone(meter_id)
 
-    async def by_request_key(self, request_key: str) -> StoredReading | None:
+    async def by_request_key(self, request_key: str, *, chat_id: int) -> StoredReading | None:
+        """The reading this chat saved under the key; another chat's is none of its business."""
         row = await self.db.fetchone(
-            f"SELECT {_READING_COLUMNS} FROM readings AS r WHERE r.request_key = ?",
-            (request_key,),
+            f"SELECT {_READING_COLUMNS} FROM readings AS r"
+            f" WHERE r.request_key = ? AND r.chat_id = ?",
+            (request_key, chat_id),
         )
         return None if row is None else _reading(row)
 

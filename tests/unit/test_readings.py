@@ -562,7 +562,7 @@ async def test_a_request_key_is_saved_once(db: Database, account: int) -> None:
 
 async def test_the_saved_reading_is_what_was_stored(db: Database, account: int) -> None:
     saved = await _save(db, "k", 120, 40, meter=2, account=account)
-    stored = await ReadingRepository(db).by_request_key("k")
+    stored = await ReadingRepository(db).by_request_key("k", chat_id=CHAT)
     assert saved.reading == stored
     assert stored is not None and stored.values == (120, 40) and stored.submitted_at == AT
 
