@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -12,31 +11,19 @@ from typing import Any, TypeVar
 import click
 
 from bot.config import Settings, SettingsError, load_settings
+from bot.logs import redact, setup_logging
 
 T = TypeVar("T")
 
 
-class _RedactToken(logging.Filter):
-    """Belt and braces: no log line ever carries the bot token."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self.token and self.token in message:
-            record.msg = message.replace(self.token, "<token>")
-            record.args = ()
-        return True
+def _secrets(settings: Settings) -> list[str]:
+    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    api_id = settings.smsru_api_id.get_secret_value() if settings.smsru_api_id else ""
+    return [token, token.partition(":")[2], api_id]
 
 
 def _setup_logging(settings: Settings) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_RedactToken(settings.bot_token.get_secret_value()))
-    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    setup_logging(settings.log_level, _secrets(settings))
 
 
 def _settings() -> Settings:
@@ -65,9 +52,16 @@ def cli(ctx: click.Context) -> None:
 @cli.command()
 def run() -> None:
     """Run the bot with long polling until SIGINT/SIGTERM."""
-    from bot.app import run_polling
+    from bot.app import StartupError, run_polling
 
-    _run(run_polling)
+    settings = _settings()
+    try:
+        asyncio.run(run_polling(settings))
+    except StartupError as exc:
+        # one line, no traceback: the operator (or the supervisor's log) reads why (SPEC §9)
+        line = " ".join(f"cannot start: {exc}".split())
+        click.echo(redact(line, _secrets(settings)), err=True)
+        sys.exit(1)
 
 
 @cli.command("import")
