@@ -52,10 +52,13 @@ def cli(ctx: click.Context) -> None:
 @cli.command()
 def run() -> None:
     """Run the bot with long polling until SIGINT/SIGTERM."""
-    from bot.app import StartupError, run_polling
+    from bot.startup import StartupError, preflight
 
     settings = _settings()
     try:
+        preflight(settings.database_path)  # at once, before seconds of importing aiogram
+        from bot.app import run_polling
+
         asyncio.run(run_polling(settings))
     except StartupError as exc:
         # one line, no traceback: the operator (or the supervisor's log) reads why (SPEC §9)

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import signal
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,12 +46,17 @@ from bot.services.submissions import SubmissionService
 from bot.sms.base import SmsSender
 from bot.sms.console import ConsoleSmsSender
 from bot.sms.smsru import SmsRuSender
+from bot.startup import (
+    StartupError,
+    StopDuringStartUp,
+    database_problem,
+    take_instance_lock,
+)
 from bot.storage.accounts import AccountRepository, MeterRepository
 from bot.storage.chats import ChatRepository, LinkRepository
 from bot.storage.db import Database
 from bot.storage.deliveries import DeliveryRepository, RecipientRepository
 from bot.storage.fsm import SqliteStorage
-from bot.storage.instance_lock import InstanceLockHeld, hold_instance_lock
 from bot.storage.otp import OtpRepository
 from bot.storage.readings import ReadingRepository
 
@@ -326,35 +330,12 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-class StartupError(Exception):
-    """The bot cannot start; the message is one line saying why (SPEC §9)."""
-
-
-class _StopDuringStartUp:
-    """SIGINT/SIGTERM from the first moment of `run`: before polling starts they cancel the
-    start-up (a Telegram that never answers must not make the bot deaf); once polling starts,
-    aiogram's own handlers replace these and stop polling after the updates in hand."""
-
-    def __init__(self) -> None:
-        self.received: signal.Signals | None = None
-        self._task = asyncio.current_task()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, self._cancel, signum)
-
-    def _cancel(self, signum: signal.Signals) -> None:
-        if self.received is None and self._task is not None:
-            self.received = signum
-            self._task.cancel()
-
-
 async def _open_app(settings: Settings) -> App:
     path = settings.database_path
     try:
         db = await Database.open(path)
     except (sqlite3.Error, OSError) as exc:
-        reason = "it is a directory" if path.is_dir() else str(exc) or type(exc).__name__
-        raise StartupError(f"the database {path} is unusable: {reason} (DATABASE_URL)") from None
+        raise database_problem(path, exc) from None
     try:
         return await build_app(settings, db=db)
     except BaseException:
@@ -390,15 +371,10 @@ async def run_polling(settings: Settings) -> None:
     Start-up, in this order: the instance lock, the database, Telegram's getMe; a failure of
     any is a StartupError of one line, and nothing is left running that would keep the process.
     """
-    stop = _StopDuringStartUp()
+    stop = StopDuringStartUp()
     try:
         with contextlib.ExitStack() as stack:
-            try:
-                stack.enter_context(hold_instance_lock(settings.database_path))
-            except InstanceLockHeld as exc:
-                raise StartupError(str(exc)) from None
-            except OSError as exc:
-                raise StartupError(f"cannot take the lock beside the database: {exc}") from None
+            take_instance_lock(stack, settings.database_path)
             app = await _open_app(settings)
             try:
                 await _check_telegram(app)

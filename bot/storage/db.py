@@ -52,7 +52,7 @@ async def _open(path: str) -> aiosqlite.Connection:
     return conn
 
 
-def _probe(path: str) -> None:
+def probe(path: str) -> None:
     """Open and read the file once, in a thread that ends with the call: a directory, a file
     that is not a database or one we may not open fails here. (A failed aiosqlite connect
     leaves its thread to finish after the event loop has closed, with a traceback.)"""
@@ -87,7 +87,7 @@ class Database:
         """Open, switch to WAL and migrate; on any failure nothing is left open."""
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            await asyncio.to_thread(_probe, self.path)
+            await asyncio.to_thread(probe, self.path)
         try:
             self._writer = await _open(self.path)
             await self._writer.execute("PRAGMA journal_mode = WAL")
