@@ -53,10 +53,10 @@ async def _open(path: str) -> aiosqlite.Connection:
 
 
 def probe(path: str) -> None:
-    """Open and read the file once, in a thread that ends with the call: a directory, a file
-    that is not a database or one we may not open fails here. (A failed aiosqlite connect
-    leaves its thread to finish after the event loop has closed, with a traceback.)"""
-    conn = sqlite3.connect(path)
+    """Open and read the file once with plain sqlite3: a directory, a file that is not a
+    database or one we may not open fails here, leaving nothing running. (A failed aiosqlite
+    connect leaves its thread to finish after the event loop has closed, with a traceback.)"""
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
         conn.execute("PRAGMA schema_version")
     finally:
