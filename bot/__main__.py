@@ -6,7 +6,6 @@ is one line on stderr and a non-zero exit."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,32 +15,19 @@ import click
 
 from bot.config import Settings, SettingsError, load_settings
 from bot.english import counted
+from bot.logs import redact, setup_logging
 
 T = TypeVar("T")
 
 
-class _RedactToken(logging.Filter):
-    """Belt and braces: no log line ever carries the bot token."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self.token and self.token in message:
-            record.msg = message.replace(self.token, "<token>")
-            record.args = ()
-        return True
+def _secrets(settings: Settings) -> list[str]:
+    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    api_id = settings.smsru_api_id.get_secret_value() if settings.smsru_api_id else ""
+    return [token, token.partition(":")[2], api_id]
 
 
 def _setup_logging(settings: Settings) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
-    handler.addFilter(_RedactToken(token))
-    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    setup_logging(settings.log_level, _secrets(settings))
 
 
 def _settings(*, require_token: bool = True) -> Settings:
@@ -113,9 +99,19 @@ def cli(ctx: click.Context) -> None:
 @cli.command()
 def run() -> None:
     """Run the bot with long polling until SIGINT/SIGTERM."""
-    from bot.app import run_polling
+    from bot.startup import StartupError, preflight
 
-    _run(run_polling)
+    settings = _settings()
+    try:
+        preflight(settings.database_path)  # at once, before seconds of importing aiogram
+        from bot.app import run_polling
+
+        asyncio.run(run_polling(settings))
+    except StartupError as exc:
+        # one line, no traceback: the operator (or the supervisor's log) reads why (SPEC §9)
+        line = " ".join(f"cannot start: {exc}".split())
+        click.echo(redact(line, _secrets(settings)), err=True)
+        sys.exit(1)
 
 
 @cli.command("import")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
+import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +15,12 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramUnauthorizedError,
+)
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram_i18n.cores import FluentRuntimeCore
 
@@ -41,6 +48,12 @@ from bot.services.submissions import SubmissionService
 from bot.sms.base import SmsSender
 from bot.sms.console import ConsoleSmsSender
 from bot.sms.smsru import SmsRuSender
+from bot.startup import (
+    StartupError,
+    StopDuringStartUp,
+    database_problem,
+    take_instance_lock,
+)
 from bot.storage.accounts import AccountRepository, MeterRepository
 from bot.storage.chats import ChatRepository, LinkRepository
 from bot.storage.db import Database
@@ -65,6 +78,7 @@ PUBLIC_COMMANDS = (
     "forget",
 )
 SHUTDOWN_GRACE_SECONDS = 10.0
+STARTUP_TIMEOUT_SECONDS = 10.0  # for each of Telegram's answers during start-up
 
 
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
@@ -182,9 +196,10 @@ async def build_app(
     clock: Clock | None = None,
     session: BaseSession | None = None,
     sms: SmsSender | None = None,
+    db: Database | None = None,
 ) -> App:
     clock = clock or SystemClock()
-    db = await Database.open(settings.database_path)
+    db = db or await Database.open(settings.database_path)
     chats = ChatRepository(db)
     accounts = AccountRepository(db)
     links = LinkRepository(db)
@@ -279,7 +294,6 @@ def create_dispatcher(app: App) -> Dispatcher:
     support = app.settings.support_contact
     dp.errors.register(ErrorAnswer(app.core, app.locales, default_locale, support).handle)
     run_filters_inline(dp)
-    dp.startup.register(_on_startup)
     dp.shutdown.register(_on_shutdown)
     dp.startup.register(_start_delivery)
     dp.shutdown.register(_stop_delivery)
@@ -297,11 +311,16 @@ async def register_commands(app: App) -> None:
             await app.bot.set_my_commands(commands, BotCommandScopeDefault())
 
 
-async def _on_startup(app: App) -> None:
+async def _register_commands_or_warn(app: App) -> None:
+    """The command menu is a nicety: a Telegram that fails or stalls here delays nothing."""
     try:
-        await register_commands(app)
+        await asyncio.wait_for(register_commands(app), STARTUP_TIMEOUT_SECONDS)
     except TelegramAPIError as exc:
         log.warning("could not register the command menu: %s", exc)
+    except TimeoutError:
+        log.warning(
+            "could not register the command menu: no answer within %.0f s", STARTUP_TIMEOUT_SECONDS
+        )
 
 
 async def _on_shutdown(app: App) -> None:
@@ -318,10 +337,62 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-async def run_polling(settings: Settings) -> None:
-    app = await build_app(settings)
-    settle_heap()
+async def _open_app(settings: Settings) -> App:
+    path = settings.database_path
     try:
-        await app.dispatcher.start_polling(app.bot, handle_signals=True, close_bot_session=False)
-    finally:
-        await app.close()
+        db = await Database.open(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise database_problem(path, exc) from None
+    try:
+        return await build_app(settings, db=db)
+    except BaseException:
+        await db.close()  # its threads would keep the process alive
+        raise
+
+
+async def _check_telegram(app: App) -> None:
+    """getMe under a short timeout: the token and the Bot API server, before anything else."""
+    url = app.settings.telegram_api_url
+    try:
+        await asyncio.wait_for(app.bot.me(), STARTUP_TIMEOUT_SECONDS)
+    except TelegramUnauthorizedError:
+        raise StartupError(f"Telegram at {url} refused the token: check BOT_TOKEN") from None
+    except TimeoutError:
+        raise StartupError(
+            f"Telegram at {url} did not answer within {STARTUP_TIMEOUT_SECONDS:.0f} s: "
+            "check TELEGRAM_API_URL and the network"
+        ) from None
+    except TelegramNetworkError as exc:
+        raise StartupError(f"cannot reach Telegram at {url}: {exc.message}") from None
+    except TelegramAPIError as exc:
+        raise StartupError(f"Telegram at {url} answered getMe with: {exc.message}") from None
+    except ClientDecodeError:
+        raise StartupError(
+            f"{url} does not answer like a Bot API server: check TELEGRAM_API_URL"
+        ) from None
+
+
+async def run_polling(settings: Settings) -> None:
+    """Long polling until SIGINT/SIGTERM.
+
+    Start-up, in this order: the instance lock, the database, Telegram's getMe; a failure of
+    any is a StartupError of one line, and nothing is left running that would keep the process.
+    """
+    stop = StopDuringStartUp()
+    try:
+        with contextlib.ExitStack() as stack:
+            take_instance_lock(stack, settings.database_path)
+            app = await _open_app(settings)
+            try:
+                await _check_telegram(app)
+                await _register_commands_or_warn(app)
+                settle_heap()
+                await app.dispatcher.start_polling(
+                    app.bot, handle_signals=True, close_bot_session=False
+                )
+            finally:
+                await app.close()
+    except asyncio.CancelledError:
+        if stop.received is None:
+            raise
+        log.info("stopped by %s during start-up", stop.received.name)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -40,11 +41,33 @@ def migrations() -> list[tuple[int, str, str]]:
 
 async def _open(path: str) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = aiosqlite.Row
-    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    await conn.execute("PRAGMA foreign_keys = ON")
-    await conn.execute("PRAGMA synchronous = NORMAL")
+    try:
+        conn.row_factory = aiosqlite.Row
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        await conn.execute("PRAGMA synchronous = NORMAL")
+    except BaseException:
+        await _discard(conn)
+        raise
     return conn
+
+
+def probe(path: str) -> None:
+    """Open and read the file once with plain sqlite3: a directory, a file that is not a
+    database or one we may not open fails here, leaving nothing running. (A failed aiosqlite
+    connect leaves its thread to finish after the event loop has closed, with a traceback.)"""
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        conn.execute("PRAGMA schema_version")
+    finally:
+        conn.close()
+
+
+async def _discard(conn: aiosqlite.Connection) -> None:
+    """Close a connection that failed: its thread is not a daemon, and one left running keeps
+    the process alive after everything else has ended."""
+    with suppress(Exception):
+        await conn.close()  # stops the thread even when closing the file fails
 
 
 class Database:
@@ -61,17 +84,33 @@ class Database:
         return db
 
     async def connect(self) -> None:
+        """Open, switch to WAL and migrate; on any failure nothing is left open."""
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._writer = await _open(self.path)
-        await self._writer.execute("PRAGMA journal_mode = WAL")
-        await self._migrate()
-        self._reader = self._writer if self.path == ":memory:" else await _open(self.path)
+            await asyncio.to_thread(probe, self.path)
+        try:
+            self._writer = await _open(self.path)
+            await self._writer.execute("PRAGMA journal_mode = WAL")
+            await self._migrate()
+            self._reader = self._writer if self.path == ":memory:" else await _open(self.path)
+        except BaseException:
+            for conn in (self._writer, self._reader):
+                if conn is not None:
+                    await _discard(conn)
+            self._reader = self._writer = None
+            raise
 
     async def close(self) -> None:
-        for conn in {id(c): c for c in (self._reader, self._writer) if c}.values():
-            await conn.close()
+        connections = {id(c): c for c in (self._reader, self._writer) if c}.values()
         self._reader = self._writer = None
+        failures = []
+        for conn in connections:  # each one, even when an earlier one fails to close
+            try:
+                await conn.close()
+            except Exception as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
 
     async def __aenter__(self) -> Database:
         if self._writer is None:

@@ -21,12 +21,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.phone import normalize_phone
+from tests.e2e.processes import EXAMPLE, ROOT, TOKEN, bot_env, run_cli
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.smsru import FakeSmsRu
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "accounts.csv"
-TOKEN = "424242:E2E-secret-token"
 CHAT = 5550001
 
 
@@ -37,42 +35,6 @@ def first_example_account() -> tuple[str, str]:
         reader = csv.DictReader(fp, delimiter=";" if sample.count(";") > sample.count(",") else ",")
         row = next(reader)
     return row["account"].strip(), normalize_phone(row["phone"])
-
-
-def bot_env(tmp_path: Path, api_url: str, sms_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.isupper() or k in ("PATH", "HOME", "LANG")}
-    env.update(
-        BOT_TOKEN=TOKEN,
-        TELEGRAM_API_URL=api_url,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db' / 'bot.sqlite3'}",
-        SMS_PROVIDER="smsru",
-        SMSRU_API_ID="e2e-api-id",
-        SMSRU_API_URL=sms_url,
-        # a window open on any day the test runs
-        WINDOW_START_DAY="1",
-        WINDOW_END_DAY="31",
-        ADMIN_IDS="777",
-        LOG_LEVEL="INFO",
-        PYTHONUNBUFFERED="1",
-    )
-    env.update(extra)
-    return env
-
-
-async def run_cli(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        env=env,
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 120)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 @pytest.fixture

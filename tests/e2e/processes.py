@@ -1,0 +1,121 @@
+"""Helpers for tests that run `python -m bot` as a real process against loopback fakes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "accounts.csv"
+TOKEN = "424242:E2E-secret-token"
+
+
+def bot_env(tmp_path: Path, api_url: str, sms_url: str, **extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.isupper() or k in ("PATH", "HOME", "LANG", "PYTHONPATH")
+    }
+    env.update(
+        BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=api_url,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db' / 'bot.sqlite3'}",
+        SMS_PROVIDER="smsru",
+        SMSRU_API_ID="e2e-api-id",
+        SMSRU_API_URL=sms_url,
+        # a window open on any day the test runs
+        WINDOW_START_DAY="1",
+        WINDOW_END_DAY="31",
+        ADMIN_IDS="777",
+        LOG_LEVEL="INFO",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def database_path(env: dict[str, str]) -> Path:
+    return Path(env["DATABASE_URL"].removeprefix("sqlite:///"))
+
+
+async def start_bot(env: dict[str, str], cwd: Path, *args: str) -> asyncio.subprocess.Process:
+    """`python -m bot ARGS` in the background, its output piped."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def finish(proc: asyncio.subprocess.Process, within: float) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of a process that must end within `within` seconds.
+
+    One that does not is killed, and the test fails saying what it printed until then.
+    """
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), within)
+    except TimeoutError:
+        proc.kill()
+        out, err = await proc.communicate()
+        raise AssertionError(
+            f"still running after {within:.0f} s; it printed:\n{out.decode()}{err.decode()}"
+        ) from None
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def run_cli(
+    env: dict[str, str], cwd: Path, *args: str, within: float = 120
+) -> tuple[int, str, str]:
+    return await finish(await start_bot(env, cwd, *args), within)
+
+
+def lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()]
+
+
+@contextlib.contextmanager
+def closed_port() -> Iterator[str]:
+    """A loopback URL nobody listens on: the port stays bound (not listening) meanwhile."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+class SilentServer:
+    """A TCP server that accepts every connection and never answers a byte."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.connected = asyncio.Event()
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.append(writer)
+        self.connected.set()
+        with contextlib.suppress(ConnectionError):
+            while await reader.read(65536):
+                pass
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[SilentServer]:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+        try:
+            yield self
+        finally:
+            for writer in self._writers:
+                writer.close()
+            self._server.close()
+            await self._server.wait_closed()

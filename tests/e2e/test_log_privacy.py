@@ -1,0 +1,89 @@
+"""No log line, at any level, holds a phone number, an SMS code, the token or a typed reading
+(SPEC §13): a resident links an account and submits a reading against a bot running with
+LOG_LEVEL=DEBUG, and the whole log is searched for each of them."""
+
+from __future__ import annotations
+
+import re
+import signal
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from tests.e2e.processes import TOKEN, bot_env, finish, run_cli, start_bot
+from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.smsru import FakeSmsRu
+
+CHAT = 5550003
+ACCOUNT = "7300169425"
+PHONE = "+79035550173"
+PREVIOUS = 48213570
+TYPED = "48213573"
+SMSRU_API_ID = "e2e-api-id"
+
+# the phone as it may be written: E.164, with 8, bare, grouped
+PHONE_FORMS = ("9035550173", "903 555", "903) 555", "555-01-73", "555 01 73", "5550173")
+
+
+def write_accounts(path: Path) -> None:
+    last_date = datetime.now(ZoneInfo("Europe/Moscow")).date() - timedelta(days=35)
+    path.write_text(
+        "account;phone;address;meter;resource;tariffs;digits;last_t1;last_date;verified_until\n"
+        f"{ACCOUNT};+7 903 555-01-73;Test street 1;CW-1;cold_water;1;;{PREVIOUS};"
+        f"{last_date.isoformat()};2035-01-01\n",
+        encoding="utf-8",
+    )
+
+
+def leaks(log: str, code: str) -> list[str]:
+    found = [form for form in PHONE_FORMS if form in log]
+    found += [
+        value
+        for value in (ACCOUNT, TYPED, TOKEN, TOKEN.split(":")[1], SMSRU_API_ID)
+        if value in log
+    ]
+    if re.search(rf"(?<!\d){code}(?!\d)", log):
+        found.append(f"the SMS code {code}")
+    return found
+
+
+async def test_no_log_line_at_debug_holds_a_phone_code_token_or_reading(tmp_path: Path) -> None:
+    accounts = tmp_path / "accounts.csv"
+    write_accounts(accounts)
+    sms = FakeSmsRu(api_id=SMSRU_API_ID)
+    await sms.start()
+    async with FakeBotApi(token=TOKEN) as api:
+        env = bot_env(tmp_path, api.url, sms.base_url, LOG_LEVEL="DEBUG")
+        code, _, import_log = await run_cli(env, tmp_path, "import", str(accounts))
+        assert code == 0, import_log
+
+        proc = await start_bot(env, tmp_path, "run")
+        try:
+            await api.wait_for_call("getUpdates", timeout=60)
+            api.push_text(CHAT, "/start", user_id=CHAT)
+            await api.wait_for(CHAT, lambda m: "лицевого счёта" in m["text"], timeout=30)
+            api.push_text(CHAT, ACCOUNT, user_id=CHAT)
+            await api.wait_for(CHAT, lambda m: "телефон" in m["text"], timeout=30)
+            api.push_contact(CHAT, PHONE.removeprefix("+"), user_id=CHAT)
+            await api.wait_for(CHAT, lambda m: "код" in m["text"], timeout=30)
+            sms_code = sms.last_code_for(PHONE)
+            assert sms_code is not None
+            api.push_text(CHAT, sms_code, user_id=CHAT)
+            await api.wait_for(CHAT, lambda m: "привязан" in m["text"], timeout=30)
+
+            api.push_text(CHAT, "📝 Передать показания", user_id=CHAT)
+            await api.wait_for(CHAT, lambda m: "Введите показания" in m["text"], timeout=30)
+            api.push_text(CHAT, TYPED, user_id=CHAT)
+            await api.wait_for(CHAT, lambda m: "Проверьте" in m["text"], timeout=30)
+            api.push_button(CHAT, None, "Подтвердить")
+            await api.wait_for(CHAT, lambda m: "Расписка №" in m["text"], timeout=30)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            code, out, err = await finish(proc, 30)
+            await sms.stop()
+    log = import_log + out + err
+    assert code == 0, log
+    assert "DEBUG" in log  # the level under test was on
+    assert leaks(log, sms_code) == [], "\n".join(
+        line for line in log.splitlines() if leaks(line, sms_code)
+    )

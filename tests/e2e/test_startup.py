@@ -1,0 +1,114 @@
+"""A bot that cannot start says why in one line and exits non-zero at once (SPEC §9); a stop
+signal stops it at any moment of the start-up.
+
+Each test runs `python -m bot run` as a real process. The database is made beforehand (as any
+earlier command would have), so the only line the process prints is the one under test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.storage.db import Database
+from tests.e2e.processes import (
+    SilentServer,
+    bot_env,
+    closed_port,
+    database_path,
+    finish,
+    lines,
+    start_bot,
+)
+from tests.fakes.bot_api import FakeBotApi
+
+# The start-up gives Telegram 10 s to answer; the rest is Python's and aiogram's imports on a
+# loaded two-core machine.
+EXITS_WITHIN = 60.0
+SIGTERM_STOPS_WITHIN = 10.0
+
+
+@pytest.fixture
+async def env(tmp_path: Path) -> AsyncIterator[dict[str, str]]:
+    environment = bot_env(tmp_path, "http://127.0.0.1:9", "http://127.0.0.1:9")
+    async with Database(database_path(environment)):
+        pass
+    yield environment
+
+
+def assert_one_line(err: str, out: str, *words: str) -> str:
+    assert "Traceback" not in err + out, err + out
+    assert out == ""
+    printed = lines(err)
+    assert len(printed) == 1, err
+    for word in words:
+        assert word in printed[0], printed[0]
+    return printed[0]
+
+
+async def test_unreachable_telegram_stops_with_one_line(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    with closed_port() as url:
+        env["TELEGRAM_API_URL"] = url
+        code, out, err = await finish(await start_bot(env, tmp_path, "run"), EXITS_WITHIN)
+    assert code != 0
+    assert_one_line(err, out, "cannot reach Telegram", url)
+
+
+async def test_refused_token_stops_with_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    async with FakeBotApi(token="999999:another-bots-token") as api:
+        env["TELEGRAM_API_URL"] = api.url
+        code, out, err = await finish(await start_bot(env, tmp_path, "run"), EXITS_WITHIN)
+        assert [call.method for call in api.calls] == ["getMe"]  # no polling with a bad token
+    assert code != 0
+    line = assert_one_line(err, out, "BOT_TOKEN")
+    assert env["BOT_TOKEN"] not in line and env["BOT_TOKEN"].split(":")[1] not in line
+
+
+async def test_silent_bot_api_stops_with_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    async with SilentServer().running() as server:
+        env["TELEGRAM_API_URL"] = server.url
+        code, out, err = await finish(await start_bot(env, tmp_path, "run"), EXITS_WITHIN)
+        assert server.connected.is_set()
+    assert code != 0
+    assert_one_line(err, out, "did not answer", server.url)
+
+
+@pytest.mark.parametrize("kind", ["directory", "garbage file"])
+async def test_unusable_database_stops_with_one_line(
+    kind: str, env: dict[str, str], tmp_path: Path
+) -> None:
+    async with FakeBotApi(token=env["BOT_TOKEN"]) as api:
+        env["TELEGRAM_API_URL"] = api.url
+        unusable = tmp_path / "unusable.sqlite3"
+        if kind == "directory":
+            unusable.mkdir()
+        else:
+            unusable.write_bytes(b"this is not an SQLite database\n" * 200)
+        env["DATABASE_URL"] = f"sqlite:///{unusable}"
+        code, out, err = await finish(await start_bot(env, tmp_path, "run"), EXITS_WITHIN)
+        assert not api.calls_to("getUpdates")
+    assert code != 0
+    assert_one_line(err, out, "database", str(unusable))
+
+
+async def test_sigterm_during_start_up_stops_the_bot(env: dict[str, str], tmp_path: Path) -> None:
+    """Telegram accepts the connection and never answers: the start-up waits, a SIGTERM ends it
+    (with the line of a requested stop, not the line of Telegram's silence)."""
+    async with SilentServer().running() as server:
+        env["TELEGRAM_API_URL"] = server.url
+        proc = await start_bot(env, tmp_path, "run")
+        try:
+            await asyncio.wait_for(server.connected.wait(), EXITS_WITHIN)
+        except TimeoutError:
+            proc.kill()
+            raise
+        proc.send_signal(signal.SIGTERM)
+        code, out, err = await finish(proc, SIGTERM_STOPS_WITHIN)
+    assert code == 0, err
+    assert_one_line(err, out, "stopped by SIGTERM during start-up")

@@ -1,0 +1,63 @@
+"""Logging set-up (SPEC §13): secrets never printed, chatty libraries held above DEBUG."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from bot.logs import setup_logging
+
+TOKEN = "123456:AAE-the-secret-part"
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers), logging.getLogger("aiosqlite").level)
+    stream = io.StringIO()
+    yield stream
+    root.handlers[:] = saved[1]
+    root.setLevel(saved[0])
+    logging.getLogger("aiosqlite").setLevel(saved[2])
+
+
+def use(stream: io.StringIO) -> None:
+    for handler in logging.getLogger().handlers:
+        assert isinstance(handler, logging.StreamHandler)
+        handler.setStream(stream)
+
+
+def test_the_token_is_cut_from_every_line_traceback_included(captured: io.StringIO) -> None:
+    setup_logging("DEBUG", [TOKEN, TOKEN.partition(":")[2]])
+    use(captured)
+    log = logging.getLogger("bot.test")
+    log.info("calling https://api.telegram.org/bot%s/getMe", TOKEN)
+    try:
+        raise RuntimeError(f"failed at /bot{TOKEN}/getUpdates")
+    except RuntimeError:
+        log.exception("request failed")
+    log.warning("secret alone: %s", TOKEN.partition(":")[2])
+    text = captured.getvalue()
+    assert "the-secret-part" not in text
+    assert text.count("<secret>") == 3, text
+
+
+def test_aiosqlite_statements_stay_out_of_a_debug_log(captured: io.StringIO) -> None:
+    """aiosqlite logs each statement with its parameters at DEBUG: phones, readings."""
+    setup_logging("DEBUG")
+    use(captured)
+    logging.getLogger("aiosqlite").debug("executing %s", ("+79161234567", 48213573))
+    logging.getLogger("bot.test").debug("our own debug line")
+    text = captured.getvalue()
+    assert "our own debug line" in text
+    assert "+79161234567" not in text
+
+
+def test_a_quieter_log_level_also_quiets_the_capped_loggers(captured: io.StringIO) -> None:
+    setup_logging("ERROR")
+    use(captured)
+    logging.getLogger("aiosqlite").info("exception occurred while closing connection")
+    assert captured.getvalue() == ""
