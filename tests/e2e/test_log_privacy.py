@@ -66,7 +66,7 @@ async def test_no_log_line_at_debug_holds_a_phone_code_token_or_reading(tmp_path
             await api.wait_for(CHAT, lambda m: "телефон" in m["text"], timeout=30)
             api.push_contact(CHAT, PHONE.removeprefix("+"), user_id=CHAT)
             await api.wait_for(CHAT, lambda m: "код" in m["text"], timeout=30)
-            sms_code = sms.last_code_for(PHONE)
+            sms_code = await sms.wait_for_code(PHONE)
             assert sms_code is not None
             api.push_text(CHAT, sms_code, user_id=CHAT)
             await api.wait_for(CHAT, lambda m: "привязан" in m["text"], timeout=30)
