@@ -9,17 +9,11 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram_i18n import I18nContext
 
 from bot.config import Settings
-from bot.handlers.common import current_account_or_explain
 from bot.handlers.filters import MenuButton
-from bot.handlers.submit import (
-    answer_query,
-    chat_id_of,
-    fmt_moment,
-    meter_title,
-    period_name,
-    values_text,
-)
-from bot.keyboards.submission import HistoryCsvCb, history_keyboard
+from bot.handlers.replies import answer_query, chat_id_of, current_account_or_explain
+from bot.keyboards.callbacks import HistoryCsvCb
+from bot.keyboards.submission import history_keyboard
+from bot.rendering import fmt_moment, meter_title, period_name, values_text
 from bot.services.export import account_history_csv
 from bot.services.submissions import MeterHistory, SubmissionService
 from bot.storage.db import Database

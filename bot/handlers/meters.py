@@ -13,9 +13,9 @@ from aiogram.types import Message
 from aiogram_i18n import I18nContext
 
 from bot.config import Settings
-from bot.handlers.common import current_account_or_explain
 from bot.handlers.filters import MenuButton
-from bot.handlers.submit import fmt_day, last_text, period_name, resource_name, zone_name
+from bot.handlers.replies import current_account_or_explain
+from bot.rendering import fmt_day, last_text, period_name, resource_name, zone_name
 from bot.services.submissions import MeterStatus, SubmissionService
 
 
