@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from typing import assert_never
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram_i18n import I18nContext
@@ -250,3 +251,5 @@ def doubt_text(i18n: I18nContext, task: MeterTask, zone: int, value: int, doubt:
                 months=task.months,
                 unit=unit(i18n, task.resource),
             )
+        case _:
+            assert_never(doubt)
