@@ -12,7 +12,7 @@ from aiogram_i18n import I18nContext
 from bot.config import Settings
 from bot.domain.periods import Period
 from bot.domain.windows import SubmissionWindow
-from bot.handlers.submit import period_name
+from bot.rendering import period_name
 from bot.services.export import collect_stats, default_period, export_period
 from bot.services.submissions import SubmissionService
 from bot.storage.db import Database

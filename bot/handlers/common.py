@@ -11,14 +11,13 @@ from aiogram.types import CallbackQuery, Message
 from aiogram_i18n import I18nContext
 
 from bot.config import Settings
-from bot.domain.models import Account
 from bot.fsm.linking import LinkAccount
 from bot.fsm.submission import Submission
 from bot.handlers.filters import MenuButton
-from bot.handlers.submit import kept_text
 from bot.keyboards.callbacks import LanguageCb
 from bot.keyboards.menu import language_keyboard, main_menu
-from bot.services.submissions import SubmissionService
+from bot.rendering import kept_text
+from bot.services.walk import SubmissionWalk
 from bot.storage.chats import LinkRepository
 
 
@@ -28,16 +27,6 @@ async def show_menu(message: Message, i18n: I18nContext, links: LinkRepository) 
         await message.answer(i18n.get("menu-shown"), reply_markup=main_menu(i18n))
     else:
         await message.answer(i18n.get("menu-not-linked"))
-
-
-async def current_account_or_explain(
-    message: Message, i18n: I18nContext, submissions: SubmissionService
-) -> Account | None:
-    """The chat's current account; None after telling a chat with no account how to link one."""
-    account = await submissions.account_of_chat(message.chat.id)
-    if account is None:
-        await message.answer(i18n.get("menu-not-linked"))
-    return account
 
 
 def window_days(i18n: I18nContext, start_day: int, end_day: int) -> str:
@@ -81,7 +70,8 @@ def get_router() -> Router:
     ) -> None:
         current = await state.get_state()
         had_state = current is not None
-        kept = kept_text(i18n, await state.get_data()) if current in Submission else None
+        walk = SubmissionWalk.from_data(await state.get_data()) if current in Submission else None
+        kept = kept_text(i18n, walk)
         await state.clear()
         if kept:  # a walk left half-done: the meters already confirmed stay (SPEC §6)
             await message.answer(i18n.get("cancelled-kept") + "\n\n" + kept)

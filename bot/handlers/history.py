@@ -9,17 +9,11 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram_i18n import I18nContext
 
 from bot.config import Settings
-from bot.handlers.common import current_account_or_explain
 from bot.handlers.filters import MenuButton
-from bot.handlers.submit import (
-    answer_query,
-    chat_id_of,
-    fmt_moment,
-    meter_title,
-    period_name,
-    values_text,
-)
-from bot.keyboards.submission import HistoryCsvCb, history_keyboard
+from bot.handlers.replies import answer_query, chat_id_of, current_account_or_explain
+from bot.keyboards.callbacks import HistoryCsvCb
+from bot.keyboards.submission import history_keyboard
+from bot.rendering import fmt_moment, meter_title, period_name, values_text
 from bot.services.export import account_history_csv
 from bot.services.submissions import MeterHistory, SubmissionService
 from bot.storage.db import Database
@@ -58,55 +52,56 @@ def _messages(blocks: list[str]) -> list[str]:
     return messages
 
 
+async def history(
+    message: Message,
+    state: FSMContext,
+    i18n: I18nContext,
+    submissions: SubmissionService,
+    settings: Settings,
+) -> None:
+    await state.clear()
+    account = await current_account_or_explain(message, i18n, submissions)
+    if account is None:
+        return
+    items = await submissions.history(account.id, HISTORY_PERIODS)
+    if not items:
+        await message.answer(i18n.get("submit-no-meters", support=settings.support_contact))
+        return
+    blocks = [i18n.get("history-title", account=account.number, periods=HISTORY_PERIODS)]
+    blocks += [_block(i18n, item, settings) for item in items]
+    messages = _messages(blocks)
+    for text in messages[:-1]:
+        await message.answer(text)
+    await message.answer(messages[-1], reply_markup=history_keyboard(i18n, account.id))
+
+
+async def history_csv(
+    query: CallbackQuery,
+    callback_data: HistoryCsvCb,
+    bot: Bot,
+    i18n: I18nContext,
+    submissions: SubmissionService,
+    db: Database,
+    settings: Settings,
+) -> None:
+    chat_id = chat_id_of(query)
+    if not await submissions.is_linked(chat_id, callback_data.account_id):
+        await answer_query(query, i18n.get("button-stale"))
+        return
+    await answer_query(query)
+    account = await submissions.account(callback_data.account_id)
+    number = account.number if account else str(callback_data.account_id)
+    data = await account_history_csv(db, callback_data.account_id, settings.tz)
+    await bot.send_document(
+        chat_id,
+        BufferedInputFile(data, filename=f"history-{number}.csv"),
+        caption=i18n.get("history-csv-caption", account=number),
+    )
+
+
 def get_router() -> Router:
     router = Router(name="history")
-
-    @router.message(Command("history"))
-    @router.message(MenuButton("menu-history"))
-    async def history(
-        message: Message,
-        state: FSMContext,
-        i18n: I18nContext,
-        submissions: SubmissionService,
-        settings: Settings,
-    ) -> None:
-        await state.clear()
-        account = await current_account_or_explain(message, i18n, submissions)
-        if account is None:
-            return
-        items = await submissions.history(account.id, HISTORY_PERIODS)
-        if not items:
-            await message.answer(i18n.get("submit-no-meters", support=settings.support_contact))
-            return
-        blocks = [i18n.get("history-title", account=account.number, periods=HISTORY_PERIODS)]
-        blocks += [_block(i18n, item, settings) for item in items]
-        messages = _messages(blocks)
-        for text in messages[:-1]:
-            await message.answer(text)
-        await message.answer(messages[-1], reply_markup=history_keyboard(i18n, account.id))
-
-    @router.callback_query(HistoryCsvCb.filter())
-    async def history_csv(
-        query: CallbackQuery,
-        callback_data: HistoryCsvCb,
-        bot: Bot,
-        i18n: I18nContext,
-        submissions: SubmissionService,
-        db: Database,
-        settings: Settings,
-    ) -> None:
-        chat_id = chat_id_of(query)
-        if not await submissions.is_linked(chat_id, callback_data.account_id):
-            await answer_query(query, i18n.get("button-stale"))
-            return
-        await answer_query(query)
-        account = await submissions.account(callback_data.account_id)
-        number = account.number if account else str(callback_data.account_id)
-        data = await account_history_csv(db, callback_data.account_id, settings.tz)
-        await bot.send_document(
-            chat_id,
-            BufferedInputFile(data, filename=f"history-{number}.csv"),
-            caption=i18n.get("history-csv-caption", account=number),
-        )
-
+    router.message.register(history, Command("history"))
+    router.message.register(history, MenuButton("menu-history"))
+    router.callback_query.register(history_csv, HistoryCsvCb.filter())
     return router

@@ -13,9 +13,9 @@ from aiogram.types import Message
 from aiogram_i18n import I18nContext
 
 from bot.config import Settings
-from bot.handlers.common import current_account_or_explain
 from bot.handlers.filters import MenuButton
-from bot.handlers.submit import fmt_day, last_text, period_name, resource_name, zone_name
+from bot.handlers.replies import current_account_or_explain
+from bot.rendering import fmt_day, last_text, period_name, resource_name, zone_name
 from bot.services.submissions import MeterStatus, SubmissionService
 
 
@@ -64,28 +64,28 @@ def _meter_block(i18n: I18nContext, status: MeterStatus, today: date) -> str:
     )
 
 
+async def meters(
+    message: Message,
+    state: FSMContext,
+    i18n: I18nContext,
+    submissions: SubmissionService,
+    settings: Settings,
+) -> None:
+    await state.clear()
+    account = await current_account_or_explain(message, i18n, submissions)
+    if account is None:
+        return
+    overview = await submissions.overview(account)
+    if not overview.meters:
+        await message.answer(i18n.get("submit-no-meters", support=settings.support_contact))
+        return
+    blocks = [i18n.get("meters-list-title", account=account.number)]
+    blocks += [_meter_block(i18n, s, overview.today) for s in overview.meters]
+    await message.answer("\n\n".join(blocks))
+
+
 def get_router() -> Router:
     router = Router(name="meters")
-
-    @router.message(Command("meters"))
-    @router.message(MenuButton("menu-meters"))
-    async def meters(
-        message: Message,
-        state: FSMContext,
-        i18n: I18nContext,
-        submissions: SubmissionService,
-        settings: Settings,
-    ) -> None:
-        await state.clear()
-        account = await current_account_or_explain(message, i18n, submissions)
-        if account is None:
-            return
-        overview = await submissions.overview(account)
-        if not overview.meters:
-            await message.answer(i18n.get("submit-no-meters", support=settings.support_contact))
-            return
-        blocks = [i18n.get("meters-list-title", account=account.number)]
-        blocks += [_meter_block(i18n, s, overview.today) for s in overview.meters]
-        await message.answer("\n\n".join(blocks))
-
+    router.message.register(meters, Command("meters"))
+    router.message.register(meters, MenuButton("menu-meters"))
     return router

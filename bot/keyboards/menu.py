@@ -8,7 +8,6 @@ from aiogram.types import (
     KeyboardButton,
     ReplyKeyboardMarkup,
 )
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram_i18n import I18nContext
 
 from bot.keyboards.callbacks import LanguageCb
@@ -30,11 +29,12 @@ def main_menu(i18n: I18nContext) -> ReplyKeyboardMarkup:
 
 def language_keyboard() -> InlineKeyboardMarkup:
     # each language is named in itself, so a resident finds theirs whatever the current one
-    builder = InlineKeyboardBuilder()
-    builder.button(text="Русский", callback_data=LanguageCb(locale="ru"))
-    builder.button(text="English", callback_data=LanguageCb(locale="en"))
-    return builder.as_markup()
-
-
-def inline(*rows: list[InlineKeyboardButton]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=list(rows))
+    names = (("Русский", "ru"), ("English", "en"))
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=name, callback_data=LanguageCb(locale=locale).pack())
+                for name, locale in names
+            ]
+        ]
+    )

@@ -13,9 +13,10 @@ from aiogram.types import Chat, TelegramObject, Update
 from aiogram_i18n import I18nContext
 
 from bot.fsm.submission import Submission
-from bot.handlers.submit import kept_text
+from bot.keyboards.callbacks import SubmitStepCb
 from bot.keyboards.menu import MENU_KEYS
-from bot.keyboards.submission import SubmitStepCb
+from bot.rendering import kept_text
+from bot.services.walk import SubmissionWalk
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +46,11 @@ class WalkLeftMiddleware(BaseMiddleware):
         i18n: I18nContext | None = data.get("i18n")
         if state is None or i18n is None or self._told_by_the_flow(event, i18n):
             return await handler(event, data)
-        before = await state.get_data()
-        saved = before.get("saved") or []
-        if not saved:
+        before = SubmissionWalk.from_data(await state.get_data())
+        if before is None or not before.kept:
             return await handler(event, data)
         result = await handler(event, data)
-        after = await state.get_data() if await state.get_state() in _WALK_STATES else {}
-        if (after.get("saved") or [])[: len(saved)] != saved:  # this walk is over
+        if not await _still_going(state, before):
             bot: Bot | None = data.get("bot")
             chat: Chat | None = data.get("event_chat")
             kept = kept_text(i18n, before)
@@ -90,3 +89,11 @@ class WalkLeftMiddleware(BaseMiddleware):
             )
             self._menu_texts[id(core)] = texts
         return texts
+
+
+async def _still_going(state: FSMContext, before: SubmissionWalk) -> bool:
+    """Is the walk `before` still the one in the FSM (a walk whose kept readings begin alike)?"""
+    if await state.get_state() not in _WALK_STATES:
+        return False
+    after = SubmissionWalk.from_data(await state.get_data())
+    return after is not None and after.kept[: len(before.kept)] == before.kept

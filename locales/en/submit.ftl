@@ -103,3 +103,4 @@ submit-still-due = { $count ->
    *[other] { $count } more meters are still due.
 }
 submit-continue = Submit the rest ({ $count })
+submit-start-again = I lost track of where we were. Press «📝 Submit readings» to start again; readings you confirmed are saved.

@@ -516,6 +516,21 @@ async def test_confirm_again_after_a_restart_returns_the_first_receipt(tmp_path:
         await harness.close()
 
 
+async def test_a_walk_the_bot_cannot_read_is_started_again(harness: BotHarness) -> None:
+    """A conversation whose data holds no walk (a bug, a hand-edited row) does not crash:
+    the resident is asked to start again, and the state is cleared."""
+    account = await seed_flat(harness.db)
+    chat = await link(harness, 1001, account)
+    await chat.send(SUBMIT)
+    await harness.app.fsm_storage.set_data(_key(harness, chat), {"zone": 0})
+
+    await chat.send("105")
+
+    assert chat.last_text == harness.app.core.get("submit-start-again", "ru")
+    assert await harness.app.fsm_storage.get_state(_key(harness, chat)) is None
+    assert await count_readings(harness.db) == 0
+
+
 # --- leaving the flow --------------------------------------------------------------------------
 
 

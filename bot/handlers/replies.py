@@ -1,0 +1,56 @@
+"""Small ways of answering that several handler modules share (no router here)."""
+
+from __future__ import annotations
+
+import contextlib
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram_i18n import I18nContext
+
+from bot.domain.models import Account
+from bot.services.submissions import SubmissionService
+
+
+def chat_id_of(query: CallbackQuery) -> int:
+    return query.message.chat.id if query.message is not None else query.from_user.id
+
+
+def message_id_of(query: CallbackQuery) -> int | None:
+    return query.message.message_id if query.message is not None else None
+
+
+async def answer_query(query: CallbackQuery, text: str | None = None) -> None:
+    """Answer first; an expired query is not worth an error."""
+    with contextlib.suppress(TelegramBadRequest):
+        await query.answer(text)
+
+
+async def edit_or_send(
+    bot: Bot,
+    chat_id: int,
+    message_id: int | None,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    if message_id is not None:
+        try:
+            await bot.edit_message_text(
+                text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+            )
+            return
+        except TelegramBadRequest as exc:
+            if "not modified" in str(exc):
+                return
+    await bot.send_message(chat_id, text, reply_markup=markup)
+
+
+async def current_account_or_explain(
+    message: Message, i18n: I18nContext, submissions: SubmissionService
+) -> Account | None:
+    """The chat's current account; None after telling a chat with no account how to link one."""
+    account = await submissions.account_of_chat(message.chat.id)
+    if account is None:
+        await message.answer(i18n.get("menu-not-linked"))
+    return account
