@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.storage.db import Database
-from bot.storage.timestamps import day_from_db, to_db
+from bot.storage.timestamps import day_from_db, from_db, to_db
 
 KINDS = ("opening", "closing", "verification", "broadcast")
 REMINDER_FLAGS = {
@@ -21,8 +21,18 @@ REMINDER_FLAGS = {
     "closing": "remind_closing",
     "verification": "remind_verification",
 }
-STATUSES = ("pending", "sending", "sent", "failed", "blocked", "skipped")
-FINAL_STATUSES = ("sent", "failed", "blocked", "skipped")
+STATUSES = (
+    "pending",
+    "claimed",
+    "sending",
+    "sent",
+    "failed",
+    "blocked",
+    "skipped",
+    "unknown",
+    "given_up",
+)
+FINAL_STATUSES = ("sent", "failed", "blocked", "skipped", "unknown", "given_up")
 # SQLite allows 32766 variables; stay far below for any one IN (...) list.
 _MAX_VARIABLES = 900
 
@@ -37,6 +47,16 @@ class Campaign:
     finished: bool
     admin_chat_id: int | None = None
     progress_message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Retrying:
+    """A claimed delivery's past: passing failures so far, since when, and since when it has
+    been held back (a resident in the middle of a submission walk)."""
+
+    attempts: int
+    failing_since: datetime | None
+    deferred_since: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +209,7 @@ class DeliveryRepository:
         return found
 
     async def unfinished(self, kinds: Sequence[str]) -> list[Campaign]:
+        """Campaigns of these kinds with something still to do, oldest first."""
         rows = await self.db.fetchall(
             "SELECT * FROM campaigns WHERE finished_at IS NULL"
             f" AND kind IN ({','.join('?' * len(kinds))}) ORDER BY created_at, id",
@@ -203,10 +224,12 @@ class DeliveryRepository:
         )
 
     async def finish(self, campaign_id: str, now: datetime) -> bool:
-        """Close the campaign when nothing is pending; False while something still is."""
+        """Close the campaign when nothing is pending or claimed; False while something is
+        (a retry to come, a run's claims, a dead run's claims to send again)."""
         async with self.db.transaction() as conn:
             async with conn.execute(
-                "SELECT 1 FROM deliveries WHERE campaign = ? AND status = 'pending' LIMIT 1",
+                "SELECT 1 FROM deliveries WHERE campaign = ? AND status IN ('pending', 'claimed')"
+                " LIMIT 1",
                 (campaign_id,),
             ) as cur:
                 if await cur.fetchone() is not None:
@@ -281,64 +304,143 @@ class DeliveryRepository:
                 )
             return added
 
-    async def claim(self, campaign_id: str, limit: int, now: datetime) -> list[int]:
-        """Mark up to `limit` pending rows 'sending' and return their chats, in chat order.
+    async def claim(
+        self, campaign_id: str, limit: int, now: datetime, owner: str
+    ) -> tuple[list[int], dict[int, Retrying]]:
+        """Mark up to `limit` due pending rows 'claimed' by `owner`; their chats in chat order,
+        and what came before for those tried or held back already.
 
         Atomic, so two runs of the same campaign (the bot and `send-reminders`) never claim
-        the same chat.
+        the same chat. Due: no `retry_at`, or one that has come.
         """
         # The chats travel as one JSON array, not a row each: every row fetched is a trip
         # through the GIL for the database thread, and the sending thread holds it.
+        stamp = to_db(now)
         async with self.db.transaction() as conn:
-            [[claimed]] = await conn.execute_fetchall(
-                "SELECT json_group_array(chat_id) FROM ("
-                " SELECT chat_id FROM deliveries WHERE campaign = ? AND status = 'pending'"
-                " ORDER BY chat_id LIMIT ?)",
-                (campaign_id, limit),
+            [[claimed, history]] = await conn.execute_fetchall(
+                "SELECT json_group_array(chat_id),"
+                " json_group_array(json_array(chat_id, attempts, failing_since, deferred_since))"
+                "  FILTER (WHERE attempts > 0 OR deferred_since IS NOT NULL)"
+                " FROM (SELECT chat_id, attempts, failing_since, deferred_since FROM deliveries"
+                "  WHERE campaign = ? AND status = 'pending'"
+                "  AND (retry_at IS NULL OR retry_at <= ?) ORDER BY chat_id LIMIT ?)",
+                (campaign_id, stamp, limit),
             )
             if claimed != "[]":
                 await conn.execute(
-                    "UPDATE deliveries SET status = 'sending', updated_at = ?"
+                    "UPDATE deliveries SET status = 'claimed', owner = ?, updated_at = ?"
                     " WHERE campaign = ? AND status = 'pending'"
                     " AND chat_id IN (SELECT value FROM json_each(?))",
-                    (to_db(now), campaign_id, claimed),
+                    (owner, stamp, campaign_id, claimed),
                 )
-        return sorted(json.loads(claimed))
+        before = {
+            row[0]: Retrying(row[1], row[2] and from_db(row[2]), row[3] and from_db(row[3]))
+            for row in json.loads(history or "[]")
+        }
+        return sorted(json.loads(claimed)), before
 
-    async def release(self, campaign_id: str, chat_ids: Sequence[int], now: datetime) -> None:
-        """Claimed but not sent (the run was stopped): pending again, for the next run."""
-        if not chat_ids:
-            return
-        stamp = to_db(now)
-        await self.db.executemany(
-            "UPDATE deliveries SET status = 'pending', updated_at = ?"
-            " WHERE campaign = ? AND chat_id = ? AND status = 'sending'",
-            ((stamp, campaign_id, chat_id) for chat_id in chat_ids),
-        )
-
-    async def record(
-        self, campaign_id: str, results: Sequence[tuple[int, str]], now: datetime
+    async def apply(
+        self,
+        campaign_id: str,
+        changes: Sequence[tuple[int, str, str | None]],
+        owner: str,
+        now: datetime,
     ) -> None:
-        """Each chat's outcome, in one transaction; a blocked chat is marked inactive too."""
-        if not results:
+        """What became of each chat's delivery, (chat, change, retry_at) in one statement.
+
+        Changes: 'claimed' (handed back to the run: a 429), 'sending' (its request is about to
+        go out), a final status, 'pending' (handed back unsent), 'retry' (failed for a passing
+        reason: pending again from `retry_at`, one more attempt), 'defer' (held back: pending
+        again from `retry_at`). A blocked chat is marked inactive too. Only rows this owner
+        holds change, so a row another run took over is left alone.
+        """
+        if not changes:
             return
         stamp = to_db(now)
-        by_status: dict[str, list[int]] = {}
-        for chat_id, status in results:
-            by_status.setdefault(status, []).append(chat_id)
-        # one statement per outcome, the chats as a JSON array (see `claim`)
+        sql = (
+            "UPDATE deliveries SET"
+            " status = CASE WHEN c.change IN ('retry', 'defer') THEN 'pending' ELSE c.change END,"
+            " owner = CASE WHEN c.change IN ('claimed', 'sending') THEN :owner END,"
+            " attempts = attempts + (c.change = 'retry'),"
+            " failing_since = CASE WHEN c.change = 'retry' THEN coalesce(failing_since, :now)"
+            "  ELSE failing_since END,"
+            " deferred_since = CASE WHEN c.change = 'defer' THEN coalesce(deferred_since, :now)"
+            "  ELSE deferred_since END,"
+            " retry_at = c.retry_at, updated_at = :now"
+            " FROM (SELECT json_extract(value, '$[0]') AS chat_id,"
+            "  json_extract(value, '$[1]') AS change, json_extract(value, '$[2]') AS retry_at"
+            "  FROM json_each(:changes)) AS c"
+            " WHERE deliveries.campaign = :campaign AND deliveries.chat_id = c.chat_id"
+            " AND deliveries.owner = :owner AND deliveries.status IN ('claimed', 'sending')"
+        )
+        params = {
+            "owner": owner,
+            "now": stamp,
+            "changes": json.dumps(changes),
+            "campaign": campaign_id,
+        }
+        blocked = [chat_id for chat_id, change, _ in changes if change == "blocked"]
+        if not blocked:
+            await self.db.execute(sql, params)
+            return
         async with self.db.transaction() as conn:
-            for status, chat_ids in by_status.items():
-                await conn.execute(
-                    "UPDATE deliveries SET status = ?, updated_at = ?"
-                    " WHERE campaign = ? AND chat_id IN (SELECT value FROM json_each(?))",
-                    (status, stamp, campaign_id, json.dumps(chat_ids)),
+            await conn.execute(sql, params)
+            await conn.execute(
+                "UPDATE chats SET active = 0 WHERE chat_id IN (SELECT value FROM json_each(?))",
+                (json.dumps(blocked),),
+            )
+
+    async def holders(self, campaign_id: str) -> list[str | None]:
+        """The owners of the campaign's claimed and sending rows (None: from before owners)."""
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT owner FROM deliveries"
+            " WHERE campaign = ? AND status IN ('claimed', 'sending')",
+            (campaign_id,),
+        )
+        return [row[0] for row in rows]
+
+    async def resolve_abandoned(
+        self, campaign_id: str, owners: Sequence[str | None], now: datetime
+    ) -> tuple[int, int]:
+        """Rows of dead owners: 'claimed' ones pending again (never sent), 'sending' ones
+        'unknown' (their request was under way). Returns (pending again, unknown)."""
+        if not owners:
+            return 0, 0
+        named = [owner for owner in owners if owner is not None]
+        condition = "owner IN (SELECT value FROM json_each(?))"
+        if None in owners:
+            condition = f"({condition} OR owner IS NULL)"
+        async with self.db.transaction() as conn:
+            counts = []
+            for was, becomes in (("claimed", "pending"), ("sending", "unknown")):
+                cur = await conn.execute(
+                    f"UPDATE deliveries SET status = ?, owner = NULL, updated_at = ?"
+                    f" WHERE campaign = ? AND status = ? AND {condition}",
+                    (becomes, to_db(now), campaign_id, was, json.dumps(named)),
                 )
-            if "blocked" in by_status:
-                await conn.execute(
-                    "UPDATE chats SET active = 0 WHERE chat_id IN (SELECT value FROM json_each(?))",
-                    (json.dumps(by_status["blocked"]),),
-                )
+                counts.append(cur.rowcount)
+        return counts[0], counts[1]
+
+    async def next_retry(self, campaign_id: str) -> datetime | None:
+        """When the earliest pending row that failed before may be tried again."""
+        value = await self.db.fetchval(
+            "SELECT min(retry_at) FROM deliveries WHERE campaign = ? AND status = 'pending'"
+            " AND attempts > 0",
+            (campaign_id,),
+        )
+        return None if value is None else from_db(value)
+
+    async def due(self, campaign_id: str, now: datetime) -> bool:
+        """Whether a run would find something to do now: a pending row that is due, or a
+        row held by a run (perhaps a dead one)."""
+        return bool(
+            await self.db.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM deliveries WHERE campaign = ? AND ("
+                " (status = 'pending' AND (retry_at IS NULL OR retry_at <= ?))"
+                " OR status IN ('claimed', 'sending')))",
+                (campaign_id, to_db(now)),
+            )
+        )
 
     async def counts(self, campaign_id: str) -> dict[str, int]:
         rows = await self.db.fetchall(
@@ -548,4 +650,16 @@ class RecipientRepository:
                 list(chunk),
             )
             found.update({row[0]: row[1] for row in rows})
+        return found
+
+    async def mid_walk(self, chat_ids: Sequence[int]) -> set[int]:
+        """Chats among these in the middle of a submission conversation (its state stored)."""
+        found: set[int] = set()
+        for chunk in _chunks(chat_ids):
+            rows = await self.db.fetchall(
+                "SELECT DISTINCT chat_id FROM fsm_states"
+                f" WHERE chat_id IN ({','.join('?' * len(chunk))}) AND state LIKE 'Submission:%'",
+                list(chunk),
+            )
+            found.update(row[0] for row in rows)
         return found
