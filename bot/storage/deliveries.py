@@ -342,7 +342,7 @@ class DeliveryRepository:
     async def apply(
         self,
         campaign_id: str,
-        changes: Sequence[tuple[int, str, str | None]],
+        changes: Sequence[tuple[int, str, datetime | None]],
         owner: str,
         now: datetime,
     ) -> None:
@@ -357,8 +357,13 @@ class DeliveryRepository:
         if not changes:
             return
         stamp = to_db(now)
+        # the changes as a materialised table, looked up row by row in deliveries_held: a
+        # plain FROM json_each(...) lets SQLite scan the whole campaign for each change
         sql = (
-            "UPDATE deliveries SET"
+            "WITH c AS MATERIALIZED (SELECT json_extract(value, '$[0]') AS chat_id,"
+            "  json_extract(value, '$[1]') AS change, json_extract(value, '$[2]') AS retry_at"
+            "  FROM json_each(:changes))"
+            " UPDATE deliveries SET"
             " status = CASE WHEN c.change IN ('retry', 'defer') THEN 'pending' ELSE c.change END,"
             " owner = CASE WHEN c.change IN ('claimed', 'sending') THEN :owner END,"
             " attempts = attempts + (c.change = 'retry'),"
@@ -367,16 +372,15 @@ class DeliveryRepository:
             " deferred_since = CASE WHEN c.change = 'defer' THEN coalesce(deferred_since, :now)"
             "  ELSE deferred_since END,"
             " retry_at = c.retry_at, updated_at = :now"
-            " FROM (SELECT json_extract(value, '$[0]') AS chat_id,"
-            "  json_extract(value, '$[1]') AS change, json_extract(value, '$[2]') AS retry_at"
-            "  FROM json_each(:changes)) AS c"
-            " WHERE deliveries.campaign = :campaign AND deliveries.chat_id = c.chat_id"
-            " AND deliveries.owner = :owner AND deliveries.status IN ('claimed', 'sending')"
+            " FROM c WHERE deliveries.campaign = :campaign AND deliveries.owner = :owner"
+            " AND deliveries.chat_id = c.chat_id AND deliveries.status IN ('claimed', 'sending')"
         )
         params = {
             "owner": owner,
             "now": stamp,
-            "changes": json.dumps(changes),
+            "changes": json.dumps(
+                [(chat_id, change, at and to_db(at)) for chat_id, change, at in changes]
+            ),
             "campaign": campaign_id,
         }
         blocked = [chat_id for chat_id, change, _ in changes if change == "blocked"]
