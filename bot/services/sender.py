@@ -1,14 +1,17 @@
 """The one sender of reminders and announcements: paced, resumable, every message on record.
 
-A run claims a small batch of a campaign's due deliveries ('claimed', owned by this process),
-renders it and sends it at most BROADCAST_RATE a second. A row says 'sending' in the database
-before its request goes out, and its outcome soon after Telegram answers: changes are written
-behind in groups (one statement carries every change asked for since the previous one), and a
-request waits only for its own 'sending' to be written. So a process killed mid-run leaves:
-- 'claimed' rows, never sent: the next run sends them;
-- 'sending' rows: the requests under way at that moment (at most `concurrency` of them) and
-  the answers not yet written. Nobody knows whether those arrived; they become 'unknown' and are
-  never sent again (at most once per chat and campaign, SPEC §7).
+A run claims a small batch of a campaign's due deliveries ('claimed' by the run, numbered),
+renders it and sends it at most BROADCAST_RATE a second, in chat order. Before a request goes
+out, the run's mark in the database covers it ("in batch n, every chat up to c may have been
+sent"); each outcome is written soon after Telegram answers. Both are written behind in
+groups (one write carries the mark and every outcome asked for since the previous one), and
+the mark runs `lead` messages ahead, so sending seldom waits for the database. A process
+killed mid-run leaves claimed rows, which the next run resolves:
+- above the mark: never sent, pending again, sent by that run;
+- at or below it (or of an earlier batch) without an outcome: the requests under way at the
+  kill (at most `concurrency`), the answers not yet written, and at most `lead` next in line.
+  Nobody knows whether those arrived; they become 'unknown' and are never sent again (at most
+  once per chat and campaign, SPEC §7).
 
 Failures: 403 marks the chat blocked, 400 and other refusals fail for good. 5xx, 429 and a
 connection that could not be made never delivered anything: retried with back-off in the run,
@@ -20,6 +23,7 @@ No request starts in QUIET_HOURS: a run that reaches them hands its claims back 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import math
 import time
@@ -119,40 +123,44 @@ def failure_kind(exc: BaseException) -> str:
 
 @dataclass
 class _Batch:
-    """Claimed chats still to send, with their messages, and what came before for each."""
+    """Claimed chats to send, in chat order, with their messages, and what came before."""
 
-    queue: deque[tuple[int, Outgoing, int]]
+    number: int
+    items: list[tuple[int, Outgoing]]
     history: dict[int, Retrying]
+    next: int = 0  # the next item to start
+    marks: list[asyncio.Future[None]] = field(default_factory=list)  # items put on record
+    again: deque[tuple[int, Outgoing, int]] = field(default_factory=deque)  # after a 429
     open: set[int] = field(default_factory=set)  # no outcome yet
     in_flight: set[int] = field(default_factory=set)  # request under way
     claimed_none: bool = False  # nothing was due
 
+    @property
+    def left(self) -> int:
+        return len(self.items) - self.next + len(self.again)
+
 
 class _Journal:
-    """Each delivery's changes, written behind in groups (a group commit): one statement
-    carries every change asked for since the previous one. `started` waits for its write, as a
-    request may go out only once its row says 'sending'; outcomes do not wait."""
+    """A run's record, written behind in groups (a group commit): one write carries the run's
+    mark and every change asked for since the previous write. A request goes out only once a
+    mark covering it is written (the future `mark` returns); outcomes are not waited for."""
 
     def __init__(
-        self, deliveries: DeliveryRepository, campaign_id: str, owner: str, clock: Clock
+        self, deliveries: DeliveryRepository, campaign_id: str, run: str, clock: Clock
     ) -> None:
         self.deliveries = deliveries
         self.campaign_id = campaign_id
-        self.owner = owner
+        self.run = run
         self.clock = clock
         self._changes: dict[int, tuple[int, str, datetime | None]] = {}
+        self._mark: tuple[int, int] | None = None
         self._written: asyncio.Future[None] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._error: BaseException | None = None
 
-    def note(
-        self, chat_id: int, change: str, retry_at: datetime | None = None
-    ) -> asyncio.Future[None]:
-        """Write this change soon; the future is done once it is written."""
+    def _soon(self) -> asyncio.Future[None]:
         if self._error is not None:
             raise self._error
-        self._changes.pop(chat_id, None)  # the latest change of a chat wins, in its place
-        self._changes[chat_id] = (chat_id, change, retry_at)
         loop = asyncio.get_running_loop()
         if self._written is None:
             self._written = loop.create_future()
@@ -160,20 +168,31 @@ class _Journal:
             self._writer = loop.create_task(self._write())
         return self._written
 
-    async def started(self, chat_id: int) -> None:
-        # shielded: a cancelled worker must not cancel the write the others wait for
-        await asyncio.shield(self.note(chat_id, "sending"))
+    def note(
+        self, chat_id: int, change: str, retry_at: datetime | None = None
+    ) -> asyncio.Future[None]:
+        """Write this change soon; the future is done once it is written."""
+        self._changes.pop(chat_id, None)  # the latest change of a chat wins, in its place
+        self._changes[chat_id] = (chat_id, change, retry_at)
+        return self._soon()
+
+    def mark(self, batch: int, chat_id: int) -> asyncio.Future[None]:
+        """In `batch`, the chats up to this one may be sent once the future is done."""
+        self._mark = (batch, chat_id)
+        return self._soon()
 
     async def _write(self) -> None:
         try:
-            while self._changes:
-                await asyncio.sleep(0)  # every worker ready now adds its change to this write
+            while self._changes or self._mark:
                 changes, self._changes = list(self._changes.values()), {}
+                mark, self._mark = self._mark, None
                 written, self._written = self._written, None
                 assert written is not None
                 try:
+                    if mark is not None:
+                        await self.deliveries.mark(self.run, *mark)
                     await self.deliveries.apply(
-                        self.campaign_id, changes, self.owner, self.clock.now()
+                        self.campaign_id, changes, self.run, self.clock.now()
                     )
                 except BaseException as exc:
                     self._error = exc
@@ -185,7 +204,7 @@ class _Journal:
             self._writer = None
 
     async def flush(self) -> None:
-        """Wait until every change asked for is written."""
+        """Wait until everything asked for is written."""
         while self._writer is not None:
             await asyncio.shield(self._writer)
         if self._error is not None:
@@ -312,6 +331,7 @@ class Sender:
         self._claim_size = claim_size
         self._stopping = False
         self._failing = 0  # passing failures in a row, across runs: all sending pauses
+        self._runs = 0
 
     # Sends in flight at once: Telegram answers in ~0.1 s, so pacing needs a few in parallel.
     # Also the most a kill can leave unknown (and, unpaced, how many changes one write carries).
@@ -321,6 +341,16 @@ class Sender:
             return self._concurrency
         rate = self.pacer.rate
         return 64 if rate is None else max(4, min(64, math.ceil(rate / 2)))
+
+    # How far the mark runs ahead of the requests, to hide the write's latency: with the
+    # requests under way, the most a kill can leave unknown. A tenth of a second of sending;
+    # unpaced, two rounds of requests, so one write runs while the other round is sent.
+    @property
+    def lead(self) -> int:
+        rate = self.pacer.rate
+        if rate is None:
+            return 2 * self.concurrency
+        return max(1, min(self.concurrency, math.ceil(rate / 10)))
 
     # A claim covers about two seconds of sending; a killed run's claims are sent again.
     @property
@@ -349,12 +379,12 @@ class Sender:
         return self.quiet.end_after(now, self.tz) if self.quiet.quiet_at(now, self.tz) else None
 
     async def recover(self, campaign_id: str) -> tuple[int, int]:
-        """Resolve the rows of runs whose process is gone: claimed ones are pending again,
-        the ones whose request was under way are unknown. Returns (pending again, unknown)."""
+        """Resolve the rows of runs whose process is gone: those whose request may have gone
+        out are unknown, the others pending again. Returns (pending again, unknown)."""
         dead = [
-            owner
-            for owner in await self.deliveries.holders(campaign_id)
-            if not self.owner.alive(owner)
+            run
+            for run in await self.deliveries.runs(campaign_id)
+            if not self.owner.alive(run.partition("/")[0])
         ]
         if not dead:
             return 0, 0
@@ -400,11 +430,17 @@ class Sender:
         if stopped() or quiet_now():
             return counts
         self.owner.hold()
-        journal = _Journal(self.deliveries, campaign_id, self.owner.token, self.clock)
+        self._runs += 1
+        journal = _Journal(
+            self.deliveries, campaign_id, f"{self.owner.token}/{self._runs}", self.clock
+        )
         loop = asyncio.get_running_loop()
+        batches = itertools.count(1)
 
         def prepare() -> asyncio.Task[_Batch]:
-            return loop.create_task(self._prepare(campaign_id, render, hold_back, journal, counts))
+            return loop.create_task(
+                self._prepare(campaign_id, next(batches), render, hold_back, journal, counts)
+            )
 
         ahead: asyncio.Task[_Batch] | None = prepare()
         try:
@@ -416,7 +452,7 @@ class Sender:
                     if await self._wait_for_retry(campaign_id, stopped):
                         ahead = prepare()
                     continue
-                if not batch.queue:  # all held back or skipped
+                if not batch.items:  # all held back or skipped
                     if not stopped():
                         ahead = prepare()
                     continue
@@ -437,11 +473,14 @@ class Sender:
                 else:
                     self._settle(batch, journal, counts)
             await asyncio.shield(journal.flush())
+            # every row it claimed is settled: nothing of this run to resolve after a crash
+            await asyncio.shield(self.deliveries.end_run(journal.run))
         return counts
 
     async def _prepare(
         self,
         campaign_id: str,
+        number: int,
         render: Renderer,
         hold_back: HoldBack | None,
         journal: _Journal,
@@ -449,10 +488,10 @@ class Sender:
     ) -> _Batch:
         now = self.clock.now()
         claimed, history = await self.deliveries.claim(
-            campaign_id, self.claim_size, now, self.owner.token
+            campaign_id, self.claim_size, now, journal.run, number
         )
         if not claimed:
-            return _Batch(deque(), history, claimed_none=True)
+            return _Batch(number, [], history, claimed_none=True)
         try:
             held: set[int] = set()
             if hold_back is not None:
@@ -475,15 +514,15 @@ class Sender:
         for chat_id in held:
             journal.note(chat_id, "defer", now + DEFER_FOR)
         counts.deferred += len(held)
-        queue: deque[tuple[int, Outgoing, int]] = deque()
+        items: list[tuple[int, Outgoing]] = []
         for chat_id in wanted:
             message = outgoing.get(chat_id)
             if message is None:
                 journal.note(chat_id, "skipped")
                 counts.skipped += 1
             else:
-                queue.append((chat_id, message, 1))
-        return _Batch(queue, history, {chat_id for chat_id, _, _ in queue})
+                items.append((chat_id, message))
+        return _Batch(number, items, history, open={chat_id for chat_id, _ in items})
 
     async def _wait_for_retry(self, campaign_id: str, stopped: Callable[[], bool]) -> bool:
         """Nothing is due: wait for the next retry if it comes within RETRY_WAIT."""
@@ -510,7 +549,7 @@ class Sender:
         stopped: Callable[[], bool],
         quiet_now: Callable[[], bool],
     ) -> None:
-        workers = min(self.concurrency, len(batch.queue))
+        workers = min(self.concurrency, batch.left)
         await asyncio.gather(
             *(self._worker(batch, counts, journal, stopped, quiet_now) for _ in range(workers))
         )
@@ -525,7 +564,21 @@ class Sender:
             else:
                 journal.note(chat_id, "pending")
         batch.open.clear()
-        batch.queue.clear()
+        batch.next = len(batch.items)
+        batch.again.clear()
+
+    def _put_on_record(self, batch: _Batch, journal: _Journal, index: int) -> bool:
+        """Keep the run's mark up to `lead` items past `index`, moving it once half of that
+        is used up: the request of each item may go once a mark covering it is written, and
+        that write is under way well before its turn. True when the mark was moved."""
+        if len(batch.marks) - index > self.lead // 2:
+            return False
+        end = min(len(batch.items), index + 1 + self.lead)
+        if end <= len(batch.marks):
+            return False
+        written = journal.mark(batch.number, batch.items[end - 1][0])
+        batch.marks += [written] * (end - len(batch.marks))
+        return True
 
     def _passing_failure(self, chat_id: int, batch: _Batch) -> tuple[str, datetime | None]:
         """Try again later, or give up after a day of failures."""
@@ -548,14 +601,28 @@ class Sender:
         stopped: Callable[[], bool],
         quiet_now: Callable[[], bool],
     ) -> None:
-        queue = batch.queue
-        while queue:
-            item = queue.popleft()
+        while True:
+            if batch.again:
+                item = batch.again.popleft()  # covered by the mark already
+            elif batch.next < len(batch.items):
+                index = batch.next
+                batch.next += 1
+                item = (*batch.items[index], 1)
+                if self._put_on_record(batch, journal, index) or index % 16 == 0:
+                    # the mark's write starts now, and one done is taken in, while we send
+                    # on (sends that never wait, as to a local server, would starve them)
+                    await asyncio.sleep(0)
+                written = batch.marks[index]
+                if not written.done():
+                    # shielded: a cancelled worker must not cancel the write others wait for
+                    await asyncio.shield(written)
+                elif written.exception() is not None:
+                    raise written.exception()  # type: ignore[misc]
+            else:
+                return
             chat_id, message, attempt = item
-            # on record before its turn, so the request leaves the moment the pacer allows
-            await journal.started(chat_id)
             if not await self.pacer.wait(stopped) or quiet_now():
-                queue.appendleft(item)  # not sent: the batch's settling hands it back
+                batch.again.appendleft(item)  # not sent: the batch's settling hands it back
                 return
             batch.in_flight.add(chat_id)
             retry_at = None
@@ -572,8 +639,7 @@ class Sender:
                     self.pacer.hold(exc.retry_after)  # the limit is the whole bot's
                     if attempt < self.max_attempts:
                         counts.retried += 1
-                        journal.note(chat_id, "claimed")  # not sent: still this run's
-                        queue.appendleft((chat_id, message, attempt + 1))
+                        batch.again.appendleft((chat_id, message, attempt + 1))
                         continue
                 if change == "retry":
                     change, retry_at = self._passing_failure(chat_id, batch)

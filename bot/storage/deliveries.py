@@ -24,7 +24,6 @@ REMINDER_FLAGS = {
 STATUSES = (
     "pending",
     "claimed",
-    "sending",
     "sent",
     "failed",
     "blocked",
@@ -224,13 +223,13 @@ class DeliveryRepository:
         )
 
     async def finish(self, campaign_id: str, now: datetime) -> bool:
-        """Close the campaign when nothing is pending or claimed; False while something is
-        (a retry to come, a run's claims, a dead run's claims to send again)."""
+        """Close the campaign when nothing is pending and no run holds rows of it; False
+        while something is (a retry to come, a run's claims, a dead run's to resolve)."""
         async with self.db.transaction() as conn:
             async with conn.execute(
-                "SELECT 1 FROM deliveries WHERE campaign = ? AND status IN ('pending', 'claimed')"
-                " LIMIT 1",
-                (campaign_id,),
+                "SELECT 1 FROM deliveries WHERE campaign = ? AND status = 'pending'"
+                " UNION ALL SELECT 1 FROM delivery_runs WHERE campaign = ? LIMIT 1",
+                (campaign_id, campaign_id),
             ) as cur:
                 if await cur.fetchone() is not None:
                     return False
@@ -305,13 +304,14 @@ class DeliveryRepository:
             return added
 
     async def claim(
-        self, campaign_id: str, limit: int, now: datetime, owner: str
+        self, campaign_id: str, limit: int, now: datetime, run: str, batch: int
     ) -> tuple[list[int], dict[int, Retrying]]:
-        """Mark up to `limit` due pending rows 'claimed' by `owner`; their chats in chat order,
-        and what came before for those tried or held back already.
+        """Mark up to `limit` due pending rows 'claimed' by `run` as its `batch`; their chats in
+        chat order, and what came before for those tried or held back already.
 
         Atomic, so two runs of the same campaign (the bot and `send-reminders`) never claim
-        the same chat. Due: no `retry_at`, or one that has come.
+        the same chat. Due: no `retry_at`, or one that has come. The run is registered with
+        its first claim, so a later run can tell its rows apart if it dies.
         """
         # The chats travel as one JSON array, not a row each: every row fetched is a trip
         # through the GIL for the database thread, and the sending thread holds it.
@@ -328,10 +328,15 @@ class DeliveryRepository:
             )
             if claimed != "[]":
                 await conn.execute(
-                    "UPDATE deliveries SET status = 'claimed', owner = ?, updated_at = ?"
-                    " WHERE campaign = ? AND status = 'pending'"
+                    "INSERT INTO delivery_runs (run, campaign) VALUES (?, ?)"
+                    " ON CONFLICT (run) DO NOTHING",
+                    (run, campaign_id),
+                )
+                await conn.execute(
+                    "UPDATE deliveries SET status = 'claimed', owner = ?, batch = ?,"
+                    " updated_at = ? WHERE campaign = ? AND status = 'pending'"
                     " AND chat_id IN (SELECT value FROM json_each(?))",
-                    (owner, stamp, campaign_id, claimed),
+                    (run, batch, stamp, campaign_id, claimed),
                 )
         before = {
             row[0]: Retrying(row[1], row[2] and from_db(row[2]), row[3] and from_db(row[3]))
@@ -339,91 +344,150 @@ class DeliveryRepository:
         }
         return sorted(json.loads(claimed)), before
 
+    async def mark(self, run: str, batch: int, started_through: int) -> None:
+        """Before their requests go out: in `batch`, the chats up to this one may be sent."""
+        await self.db.execute(
+            "UPDATE delivery_runs SET batch = ?, started_through = ? WHERE run = ?",
+            (batch, started_through, run),
+        )
+
     async def apply(
         self,
         campaign_id: str,
         changes: Sequence[tuple[int, str, datetime | None]],
-        owner: str,
+        run: str,
         now: datetime,
     ) -> None:
-        """What became of each chat's delivery, (chat, change, retry_at) in one statement.
+        """What became of each chat's delivery, given as (chat, change, retry_at).
 
-        Changes: 'claimed' (handed back to the run: a 429), 'sending' (its request is about to
-        go out), a final status, 'pending' (handed back unsent), 'retry' (failed for a passing
+        Changes: a final status, 'pending' (handed back unsent), 'retry' (failed for a passing
         reason: pending again from `retry_at`, one more attempt), 'defer' (held back: pending
-        again from `retry_at`). A blocked chat is marked inactive too. Only rows this owner
-        holds change, so a row another run took over is left alone.
+        again from `retry_at`). A blocked chat is marked inactive too. Only rows this run
+        holds change, so a row resolved by another run is left alone.
         """
         if not changes:
             return
         stamp = to_db(now)
-        # the changes as a materialised table, looked up row by row in deliveries_held: a
-        # plain FROM json_each(...) lets SQLite scan the whole campaign for each change
-        sql = (
-            "WITH c AS MATERIALIZED (SELECT json_extract(value, '$[0]') AS chat_id,"
-            "  json_extract(value, '$[1]') AS change, json_extract(value, '$[2]') AS retry_at"
-            "  FROM json_each(:changes))"
-            " UPDATE deliveries SET"
-            " status = CASE WHEN c.change IN ('retry', 'defer') THEN 'pending' ELSE c.change END,"
-            " owner = CASE WHEN c.change IN ('claimed', 'sending') THEN :owner END,"
-            " attempts = attempts + (c.change = 'retry'),"
-            " failing_since = CASE WHEN c.change = 'retry' THEN coalesce(failing_since, :now)"
-            "  ELSE failing_since END,"
-            " deferred_since = CASE WHEN c.change = 'defer' THEN coalesce(deferred_since, :now)"
-            "  ELSE deferred_since END,"
-            " retry_at = c.retry_at, updated_at = :now"
-            " FROM c WHERE deliveries.campaign = :campaign AND deliveries.owner = :owner"
-            " AND deliveries.chat_id = c.chat_id AND deliveries.status IN ('claimed', 'sending')"
-        )
-        params = {
-            "owner": owner,
-            "now": stamp,
-            "changes": json.dumps(
-                [(chat_id, change, at and to_db(at)) for chat_id, change, at in changes]
-            ),
-            "campaign": campaign_id,
-        }
+        sent = [chat_id for chat_id, change, _ in changes if change == "sent"]
+        other = [
+            (chat_id, change, at and to_db(at))
+            for chat_id, change, at in changes
+            if change != "sent"
+        ]
+        statements: list[tuple[str, dict[str, Any]]] = []
+        if sent:  # the common case, as plain as it gets
+            statements.append(
+                (
+                    "UPDATE deliveries SET status = 'sent', owner = NULL, batch = NULL,"
+                    " retry_at = NULL, updated_at = :now WHERE campaign = :campaign"
+                    " AND chat_id IN (SELECT value FROM json_each(:chats))"
+                    " AND owner = :run AND status = 'claimed'",
+                    {"now": stamp, "campaign": campaign_id, "chats": json.dumps(sent), "run": run},
+                )
+            )
+        if other:
+            # the changes as a materialised table, each looked up by primary key: a plain
+            # FROM json_each(...) lets SQLite scan the whole campaign for each change
+            statements.append(
+                (
+                    "WITH c AS MATERIALIZED (SELECT json_extract(value, '$[0]') AS chat_id,"
+                    "  json_extract(value, '$[1]') AS change,"
+                    "  json_extract(value, '$[2]') AS retry_at FROM json_each(:changes))"
+                    " UPDATE deliveries SET"
+                    " status = CASE WHEN c.change IN ('retry', 'defer') THEN 'pending'"
+                    "  ELSE c.change END,"
+                    " owner = NULL, batch = NULL,"
+                    " attempts = attempts + (c.change = 'retry'),"
+                    " failing_since = CASE WHEN c.change = 'retry'"
+                    "  THEN coalesce(failing_since, :now) ELSE failing_since END,"
+                    " deferred_since = CASE WHEN c.change = 'defer'"
+                    "  THEN coalesce(deferred_since, :now) ELSE deferred_since END,"
+                    " retry_at = c.retry_at, updated_at = :now"
+                    " FROM c WHERE deliveries.campaign = :campaign"
+                    " AND deliveries.chat_id = c.chat_id"
+                    " AND +deliveries.owner = :run AND +deliveries.status = 'claimed'",
+                    {
+                        "now": stamp,
+                        "campaign": campaign_id,
+                        "changes": json.dumps(other),
+                        "run": run,
+                    },
+                )
+            )
         blocked = [chat_id for chat_id, change, _ in changes if change == "blocked"]
-        if not blocked:
-            await self.db.execute(sql, params)
+        if blocked:
+            statements.append(
+                (
+                    "UPDATE chats SET active = 0"
+                    " WHERE chat_id IN (SELECT value FROM json_each(:chats))",
+                    {"chats": json.dumps(blocked)},
+                )
+            )
+        if len(statements) == 1:
+            await self.db.execute(*statements[0])
             return
         async with self.db.transaction() as conn:
-            await conn.execute(sql, params)
-            await conn.execute(
-                "UPDATE chats SET active = 0 WHERE chat_id IN (SELECT value FROM json_each(?))",
-                (json.dumps(blocked),),
-            )
+            for sql, params in statements:
+                await conn.execute(sql, params)
 
-    async def holders(self, campaign_id: str) -> list[str | None]:
-        """The owners of the campaign's claimed and sending rows (None: from before owners)."""
+    async def end_run(self, run: str) -> None:
+        """The run is over and holds nothing any more."""
+        await self.db.execute("DELETE FROM delivery_runs WHERE run = ?", (run,))
+
+    async def runs(self, campaign_id: str) -> list[str]:
+        """The runs that hold (or held, and died holding) rows of the campaign."""
         rows = await self.db.fetchall(
-            "SELECT DISTINCT owner FROM deliveries"
-            " WHERE campaign = ? AND status IN ('claimed', 'sending')",
-            (campaign_id,),
+            "SELECT run FROM delivery_runs WHERE campaign = ?", (campaign_id,)
         )
         return [row[0] for row in rows]
 
     async def resolve_abandoned(
-        self, campaign_id: str, owners: Sequence[str | None], now: datetime
+        self, campaign_id: str, runs: Sequence[str], now: datetime
     ) -> tuple[int, int]:
-        """Rows of dead owners: 'claimed' ones pending again (never sent), 'sending' ones
-        'unknown' (their request was under way). Returns (pending again, unknown)."""
-        if not owners:
+        """Rows of dead runs: those whose request may have gone out (at or below the run's
+        mark, or of an earlier batch) 'unknown', the others pending again, never sent.
+        Returns (pending again, unknown)."""
+        if not runs:
             return 0, 0
-        named = [owner for owner in owners if owner is not None]
-        condition = "owner IN (SELECT value FROM json_each(?))"
-        if None in owners:
-            condition = f"({condition} OR owner IS NULL)"
         async with self.db.transaction() as conn:
-            counts = []
-            for was, becomes in (("claimed", "pending"), ("sending", "unknown")):
-                cur = await conn.execute(
-                    f"UPDATE deliveries SET status = ?, owner = NULL, updated_at = ?"
-                    f" WHERE campaign = ? AND status = ? AND {condition}",
-                    (becomes, to_db(now), campaign_id, was, json.dumps(named)),
-                )
-                counts.append(cur.rowcount)
-        return counts[0], counts[1]
+            [[again, unknown]] = await conn.execute_fetchall(
+                "SELECT count(*) FILTER (WHERE NOT gone), count(*) FILTER (WHERE gone) FROM ("
+                " SELECT d.batch < r.batch OR (d.batch = r.batch"
+                "  AND d.chat_id <= coalesce(r.started_through, -1)) AS gone"
+                " FROM delivery_runs AS r JOIN deliveries AS d"
+                "  ON d.campaign = r.campaign AND d.owner = r.run AND d.status = 'claimed'"
+                " WHERE r.run IN (SELECT value FROM json_each(:runs)) AND r.campaign = :campaign)",
+                {"runs": json.dumps(list(runs)), "campaign": campaign_id},
+            )
+            await conn.execute(
+                "UPDATE deliveries SET"
+                " status = CASE WHEN deliveries.batch < r.batch OR (deliveries.batch = r.batch"
+                "  AND deliveries.chat_id <= coalesce(r.started_through, -1))"
+                "  THEN 'unknown' ELSE 'pending' END,"
+                " owner = NULL, batch = NULL, updated_at = :now"
+                " FROM delivery_runs AS r"
+                " WHERE r.run IN (SELECT value FROM json_each(:runs)) AND r.campaign = :campaign"
+                " AND deliveries.campaign = r.campaign AND deliveries.owner = r.run"
+                " AND deliveries.status = 'claimed'",
+                {"runs": json.dumps(list(runs)), "campaign": campaign_id, "now": to_db(now)},
+            )
+            await conn.execute(
+                "DELETE FROM delivery_runs WHERE run IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(runs)),),
+            )
+        return again, unknown
+
+    async def unsettled(self, campaign_id: str) -> list[int]:
+        """Chats whose request may have gone out and whose outcome is not written: what a
+        kill now would leave 'unknown' (tests, and a look from the outside)."""
+        rows = await self.db.fetchall(
+            "SELECT d.chat_id FROM delivery_runs AS r JOIN deliveries AS d"
+            " ON d.campaign = r.campaign AND d.owner = r.run AND d.status = 'claimed'"
+            " WHERE r.campaign = ? AND (d.batch < r.batch OR (d.batch = r.batch"
+            " AND d.chat_id <= coalesce(r.started_through, -1))) ORDER BY d.chat_id",
+            (campaign_id,),
+        )
+        return [row[0] for row in rows]
 
     async def next_retry(self, campaign_id: str) -> datetime | None:
         """When the earliest pending row that failed before may be tried again."""
@@ -435,14 +499,14 @@ class DeliveryRepository:
         return None if value is None else from_db(value)
 
     async def due(self, campaign_id: str, now: datetime) -> bool:
-        """Whether a run would find something to do now: a pending row that is due, or a
-        row held by a run (perhaps a dead one)."""
+        """Whether a run would find something to do now: a pending row that is due, or rows
+        held by a run (perhaps a dead one)."""
         return bool(
             await self.db.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM deliveries WHERE campaign = ? AND ("
-                " (status = 'pending' AND (retry_at IS NULL OR retry_at <= ?))"
-                " OR status IN ('claimed', 'sending')))",
-                (campaign_id, to_db(now)),
+                "SELECT EXISTS (SELECT 1 FROM deliveries WHERE campaign = :campaign"
+                " AND status = 'pending' AND (retry_at IS NULL OR retry_at <= :now))"
+                " OR EXISTS (SELECT 1 FROM delivery_runs WHERE campaign = :campaign)",
+                {"campaign": campaign_id, "now": to_db(now)},
             )
         )
 
