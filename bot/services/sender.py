@@ -449,6 +449,7 @@ class Sender:
                 batch = await asyncio.shield(ahead)
                 ahead = None
                 if batch.claimed_none:
+                    await journal.flush()  # the retries just noted count as pending
                     if await self._wait_for_retry(campaign_id, stopped):
                         ahead = prepare()
                     continue

@@ -3,7 +3,7 @@
 `python -m bot send-reminders` sends the opening reminder to a few hundred chats through the
 fake Bot API on loopback; the test kills it once a third have gone out, runs it again, and
 checks that every chat got the reminder exactly once, except the few whose request was under
-way at the kill: those are recorded 'unknown', never sent a second time.
+way at the kill or about to go: those are recorded 'unknown', never sent a second time.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ CHATS = 300
 FIRST_CHAT = 7_000_000
 RATE = 100  # messages a second: the run takes about three seconds
 KILL_AFTER = 100  # sendMessage requests seen by the fake Bot API
-CONCURRENCY = 50  # the Sender's requests under way at once at this rate (RATE / 2)
+CONCURRENCY = 50  # the Sender's requests under way or waiting their turn (RATE / 2)
+LEAD = 10  # and how many more its mark covers ahead of them (RATE / 10)
 
 
 class SlowBotApi(FakeBotApi):
@@ -42,7 +43,11 @@ class SlowBotApi(FakeBotApi):
 
 
 def bot_env(tmp_path: Path, api_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.isupper() or k in ("PATH", "HOME", "LANG")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.isupper() or k in ("PATH", "HOME", "LANG", "PYTHONPATH")
+    }
     env.update(
         BOT_TOKEN=TOKEN,
         TELEGRAM_API_URL=api_url,
@@ -127,9 +132,10 @@ async def test_a_reminder_run_killed_midway_reaches_every_chat_once_but_those_in
         for _ in range(KILL_AFTER):
             await api.wait_for_call("sendMessage", timeout=60)
     finally:
-        first.send_signal(signal.SIGKILL)
-        await first.communicate()
-    assert first.returncode == -signal.SIGKILL
+        if first.returncode is None:
+            first.send_signal(signal.SIGKILL)
+        _, err = await first.communicate()
+    assert first.returncode == -signal.SIGKILL, err.decode()
     await asyncio.sleep(0.2)  # let the fake answer the requests the dead process left
     before = {chat_id: delivered(api, chat_id) for chat_id in chats}
     assert KILL_AFTER <= sum(before.values()) < CHATS  # killed part-way
@@ -142,7 +148,8 @@ async def test_a_reminder_run_killed_midway_reaches_every_chat_once_but_those_in
     unknown = {chat_id for chat_id, status in after.items() if status == "unknown"}
     assert set(after.values()) <= {"sent", "unknown"}
     # the only chats not known to be reached: those whose request was under way at the kill
-    assert len(unknown) <= CONCURRENCY
+    # or waiting its turn, and the few the run's mark covered ahead of them
+    assert 0 < len(unknown) <= CONCURRENCY + LEAD
     for chat_id in chats:
         got = delivered(api, chat_id)
         assert got <= 1, f"chat {chat_id} got the reminder {got} times"
