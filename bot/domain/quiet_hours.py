@@ -47,6 +47,14 @@ class QuietHours:
     def quiet_at(self, moment: datetime, tz: tzinfo) -> bool:
         return self.contains(moment.astimezone(tz).time())
 
+    def start_after(self, moment: datetime, tz: tzinfo) -> datetime:
+        """The first start of quiet hours after `moment` (aware), as an aware local datetime."""
+        local = moment.astimezone(tz)
+        start = datetime.combine(local.date(), self.start, tzinfo=tz)
+        if start <= local:
+            start = datetime.combine(local.date() + timedelta(days=1), self.start, tzinfo=tz)
+        return start
+
     def end_after(self, moment: datetime, tz: tzinfo) -> datetime:
         """The first end of quiet hours after `moment` (aware), as an aware local datetime."""
         local = moment.astimezone(tz)

@@ -422,13 +422,17 @@ class Sender:
 
         def quiet_now() -> bool:
             nonlocal quiet
-            quiet = quiet or self.quiet_until() is not None
+            quiet = quiet or (quiet_from is not None and self.clock.now() >= quiet_from)
             return quiet
 
         counts = DeliveryCounts()
         counts.unknown += (await self.recover(campaign_id))[1]
-        if stopped() or quiet_now():
+        if stopped() or self.quiet_until() is not None:
             return counts
+        # compared with each turn: one datetime comparison, not a time zone conversion
+        quiet_from = (
+            None if self.quiet is None else self.quiet.start_after(self.clock.now(), self.tz)
+        )
         self.owner.hold()
         self._runs += 1
         journal = _Journal(

@@ -63,3 +63,14 @@ def test_quiet_hours_default_and_off(tmp_path: Path) -> None:
     values = {"bot_token": "123:abc", "_env_file": None}
     assert str(load_settings(**values).quiet) == "21:00-09:00"
     assert load_settings(quiet_hours="", **values).quiet is None
+
+
+def test_the_next_start_of_quiet_hours_is_today_or_tomorrow() -> None:
+    quiet = QuietHours.parse("21:00-09:00")
+    assert quiet is not None
+    assert quiet.start_after(datetime(2026, 11, 30, 20, 0, tzinfo=MSK), MSK) == datetime(
+        2026, 11, 30, 21, 0, tzinfo=MSK
+    )
+    assert quiet.start_after(datetime(2026, 11, 30, 21, 0, tzinfo=MSK), MSK) == datetime(
+        2026, 12, 1, 21, 0, tzinfo=MSK
+    )
