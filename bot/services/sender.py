@@ -63,6 +63,10 @@ GIVE_UP_AFTER = timedelta(days=1)
 DEFER_FOR = timedelta(minutes=1)  # a resident mid-walk is asked again this much later
 DEFER_LIMIT = timedelta(minutes=30)  # and held back no longer than this: a walk left open
 MAX_BACKOFF = 60.0  # the longest pause of all sending after passing failures in a row
+# Outcomes are written at most this long after Telegram answers, or once this many wait; a
+# mark (which requests wait for) is written at once and carries the outcomes along.
+OUTCOME_DELAY = 0.02
+OUTCOMES_PER_WRITE = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +188,9 @@ class _Journal:
     async def _write(self) -> None:
         try:
             while self._changes or self._mark:
+                if self._mark is None and len(self._changes) < OUTCOMES_PER_WRITE:
+                    # outcomes only: nobody waits for them, so gather a few more first
+                    await asyncio.sleep(OUTCOME_DELAY)
                 changes, self._changes = list(self._changes.values()), {}
                 mark, self._mark = self._mark, None
                 written, self._written = self._written, None
@@ -344,12 +351,12 @@ class Sender:
 
     # How far the mark runs ahead of the requests, to hide the write's latency: with the
     # requests under way, the most a kill can leave unknown. A tenth of a second of sending;
-    # unpaced, two rounds of requests, so one write runs while the other round is sent.
+    # unpaced (benchmarks and tests: production always has BROADCAST_RATE), the whole batch.
     @property
     def lead(self) -> int:
         rate = self.pacer.rate
         if rate is None:
-            return 2 * self.concurrency
+            return self.claim_size
         return max(1, min(self.concurrency, math.ceil(rate / 10)))
 
     # A claim covers about two seconds of sending; a killed run's claims are sent again.
