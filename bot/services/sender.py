@@ -341,13 +341,13 @@ class Sender:
         self._runs = 0
 
     # Sends in flight at once: Telegram answers in ~0.1 s, so pacing needs a few in parallel.
-    # Also the most a kill can leave unknown (and, unpaced, how many changes one write carries).
+    # With `lead`, the most a kill can leave unknown.
     @property
     def concurrency(self) -> int:
         if self._concurrency:
             return self._concurrency
         rate = self.pacer.rate
-        return 64 if rate is None else max(4, min(64, math.ceil(rate / 2)))
+        return 16 if rate is None else max(4, min(64, math.ceil(rate / 2)))
 
     # How far the mark runs ahead of the requests, to hide the write's latency: with the
     # requests under way, the most a kill can leave unknown. A tenth of a second of sending;
