@@ -142,6 +142,8 @@ class App:
             self.clock,
             Pacer(self.settings.broadcast_rate),
             on_blocked=self.activity.mark_inactive,
+            quiet=self.settings.quiet,
+            tz=self.settings.tz,
         )
         self.reminders = ReminderService(
             settings=self.settings,
@@ -159,6 +161,7 @@ class App:
             recipients=recipients,
             sender=self.sender,
             default_locale=self.settings.default_locale,
+            tz=self.settings.tz,
         )
         self.scheduler = create_scheduler(self)
 
@@ -176,6 +179,7 @@ class App:
     async def close(self) -> None:
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+        self.sender.close()
         await self.sms.close()
         await self.bot.session.close()
         await self.fsm_storage.close()  # conversations changed outside an update, if any

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.domain.quiet_hours import QuietHours
+
 SUPPORT_PLACEHOLDER = "+7 (800) 000-00-00"
 
 
@@ -37,6 +39,7 @@ class Settings(BaseSettings):
     closing_reminder_days: int = Field(2, ge=0, le=27)
     verification_reminder_days: int = Field(30, ge=0, le=366)
     broadcast_rate: float = Field(25, gt=0, le=1000)
+    quiet_hours: str = "21:00-09:00"  # local HH:MM-HH:MM; empty: no quiet hours
     sms_provider: Literal["console", "smsru"] = "console"
     smsru_api_id: SecretStr | None = None
     smsru_api_url: str = "https://sms.ru"
@@ -94,6 +97,12 @@ class Settings(BaseSettings):
             raise ValueError("must be HH:MM")
         return value
 
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_span(cls, value: str) -> str:
+        QuietHours.parse(value)  # raises with the reason
+        return value.strip()
+
     @field_validator("database_url")
     @classmethod
     def _sqlite_url(cls, value: str) -> str:
@@ -136,6 +145,10 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def quiet(self) -> QuietHours | None:
+        return QuietHours.parse(self.quiet_hours)
 
     @property
     def database_path(self) -> Path:

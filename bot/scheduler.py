@@ -2,7 +2,8 @@
 
 On start the bot also catches up: unfinished reminders and announcements resume at once, and if
 today's REMINDER_TIME has already passed, today's job runs now (what it sends is recorded, so
-it never sends anything twice).
+it never sends anything twice). In QUIET_HOURS nothing is sent: the resume job, every minute,
+goes on with what waits (the end of quiet hours, a retry come due, a resident's walk over).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.services.notices import NoticeService
 from bot.storage.notices import NoticeRepository
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOB_ID = "reminders"
+RESUME_JOB_ID = "resume-deliveries"
+RESUME_SECONDS = 60
 STOP_GRACE_SECONDS = 10.0
 
 
@@ -49,12 +53,20 @@ def next_run_times(trigger: CronTrigger, after: datetime, count: int) -> list[da
 
 
 class ReminderScheduler:
-    """An AsyncIOScheduler with one daily job; the job only starts work in the background."""
+    """An AsyncIOScheduler with the daily job and the resume job; both only start work in the
+    background."""
 
-    def __init__(self, at: time, tz: tzinfo, job: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        at: time,
+        tz: tzinfo,
+        job: Callable[[], Awaitable[None]],
+        resume: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.trigger = reminder_trigger(at, tz)
         self.scheduler = AsyncIOScheduler(timezone=tz)
         self.job = job
+        self.resume = resume
 
     @property
     def running(self) -> bool:
@@ -73,6 +85,16 @@ class ReminderScheduler:
             misfire_grace_time=3600,  # a loop stalled at REMINDER_TIME still runs it, late
             replace_existing=True,
         )
+        if self.resume is not None:
+            self.scheduler.add_job(
+                self.resume,
+                IntervalTrigger(seconds=RESUME_SECONDS),
+                id=RESUME_JOB_ID,
+                name="resume waiting deliveries",
+                coalesce=True,
+                max_instances=1,
+                replace_existing=True,
+            )
         self.scheduler.start()
 
     def shutdown(self) -> None:
@@ -88,7 +110,11 @@ def create_scheduler(app: App) -> ReminderScheduler:
         # tracked by the app, so a stop waits for it to record what it sent
         app.spawn(app.reminders.run_scheduled())
 
-    return ReminderScheduler(app.settings.reminder_time, app.settings.tz, job)
+    async def resume() -> None:
+        app.spawn(_logged(app.reminders.resume_due(), "reminder resume"))
+        app.spawn(_logged(app.broadcasts.resume_due(), "announcement resume"))
+
+    return ReminderScheduler(app.settings.reminder_time, app.settings.tz, job, resume)
 
 
 NOTICES_JOB_ID = "notices"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, tzinfo
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
@@ -35,6 +36,7 @@ class BroadcastService:
         recipients: RecipientRepository,
         sender: Sender,
         default_locale: str,
+        tz: tzinfo = UTC,
     ) -> None:
         self.bot = bot
         self.clock = clock
@@ -43,6 +45,7 @@ class BroadcastService:
         self.recipients = recipients
         self.sender = sender
         self.default_locale = default_locale
+        self.tz = tz
         self._running: dict[str, asyncio.Task[DeliveryCounts]] = {}
         self._stops: dict[str, asyncio.Event] = {}
 
@@ -90,6 +93,22 @@ class BroadcastService:
             resumed.append(campaign.id)
         return resumed
 
+    async def resume_due(self) -> list[str]:
+        """The resume job (every minute): announcements paused by quiet hours, or waiting for
+        a retry that is due now, go on; nothing starts in quiet hours."""
+        if self.sender.quiet_until() is not None:
+            return []
+        now = self.clock.now()
+        resumed = []
+        for campaign in await self.deliveries.unfinished(["broadcast"]):
+            running = self._running.get(campaign.id)
+            if running is not None and not running.done():
+                continue
+            if not campaign.materialised or await self.deliveries.due(campaign.id, now):
+                self.launch(campaign.id)
+                resumed.append(campaign.id)
+        return resumed
+
     async def _materialise(self, campaign_id: str) -> int:
         added: int = 0
         after: int | None = 0
@@ -120,7 +139,8 @@ class BroadcastService:
                 campaign_id, self._renderer(campaign), progress=progress.update, stop=stop
             )
             finished = await self.deliveries.finish(campaign_id, self.clock.now())
-            await progress.final(counts, finished)
+            interrupted = stop.is_set() or self.sender.stopping
+            await progress.final(counts, finished, self.sender.quiet_until(), interrupted)
             log.info(
                 "%s: sent %s, failed %s, blocked %s%s",
                 campaign_id,
@@ -159,9 +179,11 @@ class _Progress:
         b = self.before
         sent = b["sent"] + counts.sent
         blocked = b["blocked"] + counts.blocked
-        # not delivered: refused, blocked, no longer active, or lost in flight by a crash
+        # not delivered (as far as we know): refused, blocked, no longer active, failing for a
+        # day, or unknown (in flight when a process died; `counts.unknown` includes those
+        # found this run, which `before` counted as 'sending')
         failed = b["failed"] + counts.failed + blocked + b["skipped"] + counts.skipped
-        failed += b["sending"]
+        failed += b["given_up"] + counts.given_up + b["unknown"] + counts.unknown
         return {"sent": sent, "failed": failed, "blocked": blocked, "total": self.total}
 
     async def update(self, counts: DeliveryCounts) -> None:
@@ -171,15 +193,33 @@ class _Progress:
         self._edited_at = now
         await self._edit("broadcast-progress", counts)
 
-    async def final(self, counts: DeliveryCounts, finished: bool) -> None:
-        await self._edit("broadcast-done" if finished else "broadcast-stopped", counts)
+    async def final(
+        self,
+        counts: DeliveryCounts,
+        finished: bool,
+        quiet_until: datetime | None,
+        interrupted: bool,
+    ) -> None:
+        if finished:
+            await self._edit("broadcast-done", counts)
+        elif interrupted:
+            await self._edit("broadcast-stopped", counts)
+        elif quiet_until is not None:
+            local = quiet_until.astimezone(self.service.tz)
+            await self._edit("broadcast-quiet", counts, until=f"{local:%H:%M}")
+        else:  # waiting for retries later than the run waits
+            await self._edit("broadcast-retrying", counts)
 
-    async def _edit(self, key: str, counts: DeliveryCounts) -> None:
+    async def _edit(self, key: str, counts: DeliveryCounts, **extra: str) -> None:
         c = self.campaign
         if c.admin_chat_id is None or c.progress_message_id is None:
             return
         text = self.service.core.get(
-            key, self.locale, campaign=c.id.removeprefix("broadcast:"), **self._figures(counts)
+            key,
+            self.locale,
+            campaign=c.id.removeprefix("broadcast:"),
+            **self._figures(counts),
+            **extra,
         )
         sender = self.service.sender
         # the edit counts towards BROADCAST_RATE like any other message

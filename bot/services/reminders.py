@@ -19,7 +19,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -73,6 +73,14 @@ class CampaignResult:
     resumed: bool = False
     expired: int = 0  # pending deliveries dropped: the window closed while the bot was down
     finished: bool = False
+    quiet_until: datetime | None = None  # paused by QUIET_HOURS; resumes at their end
+
+    @property
+    def eventful(self) -> bool:
+        c = self.counts
+        return bool(
+            self.recipients or c.done or c.retried or c.deferred or self.expired or self.quiet_until
+        )
 
 
 @dataclass
@@ -88,38 +96,45 @@ class ReminderReport:
         return total
 
 
+def _counts(c: DeliveryCounts) -> str:
+    return (
+        f"sent {c.sent}, blocked {c.blocked}, retried {c.retried}, given up {c.given_up},"
+        f" failed {c.failed}, skipped {c.skipped}, unknown {c.unknown}"
+    )
+
+
 def format_report(report: ReminderReport) -> str:
-    """A few lines for the operator (`send-reminders`) and the log."""
-    if report.totals.done == 0 and not any(r.recipients or r.expired for r in report.campaigns):
+    """A few lines for the operator (`send-reminders`) and the log.
+
+    Per campaign and in total: sent; blocked (the resident blocked the bot); retried (passing
+    failures, each tried again later); given up (failing for a day); failed (refused for good);
+    skipped (no longer due); unknown (the request was under way when a process died, or timed
+    out: it may have arrived and is never sent again).
+    """
+    if not any(r.eventful for r in report.campaigns):
         return f"{report.day}: nothing to send ({counted(len(report.campaigns), 'reminder')} due)"
     lines = []
     for r in report.campaigns:
-        c = r.counts
-        if not (r.recipients or c.done or c.retried or r.expired):
+        if not r.eventful:
             continue  # due, but nobody new to tell
-        line = (
-            f"{r.campaign_id}: sent {c.sent}, failed {c.failed}, blocked {c.blocked},"
-            f" skipped {c.skipped}"
-        )
+        line = f"{r.campaign_id}: {_counts(r.counts)}"
         extras = []
         if r.resumed:
             extras.append("resumed")
         if r.recipients:
             extras.append(f"{r.recipients} new recipients")
-        if c.retried:
-            extras.append(f"{c.retried} retried after 429")
+        if r.counts.deferred:
+            extras.append(f"{r.counts.deferred} held back: resident in a submission walk")
         if r.expired:
             extras.append(f"{r.expired} dropped: window closed")
-        if not r.finished:
-            extras.append("unfinished")
+        if r.quiet_until is not None:
+            extras.append(f"paused: quiet hours until {r.quiet_until:%Y-%m-%d %H:%M}")
+        elif not r.finished:
+            extras.append("unfinished: the rest goes out in a later run")
         if extras:
             line += f" ({', '.join(extras)})"
         lines.append(line)
-    t = report.totals
-    lines.append(
-        f"{report.day}: {len(report.campaigns)} campaigns, sent {t.sent}, failed {t.failed},"
-        f" blocked {t.blocked}, skipped {t.skipped}"
-    )
+    lines.append(f"{report.day}: {len(report.campaigns)} campaigns, {_counts(report.totals)}")
     return "\n".join(lines)
 
 
@@ -230,7 +245,9 @@ class ReminderService:
         self, kinds: Sequence[str] | None = None, *, plan_new: bool = True
     ) -> ReminderReport:
         """Resume unfinished reminders, then send every reminder due today to every chat it
-        is due to and has not reached yet (a chat linked or switched on since included)."""
+        is due to and has not reached yet (a chat linked or switched on since included).
+        In QUIET_HOURS the recipients are recorded and nothing is sent: the resume job sends
+        them when the quiet hours end."""
         wanted = tuple(kinds or KINDS)
         unknown = set(wanted) - set(KINDS)
         if unknown:
@@ -259,7 +276,7 @@ class ReminderService:
                 report.campaigns.append(await self._run_planned(plan.id, today))
             if plan_new and "verification" in wanted:
                 report.campaigns += await self._run_verification(today)
-            if any(r.recipients or r.counts.done or r.expired for r in report.campaigns):
+            if any(r.eventful for r in report.campaigns):
                 log.info("reminders:\n%s", format_report(report))
             return report
 
@@ -294,6 +311,17 @@ class ReminderService:
         local = self.clock.now().astimezone(self.settings.tz)
         return await self.run_due(plan_new=local.time() >= self.settings.reminder_time)
 
+    async def resume_due(self) -> ReminderReport | None:
+        """The resume job (every minute): what a retry, the end of quiet hours, a resident's
+        finished walk or a dead run's claims made due again; nothing while a run is going."""
+        if self._lock.locked() or self.sender.quiet_until() is not None:
+            return None
+        now = self.clock.now()
+        for campaign in await self.deliveries.unfinished(KINDS):
+            if await self.deliveries.due(campaign.id, now):
+                return await self.run_due(plan_new=False)
+        return None
+
     async def run_scheduled(self) -> None:
         try:
             await self.run_due()
@@ -311,8 +339,13 @@ class ReminderService:
             return result
         if select or not campaign.materialised:
             result.recipients = await self._materialise(campaign)
-        result.counts = await self.sender.run(campaign.id, self.renderer(campaign))
+        result.counts = await self.sender.run(
+            campaign.id, self.renderer(campaign), hold_back=self.recipients.mid_walk
+        )
         result.finished = await self.deliveries.finish(campaign.id, self.clock.now())
+        if not result.finished:
+            quiet_until = self.sender.quiet_until()
+            result.quiet_until = quiet_until and quiet_until.astimezone(self.settings.tz)
         return result
 
     async def _materialise(self, campaign: Campaign) -> int:

@@ -79,3 +79,5 @@ broadcast-cancelled = Announcement cancelled; nothing was sent.
 broadcast-progress = 📤 Announcement { $campaign }: sent { $sent } of { $total }, failed { $failed }.
 broadcast-done = ✅ Announcement { $campaign } finished: sent { $sent } of { $total }, failed { $failed } (of them blocked the bot: { $blocked }).
 broadcast-stopped = ⏸ Announcement { $campaign } paused: sent { $sent } of { $total }. The rest goes out when the bot restarts.
+broadcast-quiet = 🌙 Announcement { $campaign } is waiting for the quiet hours to end: { $sent } of { $total } sent. The rest goes out at { $until }.
+broadcast-retrying = ⏳ Announcement { $campaign }: { $sent } of { $total } sent. Telegram did not take some messages yet; the bot tries them again by itself (for up to a day).

@@ -85,3 +85,5 @@ broadcast-cancelled = Рассылка отменена, ничего не от�
 broadcast-progress = 📤 Рассылка { $campaign }: отправлено { $sent } из { $total }, не доставлено { $failed }.
 broadcast-done = ✅ Рассылка { $campaign } завершена: отправлено { $sent } из { $total }, не доставлено { $failed } (из них заблокировали бота: { $blocked }).
 broadcast-stopped = ⏸ Рассылка { $campaign } приостановлена: отправлено { $sent } из { $total }. Остальное уйдёт после перезапуска бота.
+broadcast-quiet = 🌙 Рассылка { $campaign } ждёт конца тихих часов: отправлено { $sent } из { $total }. Остальное уйдёт в { $until }.
+broadcast-retrying = ⏳ Рассылка { $campaign }: отправлено { $sent } из { $total }. Часть сообщений Telegram пока не принял — бот повторит их сам (пробует до суток).

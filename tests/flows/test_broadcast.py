@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiogram.methods import EditMessageText, SendMessage
@@ -14,6 +16,7 @@ from bot.services.sender import ManualTime, Pacer
 from tests.harness import BotHarness, ChatClient, start_harness
 from tests.seed import M, add_account
 
+MSK = ZoneInfo("Europe/Moscow")
 ADMIN = 777  # ADMIN_IDS in the harness
 RESIDENTS = (101, 102, 103)
 
@@ -189,3 +192,44 @@ async def test_the_sends_are_paced(h: BotHarness) -> None:
     await asyncio.wait_for(h.app.broadcasts.join(), 5)
     assert len(moments) == 3
     assert all(b - a >= 0.2 - 1e-9 for a, b in itertools.pairwise(moments))
+
+
+async def test_an_announcement_confirmed_in_quiet_hours_waits_for_their_end(
+    h: BotHarness,
+) -> None:
+    h.clock.set(datetime(2026, 11, 20, 22, 0, tzinfo=MSK))  # QUIET_HOURS 21:00-09:00
+    admin = await prepare(h, "Завтра отключат воду")
+    await admin.press("Отправить")
+    await h.app.broadcasts.join()
+    assert all(sends_to(h, chat_id) == [] for chat_id in RESIDENTS)
+    assert "тихих часов" in admin.messages[-1].text and "09:00" in admin.messages[-1].text
+
+    h.clock.set(datetime(2026, 11, 21, 8, 59, tzinfo=MSK))  # the resume job, every minute
+    assert await h.app.broadcasts.resume_due() == []
+    h.clock.set(datetime(2026, 11, 21, 9, 0, tzinfo=MSK))
+    assert await h.app.broadcasts.resume_due() == ["broadcast:1"]
+    await h.app.broadcasts.join()
+    assert [len(sends_to(h, chat_id)) for chat_id in RESIDENTS] == [1, 1, 1]
+    assert "завершена: отправлено 3 из 3" in admin.messages[-1].text
+    assert await h.app.broadcasts.resume_due() == []
+
+
+async def test_an_announcement_reaching_quiet_hours_pauses_and_resumes_at_their_end(
+    h: BotHarness,
+) -> None:
+    account = await add_account(h.db, "5000000002", "+79160000002", M("CW-2", "cold_water"))
+    for chat_id in range(200, 240):
+        await h.app.links.link(chat_id, account, h.clock.now())
+    h.clock.set(datetime(2026, 11, 20, 20, 59, 55, tzinfo=MSK))  # 5 a second: ~25 go out
+    admin = await prepare(h, "Собрание жильцов")
+    await admin.press("Отправить")
+    await h.app.broadcasts.join()
+    first = sum(len(sends_to(h, chat_id)) for chat_id in (*RESIDENTS, *range(200, 240)))
+    assert 0 < first < 43 and "тихих часов" in admin.messages[-1].text
+
+    h.clock.set(datetime(2026, 11, 21, 9, 0, tzinfo=MSK))
+    assert await h.app.broadcasts.resume_due() == ["broadcast:1"]
+    await h.app.broadcasts.join()
+    for chat_id in (*RESIDENTS, *range(200, 240)):
+        assert len(sends_to(h, chat_id)) == 1
+    assert "завершена: отправлено 43 из 43" in admin.messages[-1].text

@@ -95,3 +95,50 @@ async def test_the_language_chosen_in_settings_is_the_reminders_language(h: BotH
     assert any("Meter readings for November 2026 are being accepted" in text for text in got)
     assert any("verification is valid until December 10" in text for text in got)
     assert any(label == "📝 Submit readings" for m in chat.messages for label, _ in m.buttons())
+
+
+async def test_a_reminder_due_at_a_restart_waits_until_the_residents_walk_ends(
+    h: BotHarness,
+) -> None:
+    chat = h.chat(CHAT)
+    await chat.send("📝 Передать показания")
+    assert "Введите показания" in chat.last_text
+    await h.app.fsm_storage.flush()
+    before = len(chat.messages)
+
+    # the bot restarts at 10:30, after REMINDER_TIME, with the resident in the middle of a walk
+    h.clock.set(datetime(2026, 11, 15, 10, 30, tzinfo=MSK))
+    report = await h.app.reminders.on_start()
+    assert chat.messages[before:] == []
+    assert report.totals.deferred == 2 and report.totals.sent == 0  # opening, verification
+
+    await chat.send("5")
+    await chat.press("Подтвердить")
+    await h.app.fsm_storage.flush()
+    assert "Готово" in chat.last_text  # the walk is over
+    after_walk = len(chat.messages)
+
+    h.clock.advance(minutes=1)  # the resume job
+    resumed = await h.app.reminders.resume_due()
+    assert resumed is not None and resumed.totals.sent == 2
+    got = [m.text for m in chat.messages[after_walk:]]
+    assert any("Открыт приём" in text for text in got)
+    assert any("поверка действительна до 10 декабря" in text for text in got)
+
+
+async def test_a_walk_left_open_holds_a_reminder_back_for_half_an_hour_at_most(
+    h: BotHarness,
+) -> None:
+    chat = h.chat(CHAT)
+    await chat.send("📝 Передать показания")
+    await h.app.fsm_storage.flush()
+    before = len(chat.messages)
+    h.clock.set(datetime(2026, 11, 15, 10, 30, tzinfo=MSK))
+    await h.app.reminders.on_start()
+    for _ in range(29):  # the resume job, every minute, while the walk stays open
+        h.clock.advance(minutes=1)
+        await h.app.reminders.resume_due()
+    assert chat.messages[before:] == []
+    h.clock.advance(minutes=2)
+    await h.app.reminders.resume_due()
+    assert len(chat.messages[before:]) == 2

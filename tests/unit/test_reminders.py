@@ -383,7 +383,7 @@ async def test_an_interrupted_reminder_resumes_on_start_and_sends_none_twice(sta
     assert first.totals.sent == 5 and not first.campaigns[0].finished
 
     h.app.sender._stopping = False  # a new process
-    h.clock.set(at(11, 15, 8))  # restarted before REMINDER_TIME: resume only
+    h.clock.set(at(11, 15, 9, 30))  # restarted before REMINDER_TIME: resume only
     second = await h.app.reminders.on_start()
     assert second.campaigns[0].resumed and second.totals.sent == 7
     assert all(len(texts(h, 200 + n)) == 1 for n in range(12))
@@ -438,3 +438,58 @@ def test_closing_is_due_from_its_day_until_the_window_closes() -> None:
     assert due(date(2026, 11, 30)) == []
     assert due(date(2026, 12, 1)) == due(date(2026, 12, 3)) == ["closing:2026-12-03"]
     assert due(date(2026, 12, 4)) == []
+
+
+# --- quiet hours ---------------------------------------------------------------------------
+
+
+async def test_a_restart_after_reminder_time_in_quiet_hours_waits_for_their_end(
+    start: Start,
+) -> None:
+    h = await start(at(11, 15, 23, 0))  # QUIET_HOURS by default 21:00-09:00
+    await account(h, "5000000001", M("CW-1111", "cold_water"), chats=(101,))
+    report = await h.app.reminders.on_start()
+    assert reached(h) == set()
+    [result] = report.campaigns
+    assert result.recipients == 1 and result.quiet_until == at(11, 16, 9, 0)
+    assert "paused: quiet hours until 2026-11-16 09:00" in format_report(report)
+
+    h.clock.set(at(11, 16, 8, 59))  # the resume job, every minute
+    assert await h.app.reminders.resume_due() is None and reached(h) == set()
+    h.clock.set(at(11, 16, 9, 0))
+    resumed = await h.app.reminders.resume_due()
+    assert resumed is not None and resumed.totals.sent == 1
+    assert len(texts(h, 101)) == 1
+    assert await h.app.reminders.resume_due() is None
+
+
+async def test_a_run_that_reaches_quiet_hours_pauses_and_resumes_at_their_end(
+    start: Start,
+) -> None:
+    h = await start(datetime(2026, 11, 15, 20, 59, 30, tzinfo=MSK), broadcast_rate=1)
+    for n in range(40):
+        await account(h, f"50000000{n:02d}", M(f"CW-{n:04d}", "cold_water"), chats=(200 + n,))
+    moments: list[datetime] = []
+
+    async def when(make_request, bot, method):  # type: ignore[no-untyped-def]
+        moments.append(h.clock.now().astimezone(MSK))
+        return await make_request(bot, method)
+
+    h.app.bot.session.middleware(when)
+    first = await send_reminders(h.app, ["opening"])
+    assert 25 <= first.totals.sent <= 31  # one a second, until 21:00
+    assert first.campaigns[0].quiet_until == at(11, 16, 9, 0)
+    assert max(moments) < datetime(2026, 11, 15, 21, 0, tzinfo=MSK)
+
+    h.clock.set(at(11, 16, 9, 0))
+    second = await h.app.reminders.resume_due()
+    assert second is not None and second.totals.sent == 40 - first.totals.sent
+    assert min(moments[first.totals.sent :]) >= at(11, 16, 9, 0)
+    assert all(len(texts(h, 200 + n)) == 1 for n in range(40))
+
+
+async def test_empty_quiet_hours_send_at_any_hour(start: Start) -> None:
+    h = await start(at(11, 15, 23, 30), quiet_hours="")
+    await account(h, "5000000001", M("CW-1111", "cold_water"), chats=(101,))
+    await h.app.reminders.on_start()
+    assert len(texts(h, 101)) == 1

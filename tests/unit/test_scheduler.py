@@ -7,7 +7,15 @@ from datetime import UTC, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.scheduler import JOB_ID, next_run_times, on_shutdown, on_startup, reminder_trigger
+from bot.scheduler import (
+    JOB_ID,
+    RESUME_JOB_ID,
+    RESUME_SECONDS,
+    next_run_times,
+    on_shutdown,
+    on_startup,
+    reminder_trigger,
+)
 from tests.harness import start_harness
 from tests.seed import M, add_account
 
@@ -79,5 +87,29 @@ async def test_the_scheduler_starts_and_stops_with_the_bot(tmp_path: Path) -> No
         await on_shutdown(h.app)
         await asyncio.sleep(0)  # AsyncIOScheduler stops on the loop's next turn
         assert not h.app.scheduler.running and h.app.sender.stopping
+    finally:
+        await h.close()
+
+
+async def test_the_resume_job_sends_what_quiet_hours_held_back_once_they_end(
+    tmp_path: Path,
+) -> None:
+    h = await start_harness(
+        tmp_path, now=datetime(2026, 11, 15, 22, 0, tzinfo=MSK), timezone="Europe/Moscow"
+    )
+    try:
+        account = await add_account(h.db, "5000000001", "+79160000001", M("CW-1", "cold_water"))
+        await h.app.links.link(101, account, h.clock.now())
+        await on_startup(h.app)
+        job = h.app.scheduler.scheduler.get_job(RESUME_JOB_ID)
+        assert job is not None and job.trigger.interval.total_seconds() == RESUME_SECONDS
+        await asyncio.gather(*h.app._background)  # the catch-up at 22:00: quiet
+        assert h.session.messages.get(101, []) == []
+
+        h.clock.set(datetime(2026, 11, 16, 9, 0, tzinfo=MSK))
+        await job.func()  # the resume job's minute comes after the quiet hours
+        await asyncio.gather(*h.app._background)
+        assert len(h.session.messages[101]) == 1
+        await on_shutdown(h.app)
     finally:
         await h.close()
