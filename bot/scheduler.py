@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 JOB_ID = "reminders"
 RESUME_JOB_ID = "resume-deliveries"
 RESUME_SECONDS = 60
-STOP_GRACE_SECONDS = 10.0
+STOP_GRACE_SECONDS = 2.0  # announcements record their sends; the stop's whole budget is 10 s
 
 
 def reminder_trigger(at: time, tz: tzinfo) -> CronTrigger:

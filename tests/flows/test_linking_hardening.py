@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import BACKGROUND_GRACE_SECONDS
 from bot.domain import otp
 from bot.sms.base import SmsFinalError, SmsTemporaryError
 from bot.sms.smsru import SmsRuSender
@@ -324,6 +325,39 @@ async def test_a_send_in_flight_at_shutdown_is_finished_and_recorded(tmp_path: P
     db = await Database.open(tmp_path / "bot.sqlite3")
     try:
         assert await db.fetchval("SELECT sms_status FROM otp_issues") == "sent"
+    finally:
+        await db.close()
+
+
+class HungGateway:
+    """A gateway that never answers: the stop must not wait for it."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+
+    async def send(self, phone: str, text: str) -> None:
+        self.started.set()
+        await asyncio.Event().wait()
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_hung_gateway_does_not_hold_the_stop_and_the_code_still_counts(
+    tmp_path: Path,
+) -> None:
+    gateway = HungGateway()
+    bot = await start_harness(tmp_path, sms=gateway)
+    await add_account(bot.db, ACCOUNT, PHONE, M("CW-1", "cold_water"))
+    await ask_code(bot.chat(1001))
+    await gateway.started.wait()
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await asyncio.wait_for(bot.close(), 9)  # the stop's budget is 10 s in all (SPEC §9)
+    assert loop.time() - began < BACKGROUND_GRACE_SECONDS + 3
+    db = await Database.open(tmp_path / "bot.sqlite3")
+    try:  # neither sent nor failed as far as we know: it stays counted
+        assert await db.fetchval("SELECT sms_status FROM otp_issues") == "sending"
     finally:
         await db.close()
 
