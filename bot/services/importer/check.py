@@ -12,7 +12,20 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
-from bot.services.importer import columns
+from bot.services.importer.columns import (
+    AccountNumbers,
+    Dates,
+    Phones,
+    check_address,
+    check_digits,
+    check_last_readings,
+    check_not_future,
+    check_resource,
+    check_serial,
+    check_tariffs,
+    check_window,
+    latest_date,
+)
 from bot.services.importer.parse import Header, ImportFile
 from bot.services.importer.rows import COLUMNS, ImportRow, RowError
 
@@ -26,10 +39,10 @@ class RowCheck:
         self.pick = operator.itemgetter(
             *(header.positions.get(name, header.width) for name in COLUMNS)
         )
-        self.accounts = columns.AccountNumbers(account_pattern)
-        self.phones = columns.Phones()
-        self.dates = columns.Dates()
-        self.latest_date = columns.latest_date(today)
+        self.accounts = AccountNumbers(account_pattern)
+        self.phones = Phones()
+        self.dates = Dates()
+        self.latest_date = latest_date(today)
 
     def row(self, line: int, cells: list[str]) -> tuple[Any, ...] | RowError:
         """The row (cells as wide as the header) as a tuple in ImportRow's order, or every
@@ -54,18 +67,18 @@ class RowCheck:
         problems: list[str] = []
         self.accounts.check(account, problems)
         phone = self.phones.check(phone_text, problems)
-        address = columns.check_address(address_text, problems)
-        columns.check_serial(serial, problems)
-        resource = columns.check_resource(resource_text, problems)
-        tariffs = columns.check_tariffs(tariffs_text, resource, problems)
-        digits = columns.check_digits(digits_text, problems)
-        last = columns.check_last_readings(
+        address = check_address(address_text, problems)
+        check_serial(serial, problems)
+        resource = check_resource(resource_text, problems)
+        tariffs = check_tariffs(tariffs_text, resource, problems)
+        digits = check_digits(digits_text, problems)
+        last = check_last_readings(
             (t1_text, t2_text, t3_text), tariffs, digits, last_date_text, problems
         )
         last_date = self.dates.check("last_date", last_date_text, problems)
-        columns.check_not_future(last_date, self.latest_date, problems)
+        check_not_future(last_date, self.latest_date, problems)
         verified_until = self.dates.check("verified_until", verified_text, problems)
-        window_start, window_end = columns.check_window(start_text, end_text, problems)
+        window_start, window_end = check_window(start_text, end_text, problems)
         if problems:
             return RowError(line, "; ".join(problems))
         return (
