@@ -90,13 +90,6 @@ def write_csv(
     return written
 
 
-# ReadingRepository.current_of_period's rows, as they come: the export streams them.
-_CURRENT_OF_PERIOD = """
-SELECT a.number, m.serial, m.resource, r.period, r.t1, r.t2, r.t3, r.submitted_at, r.receipt
-FROM readings AS r JOIN meters AS m ON m.id = r.meter_id JOIN accounts AS a ON a.id = m.account_id
-WHERE r.period = ? AND r.replaced_at IS NULL ORDER BY a.number, m.serial
-"""
-_CHUNK = 10_000  # rows per trip to the database thread
 _STORED_LENGTH = len("2026-11-15T05:00:01.000000+00:00")  # what `to_db` writes
 _MINUTES_REMEMBERED = 100_000
 
@@ -105,17 +98,16 @@ async def export_period(db: Database, period: Period, out: TextIO, tz: tzinfo) -
     """The readings accepted for `period`, one row per meter (its current reading).
 
     Streamed: a million readings are read and written a chunk at a time, straight from the
-    database's rows to CSV (what `write_csv` writes, without an object per row between).
+    repository's rows to CSV (what `write_csv` writes, without an object per row between).
     """
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_HEADER)
     local = _local_moments(tz)
     written = 0
-    async with db.reader.execute(_CURRENT_OF_PERIOD, (str(period),)) as cursor:
-        while rows := await cursor.fetchmany(_CHUNK):
-            # None is written as an empty cell, as `write_csv` writes an unknown zone
-            writer.writerows((*row[:7], local(row[7]), row[8]) for row in rows)
-            written += len(rows)
+    async for rows in ReadingRepository(db).current_of_period(period):
+        # None is written as an empty cell, as `write_csv` writes an unknown zone
+        writer.writerows((*row[:7], local(row[7]), row[8]) for row in rows)
+        written += len(rows)
     return written
 
 

@@ -1,49 +1,26 @@
 """The SQL of the accounts-and-meters import: upserts into the bot's database, a batch at a time.
 
-Takes the writer connection of ``Database.transaction()``: the importer runs every batch in one
-transaction.
+The stage (``bot.storage.import_stage``) is attached to the bot's database as ``stage``; every
+batch is written in one transaction, so an import is all or nothing.
 Accounts are matched by number, meters by (account, serial). Nothing here deletes a row, or
 reads or writes ``readings``.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
 
 import aiosqlite
 
-# The meter's fields as the import writes them, in this order everywhere below.
-METER_FIELDS = (
-    "resource",
-    "tariffs",
-    "digits",
-    "verified_until",
-    "window_start",
-    "window_end",
-    "last_t1",
-    "last_t2",
-    "last_t3",
-    "last_date",
-)
+from bot.storage.db import Database
+from bot.storage.import_stage import METER_FIELDS, ImportStage
+from bot.storage.timestamps import to_db
 
-MeterValues = tuple[Any, ...]  # the METER_FIELDS of one meter
-
-# The stage: a temporary database of the rows that passed their checks (see the importer).
-STAGE_COLUMNS = (
-    "line",
-    "number",
-    "phone",
-    "address",
-    "serial",
-    *METER_FIELDS,
-    "first",
-)
-STAGE_TABLE = f"""
-CREATE TABLE rows ({", ".join(STAGE_COLUMNS)});
-"""
-STAGE_ROW = f"INSERT INTO rows VALUES ({', '.join('?' * len(STAGE_COLUMNS))})"
-STAGE_SKIP = "CREATE TABLE skip (line INTEGER PRIMARY KEY)"
+BATCH_SIZE = 5_000  # staged rows per pair of upsert statements (and per progress report)
 
 # The ids the tables have reached: rows above them after an upsert are the ones it created.
 _LAST_IDS = """
@@ -124,15 +101,54 @@ async def upsert_staged(
     )
 
 
-async def last_notice(conn: aiosqlite.Connection) -> int:
+async def _last_notice(conn: aiosqlite.Connection) -> int:
     """The id the notices have reached: the ones above it after an import are its own."""
     [[last]] = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM main.notices")
     return int(last)
 
 
-async def notices_since(conn: aiosqlite.Connection, last: int) -> int:
+async def _notices_since(conn: aiosqlite.Connection, last: int) -> int:
     """Notices queued since ``last``: one per link a changed phone ended."""
     [[count]] = await conn.execute_fetchall(
         "SELECT count(*) FROM main.notices WHERE id > ?", (last,)
     )
     return int(count)
+
+
+@asynccontextmanager
+async def attached_stage(db: Database, expected_rows: int) -> AsyncIterator[ImportStage]:
+    """A fresh stage, attached to the bot's database as ``stage`` and already without a name
+    (every connection to it is open: no row ever sits under a name in TMPDIR)."""
+    stage = await asyncio.to_thread(ImportStage, expected_rows)
+    attached = False
+    try:
+        await db.execute("ATTACH DATABASE ? AS stage", (str(stage.path),))
+        attached = True
+        stage.unlink()
+        yield stage
+    finally:
+        if attached:
+            await db.execute("DETACH DATABASE stage")
+        await asyncio.to_thread(stage.close)
+
+
+async def load_staged(
+    db: Database,
+    stage: ImportStage,
+    now: datetime,
+    *,
+    skipping: bool,
+    done: Callable[[Upserted], None],
+) -> int:
+    """Upsert every staged row (see :func:`upsert_staged`) in one transaction, BATCH_SIZE rows a
+    statement pair, calling ``done`` after each batch: a crash, a kill or an error on any batch
+    leaves the database exactly as it was. Returns the links the import ended (a changed phone
+    ends the account's links with a notice each: migration 0004's trigger)."""
+    last, at = stage.last_row(), to_db(now)
+    async with db.transaction() as conn:
+        notices_before = await _last_notice(conn)
+        for first in range(1, last + 1, BATCH_SIZE):
+            batch = await upsert_staged(conn, first, first + BATCH_SIZE - 1, at, skipping=skipping)
+            if batch.rows:
+                done(batch)
+        return await _notices_since(conn, notices_before)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -44,6 +44,15 @@ WHERE {_LINKED}
     AND NOT EXISTS (SELECT 1 FROM readings WHERE request_key = :request_key)
 RETURNING id, receipt, replaces
 """
+
+
+# The export (SPEC §4): every current reading of a period, raw, in the CSV's order.
+_CURRENT_OF_PERIOD = """
+SELECT a.number, m.serial, m.resource, r.period, r.t1, r.t2, r.t3, r.submitted_at, r.receipt
+FROM readings AS r JOIN meters AS m ON m.id = r.meter_id JOIN accounts AS a ON a.id = m.account_id
+WHERE r.period = ? AND r.replaced_at IS NULL ORDER BY a.number, m.serial
+"""
+EXPORT_CHUNK = 10_000  # rows per trip to the database thread
 
 
 class MeterGone(LookupError):
@@ -299,17 +308,16 @@ class ReadingRepository:
         )
         return [_export_row(row) for row in rows]
 
-    async def current_of_period(self, period: Period) -> list[ExportRow]:
-        """One row per meter with a current reading for the period (what the billing takes)."""
-        rows = await self.db.fetchall(
-            "SELECT a.number AS account, m.serial, m.resource, r.period, r.t1, r.t2, r.t3,"
-            " r.submitted_at, r.receipt, r.replaced_at"
-            " FROM readings AS r JOIN meters AS m ON m.id = r.meter_id"
-            " JOIN accounts AS a ON a.id = m.account_id"
-            " WHERE r.period = ? AND r.replaced_at IS NULL ORDER BY a.number, m.serial",
-            (str(period),),
-        )
-        return [_export_row(row) for row in rows]
+    async def current_of_period(
+        self, period: Period, chunk: int = EXPORT_CHUNK
+    ) -> AsyncIterator[Sequence[sqlite3.Row]]:
+        """One row per meter with a current reading for the period (what the billing takes),
+        ordered by account then serial, ``chunk`` rows at a time: an export streams them.
+        A row's cells: account, serial, resource, period, t1, t2, t3, submitted_at as stored
+        (see ``timestamps.to_db``), receipt."""
+        async with self.db.reader.execute(_CURRENT_OF_PERIOD, (str(period),)) as cursor:
+            while rows := list(await cursor.fetchmany(chunk)):
+                yield rows
 
     async def counts(self, period: Period) -> Counts:
         row = await self.db.fetchone(

@@ -20,6 +20,7 @@ from bot.services.export import (
 )
 from bot.storage.chats import LinkRepository
 from bot.storage.db import Database
+from bot.storage.readings import ReadingRepository
 from tests.seed import M, add_account
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -82,6 +83,22 @@ async def test_export_writes_one_row_per_meter_with_its_current_reading(db: Data
         "5012345678,CW-1,cold_water,2026-11,104,,,2026-11-21T00:30:05+03:00,2611-000002\n"
         "5012345678,EL-2,electricity,2026-11,1200,300,450,2026-11-21T00:30:05+03:00,2611-000003\n"
     )
+
+
+async def test_current_readings_of_a_period_come_a_chunk_at_a_time_in_the_csv_order(
+    db: Database,
+) -> None:
+    await seed(db)
+    chunks = [
+        [tuple(row) for row in rows]
+        async for rows in ReadingRepository(db).current_of_period(Period(2026, 11), chunk=2)
+    ]
+    assert [len(rows) for rows in chunks] == [2, 1]
+    assert [(row[0], row[1], row[8]) for rows in chunks for row in rows] == [
+        ("5000000001", "GAS-3", "2611-000005"),
+        ("5012345678", "CW-1", "2611-000002"),
+        ("5012345678", "EL-2", "2611-000003"),
+    ]
 
 
 async def test_export_of_a_period_without_readings_is_the_header(db: Database) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.services import importer
-from bot.services.importer import ImportReport, format_report, import_file
+from bot.services.importer import DEFAULT_ACCOUNT_PATTERN, ImportReport, format_report, import_file
+from bot.storage import imports
 from bot.storage.db import Database
 from bot.storage.timestamps import to_db
 
@@ -33,7 +33,7 @@ def write(tmp_path: Path, lines: list[str], name: str = "accounts.csv") -> Path:
 
 async def load(db: Database, path: Path, **kwargs: Any) -> ImportReport:
     kwargs.setdefault("now", NOW)
-    return await import_file(db, path, account_pattern=importer.DEFAULT_ACCOUNT_PATTERN, **kwargs)
+    return await import_file(db, path, account_pattern=DEFAULT_ACCOUNT_PATTERN, **kwargs)
 
 
 def counts(report: ImportReport) -> tuple[int, ...]:
@@ -251,7 +251,7 @@ async def test_submitted_readings_survive_every_reimport(db: Database, tmp_path:
 async def test_progress_counts_up_to_the_total(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importer, "BATCH_SIZE", 10)
+    monkeypatch.setattr(imports, "BATCH_SIZE", 10)
     calls: list[tuple[int, int]] = []
     report = await load(db, EXAMPLE, progress=lambda done, total: calls.append((done, total)))
     assert report.imported
@@ -261,7 +261,7 @@ async def test_progress_counts_up_to_the_total(
 async def test_an_account_split_across_batches_is_counted_once(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importer, "BATCH_SIZE", 2)
+    monkeypatch.setattr(imports, "BATCH_SIZE", 2)
     lines = [HEADER] + [
         f"50000000{number:02d};89161234567;;M-{index};gas;;;;;"
         for index, number in enumerate([1, 2, 3, 1, 4, 5, 1, 2])
@@ -283,8 +283,8 @@ async def test_an_error_on_a_later_batch_leaves_the_database_as_it_was(
     await load(db, write(tmp_path, SMALL))
     await add_reading(db, "W-1")
     before = {name: await table(db, name) for name in ("accounts", "meters", "readings")}
-    monkeypatch.setattr(importer, "BATCH_SIZE", 5)
-    upsert = importer.imports.upsert_staged
+    monkeypatch.setattr(imports, "BATCH_SIZE", 5)
+    upsert = imports.upsert_staged
     calls = 0
 
     async def failing_on_the_third_batch(*args: Any, **kwargs: Any) -> Any:
@@ -294,7 +294,7 @@ async def test_an_error_on_a_later_batch_leaves_the_database_as_it_was(
             raise RuntimeError("the disk is full")
         return await upsert(*args, **kwargs)
 
-    monkeypatch.setattr(importer.imports, "upsert_staged", failing_on_the_third_batch)
+    monkeypatch.setattr(imports, "upsert_staged", failing_on_the_third_batch)
     with pytest.raises(RuntimeError, match="the disk is full"):
         await load(db, EXAMPLE)
     assert calls == 3

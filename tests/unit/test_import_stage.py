@@ -7,16 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.services import importer
-from bot.storage import imports
+from bot.services.importer import across
+from bot.storage import import_stage, imports
 from bot.storage.db import Database
 from tests.unit.test_import_load import EXAMPLE, SMALL, counts, load, table, write
 
 
 @pytest.fixture
 def through_a_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(importer, "STAGE_IN_PROCESS_ROWS", 1)
-    monkeypatch.setattr(importer, "BATCH_SIZE", 7)
+    monkeypatch.setattr(import_stage, "STAGE_IN_PROCESS_ROWS", 1)
+    monkeypatch.setattr(across, "SPOOL_BATCH", 7)
+    monkeypatch.setattr(imports, "BATCH_SIZE", 7)
 
 
 async def test_a_writer_process_stages_what_the_import_loads(
@@ -24,8 +25,9 @@ async def test_a_writer_process_stages_what_the_import_loads(
 ) -> None:
     loaded = {}
     for name, in_process_rows in (("here", 10**9), ("process", 1)):
-        monkeypatch.setattr(importer, "STAGE_IN_PROCESS_ROWS", in_process_rows)
-        monkeypatch.setattr(importer, "BATCH_SIZE", 7)
+        monkeypatch.setattr(import_stage, "STAGE_IN_PROCESS_ROWS", in_process_rows)
+        monkeypatch.setattr(across, "SPOOL_BATCH", 7)
+        monkeypatch.setattr(imports, "BATCH_SIZE", 7)
         async with Database(tmp_path / f"{name}.sqlite3") as db:
             report = await load(db, EXAMPLE)
             again = await load(db, EXAMPLE)
@@ -62,7 +64,7 @@ async def test_rows_failing_a_check_across_rows_are_left_out(tmp_path: Path) -> 
 async def test_a_failing_writer_process_fails_the_import_and_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(imports, "STAGE_ROW", "INSERT INTO no_such_table VALUES (?)")
+    monkeypatch.setattr(import_stage, "STAGE_ROW", "INSERT INTO no_such_table VALUES (?)")
     async with Database(tmp_path / "t.sqlite3") as db:
         with pytest.raises(RuntimeError, match="staging the rows failed"):
             await load(db, EXAMPLE)

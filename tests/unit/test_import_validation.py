@@ -11,8 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.services import importer
-from bot.services.importer import FileCheck, ImportRow, RowError, check_file, parse_rows
+from bot.services.importer import (
+    DEFAULT_ACCOUNT_PATTERN,
+    FileCheck,
+    ImportRow,
+    RowError,
+    check_file,
+    parse_rows,
+)
 
 TODAY = date(2026, 11, 27)
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "accounts.csv"
@@ -27,7 +33,7 @@ def check(
     tmp_path: Path,
     *lines: str,
     raw: bytes | None = None,
-    account_pattern: re.Pattern[str] = importer.DEFAULT_ACCOUNT_PATTERN,
+    account_pattern: re.Pattern[str] = DEFAULT_ACCOUNT_PATTERN,
 ) -> FileCheck:
     path = tmp_path / "accounts.csv"
     path.write_bytes(raw if raw is not None else "\n".join(lines).encode() + b"\n")
@@ -38,9 +44,7 @@ def rows(tmp_path: Path, *lines: str) -> list[ImportRow | RowError]:
     path = tmp_path / "accounts.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with path.open("rb") as binary:
-        return list(
-            parse_rows(binary, account_pattern=importer.DEFAULT_ACCOUNT_PATTERN, today=TODAY)
-        )
+        return list(parse_rows(binary, account_pattern=DEFAULT_ACCOUNT_PATTERN, today=TODAY))
 
 
 def messages(result: FileCheck) -> list[str]:
