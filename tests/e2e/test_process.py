@@ -102,6 +102,9 @@ async def test_resident_links_an_account_against_a_running_bot(
         receipt = await api.wait_for(CHAT, lambda m: "Расписка №" in m["text"], timeout=15)
         number = re.search(r"Расписка № (\S+)", receipt["text"])
         assert number is not None
+        # the resident leaves the walk (a reminder waits while a walk is open)
+        api.push_text(CHAT, "/cancel", user_id=CHAT)
+        await api.wait_for(CHAT, lambda m: "Действие отменено" in m["text"], timeout=15)
     finally:
         proc.send_signal(signal.SIGTERM)
         out_b, err_b = await asyncio.wait_for(proc.communicate(), 30)
