@@ -306,18 +306,6 @@ class ReadingRepository:
         )
         return [_export_row(row) for row in rows]
 
-    async def current_of_period(self, period: Period) -> list[ExportRow]:
-        """One row per meter with a current reading for the period (what the billing takes)."""
-        rows = await self.db.fetchall(
-            "SELECT a.number AS account, m.serial, m.resource, r.period, r.t1, r.t2, r.t3,"
-            " r.submitted_at, r.receipt, r.replaced_at"
-            " FROM readings AS r JOIN meters AS m ON m.id = r.meter_id"
-            " JOIN accounts AS a ON a.id = m.account_id"
-            " WHERE r.period = ? AND r.replaced_at IS NULL ORDER BY a.number, m.serial",
-            (str(period),),
-        )
-        return [_export_row(row) for row in rows]
-
     async def counts(self, period: Period) -> Counts:
         row = await self.db.fetchone(
             "SELECT"
