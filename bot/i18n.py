@@ -18,8 +18,49 @@ LOCALES = ("ru", "en")
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 
 
+class RenderCachingCore(FluentRuntimeCore):
+    """Fluent that renders a text once per message, locale and arguments.
+
+    Most of what a resident reads repeats from one resident to the next (meter titles,
+    periods, "(1 of 3)", button labels), and Fluent takes 10-120 µs a text here (a number
+    argument goes through Babel's formatting); a repeated text costs a dictionary lookup.
+    Rendering is a pure function of the message, the locale and the arguments. Kept because
+    it moves the conversation benchmark (docs/benchmarks.md, "Issue 10").
+    """
+
+    MAX_TEXTS = 20_000  # then start afresh: the monthly rush keeps the useful ones hot
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._rendered: dict[tuple[Any, ...], str] = {}
+
+    async def startup(self) -> None:
+        self._rendered.clear()  # the bundles are new: the texts came from the old ones
+        await super().startup()
+
+    async def shutdown(self) -> None:
+        self._rendered.clear()
+        await super().shutdown()
+
+    def get(self, message_id: str, locale: str | None = None, /, **kwargs: Any) -> str:
+        locale = self.get_locale(locale=locale)
+        # the type rides along: 1, 1.0 and True are equal keys but may render differently
+        key = (message_id, locale, *((name, type(v), v) for name, v in kwargs.items()))
+        try:
+            return self._rendered[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable argument: render every time
+            return super().get(message_id, locale, **kwargs)
+        text = super().get(message_id, locale, **kwargs)
+        if len(self._rendered) >= self.MAX_TEXTS:
+            self._rendered.clear()
+        self._rendered[key] = text
+        return text
+
+
 def create_core(default_locale: str) -> FluentRuntimeCore:
-    return FluentRuntimeCore(path=LOCALES_DIR / "{locale}", default_locale=default_locale)
+    return RenderCachingCore(path=LOCALES_DIR / "{locale}", default_locale=default_locale)
 
 
 def pick_locale(stored: str | None, telegram_language: str | None, default: str) -> str:

@@ -11,13 +11,13 @@ import pytest
 from aiogram_i18n.cores import FluentRuntimeCore
 
 from bot.english import counted
-from bot.i18n import create_core
+from bot.i18n import LOCALES_DIR, RenderCachingCore
 from bot.services.reminders import CampaignResult, ReminderReport, format_report
 
 
 @pytest.fixture(scope="module")
 def core() -> FluentRuntimeCore:
-    core = create_core("ru")
+    core = RenderCachingCore(path=LOCALES_DIR / "{locale}", default_locale="ru")
     asyncio.run(core.startup())
     return core
 

@@ -1,0 +1,77 @@
+"""Rendered texts are remembered: the same message, locale and arguments give the same text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiogram_i18n.cores import FluentRuntimeCore
+
+from bot.i18n import LOCALES_DIR, RenderCachingCore
+
+CASES: list[tuple[str, dict[str, Any]]] = [
+    ("submit-confirm", {}),
+    ("submit-position", {"n": 2, "total": 3}),
+    ("submit-period", {"month": 11, "year": "2026"}),
+    ("meters-resource", {"resource": "hot_water"}),
+    ("submit-summary", {"count": 3}),
+    ("submit-summary", {"count": 1}),
+]
+
+
+@pytest.fixture
+async def cores() -> tuple[RenderCachingCore, FluentRuntimeCore]:
+    cached = RenderCachingCore(path=LOCALES_DIR / "{locale}", default_locale="ru")
+    plain = FluentRuntimeCore(path=LOCALES_DIR / "{locale}", default_locale="ru")
+    await cached.startup()
+    await plain.startup()
+    return cached, plain
+
+
+@pytest.mark.parametrize("locale", ["ru", "en"])
+@pytest.mark.parametrize(("message", "args"), CASES)
+async def test_a_remembered_text_is_the_text_fluent_renders(
+    cores: tuple[RenderCachingCore, FluentRuntimeCore],
+    locale: str,
+    message: str,
+    args: dict[str, Any],
+) -> None:
+    cached, plain = cores
+    expected = plain.get(message, locale, **args)
+    assert cached.get(message, locale, **args) == expected
+    assert cached.get(message, locale, **args) == expected  # the second time from memory
+
+
+async def test_unhashable_arguments_are_rendered_every_time(
+    cores: tuple[RenderCachingCore, FluentRuntimeCore],
+) -> None:
+    cached, plain = cores
+    assert cached.get("submit-value-label", "ru", unused=[1]) == plain.get(
+        "submit-value-label", "ru"
+    )
+
+
+async def test_the_memory_starts_afresh_when_full(
+    cores: tuple[RenderCachingCore, FluentRuntimeCore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cached, _ = cores
+    monkeypatch.setattr(RenderCachingCore, "MAX_TEXTS", 3)
+    for year in range(2020, 2030):
+        cached.get("submit-period", "ru", month=1, year=str(year))
+    assert len(cached._rendered) <= 3
+
+
+@pytest.mark.parametrize("value", ["5", 5])  # a str and a number: both remembered
+async def test_translations_loaded_again_replace_what_was_remembered(
+    tmp_path: Path, value: str | int
+) -> None:
+    (tmp_path / "ru").mkdir()
+    source = tmp_path / "ru" / "m.ftl"
+    source.write_text("line = Old { $value }\n", encoding="utf8")
+    core = RenderCachingCore(path=tmp_path / "{locale}", default_locale="ru")
+    await core.startup()
+    assert core.get("line", "ru", value=value) == "Old 5"
+    source.write_text("line = New { $value }\n", encoding="utf8")
+    await core.startup()
+    assert core.get("line", "ru", value=value) == "New 5"
