@@ -30,7 +30,6 @@ from bot.domain.otp import OtpLimits
 from bot.domain.windows import SubmissionWindow
 from bot.handlers import get_routers
 from bot.handlers.errors import ErrorAnswer
-from bot.handlers.filters import run_filters_inline
 from bot.i18n import LOCALES, ChatLocaleManager, create_core, create_i18n_middleware
 from bot.middlewares import retry_after
 from bot.middlewares.activity import ChatActivityMiddleware, InFlightMiddleware
@@ -302,7 +301,6 @@ def create_dispatcher(app: App) -> Dispatcher:
     dp.include_routers(*get_routers())
     support = app.settings.support_contact
     dp.errors.register(ErrorAnswer(app.core, app.locales, default_locale, support).handle)
-    run_filters_inline(dp)
     dp.shutdown.register(_on_shutdown)
     dp.startup.register(_start_delivery)
     dp.shutdown.register(_stop_delivery)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +10,6 @@ from aiogram.types import Chat, User
 from aiogram_i18n import I18nMiddleware
 from aiogram_i18n.cores import FluentRuntimeCore
 from aiogram_i18n.managers import BaseManager
-from fluent.runtime import FluentBundle, resolver
-from fluent.runtime.resolver import MAX_PART_LENGTH
-from fluent.syntax import ast as FTL
 
 from bot.clock import Clock
 from bot.storage.chats import ChatRepository
@@ -22,74 +18,14 @@ LOCALES = ("ru", "en")
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 
 
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """A message that is text and `{ $variable }` placeables only, ready to be joined."""
-
-    parts: tuple[str, ...]  # the text pieces; a variable's slot holds ""
-    slots: tuple[tuple[int, str], ...]  # (index in parts, variable name)
-
-    def render(self, args: dict[str, Any]) -> str | None:
-        """The text, or None when an argument is not a plain, short enough str."""
-        parts = list(self.parts)
-        for index, name in self.slots:
-            value = args.get(name)
-            if type(value) is not str or len(value) > MAX_PART_LENGTH:
-                return None  # a number (Babel), a date, a missing or too long argument
-            parts[index] = value
-        return "".join(parts)
-
-
-def compile_plan(bundle: FluentBundle, message_id: str) -> _Plan | None:
-    """The plan of a message in a bundle, None when only Fluent itself may render it.
-
-    The value of a compiled message is a TextElement or StringLiteral (text only), a lone
-    Placeable (NeverIsolatingPlaceable) or a Pattern of those. With use_isolating off Fluent
-    joins text, string literals and str arguments as they are; a selector, a term, a message
-    reference, a function or a number literal goes through Fluent, and so does any text
-    longer than MAX_PART_LENGTH or more than Pattern.MAX_PARTS elements (Fluent errs).
-    """
-    if bundle.use_isolating or not bundle.has_message(message_id):
-        return None
-    value = bundle.get_message(message_id).value
-    if value is None:
-        return None
-    elements = value.elements if isinstance(value, FTL.Pattern) else [value]
-    if len(elements) > resolver.Pattern.MAX_PARTS:
-        return None
-    parts: list[str] = []
-    slots: list[tuple[int, str]] = []
-    for element in elements:
-        if isinstance(element, FTL.TextElement):
-            parts.append(element.value)
-        elif isinstance(element, FTL.StringLiteral):
-            parts.append(element.parse()["value"])
-        elif isinstance(element, FTL.Placeable) and isinstance(
-            element.expression, FTL.VariableReference
-        ):
-            slots.append((len(parts), element.expression.id.name))
-            parts.append("")
-        else:
-            return None
-        if len(parts[-1]) > MAX_PART_LENGTH:
-            return None
-    return _Plan(tuple(parts), tuple(slots))
-
-
 class RenderCachingCore(FluentRuntimeCore):
-    """Fluent that joins simple texts itself and renders the others once per arguments.
+    """Fluent that renders a text once per message, locale and arguments.
 
     Most of what a resident reads repeats from one resident to the next (meter titles,
     periods, "(1 of 3)", button labels), and Fluent takes 10-120 µs a text here (a number
     argument goes through Babel's formatting); a repeated text costs a dictionary lookup.
-    Rendering is a pure function of the message, the locale and the arguments.
-
-    Texts carrying readings, dates and receipt numbers rarely repeat. When a message is
-    text and `{ $variable }` only and its arguments are str, the text is the pieces joined,
-    which is what Fluent does with them (without isolation marks). With arguments never
-    seen before (timeit, this machine) submit-confirm-line takes 1.3 µs instead of 11-15 µs
-    and submit-receipt 1.5 µs instead of 20-22 µs. Anything else (numbers, dates, missing
-    arguments, selectors, terms...) takes the path above.
+    Rendering is a pure function of the message, the locale and the arguments. Kept because
+    it moves the conversation benchmark (docs/benchmarks.md, "Issue 10").
     """
 
     MAX_TEXTS = 20_000  # then start afresh: the monthly rush keeps the useful ones hot
@@ -97,32 +33,17 @@ class RenderCachingCore(FluentRuntimeCore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._rendered: dict[tuple[Any, ...], str] = {}
-        self._plans: dict[tuple[str, str], _Plan | None] = {}
 
     async def startup(self) -> None:
-        self._forget()  # the bundles are new: plans and texts come from the old ones
+        self._rendered.clear()  # the bundles are new: the texts came from the old ones
         await super().startup()
 
     async def shutdown(self) -> None:
-        self._forget()
-        await super().shutdown()
-
-    def _forget(self) -> None:
         self._rendered.clear()
-        self._plans.clear()
+        await super().shutdown()
 
     def get(self, message_id: str, locale: str | None = None, /, **kwargs: Any) -> str:
         locale = self.get_locale(locale=locale)
-        try:
-            plan = self._plans[message_id, locale]
-        except KeyError:
-            bundle = self.locales.get(locale)
-            plan = compile_plan(bundle, message_id) if bundle is not None else None
-            self._plans[message_id, locale] = plan
-        if plan is not None:
-            text = plan.render(kwargs)
-            if text is not None:
-                return text
         # the type rides along: 1, 1.0 and True are equal keys but may render differently
         key = (message_id, locale, *((name, type(v), v) for name, v in kwargs.items()))
         try:

@@ -8,6 +8,7 @@ gateway, and the billing centre serves Russian flats (SPEC §4, §5).
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import phonenumbers
@@ -33,74 +34,46 @@ class InvalidPhone(ValueError):
 
 # --- the fast path for plain Russian numbers ---------------------------------------------------
 #
-# phonenumbers takes 35-60 µs a number; a billing file holds a million of them. A Russian number
-# is ten national digits, and whether one is valid is decided by its first six (the ABC/DEF code
-# and the block of 10,000 numbers): in phonenumbers' metadata for Russia every pattern a
-# ten-digit number can match ends in at least four free digits (checked below, once, on the
-# installed metadata; if that ever stops being true, the fast path switches itself off). So the
-# first number of each block goes through phonenumbers, and its verdict serves the rest of it.
+# phonenumbers takes 35-60 µs a number, most of it in parsing; a billing file holds a million
+# of them. A plain Russian number (below) needs no parsing: its ten national digits are valid
+# when they match the general pattern of phonenumbers' metadata for Russia and the pattern of
+# one type of number, which is how phonenumbers.is_valid_number decides (tested against it);
+# a +7 number is Russian, not Kazakh, when Russia's leading digits match it.
 
-_RU_BLOCK = 6  # national digits that decide validity
 _RU_NATIONAL = 10
-_blocks: dict[str, bool] = {}  # the first six national digits -> valid
-
-
-def _free_tail(items: object) -> int:
-    """How many trailing digits a parsed pattern leaves free for a full match of a
-    ten-digit number: the least over its alternatives that can be ten digits long."""
-    from re import _constants as c  # type: ignore[attr-defined]
-    from re import _parser  # type: ignore[attr-defined]
-
-    assert isinstance(items, _parser.SubPattern)
-    low, high = items.getwidth()
-    if not low <= _RU_NATIONAL <= high:
-        return _RU_NATIONAL  # never ten digits long: puts no limit
-    data = list(items)
-    if len(data) == 1 and data[0][0] is c.BRANCH:
-        return min(_free_tail(alternative) for alternative in data[0][1][1])
-    if len(data) == 1 and data[0][0] is c.SUBPATTERN:
-        return _free_tail(data[0][1][-1])
-    if data and data[-1][0] is c.MAX_REPEAT:
-        least, most, repeated = data[-1][1]
-        if least == most and list(repeated) == [(c.IN, [(c.CATEGORY, c.CATEGORY_DIGIT)])]:
-            return int(least)
-    return 0
+_NUMBER_TYPES = (
+    "fixed_line",
+    "mobile",
+    "toll_free",
+    "premium_rate",
+    "shared_cost",
+    "personal_number",
+    "voip",
+    "pager",
+    "uan",
+    "voicemail",
+)
 
 
 @cache
-def _blocks_decide() -> bool:
-    """True when, for Russia in the installed metadata, a ten-digit national number's
-    validity depends on its first six digits only (see above)."""
-    try:
-        from re import _parser  # type: ignore[attr-defined]
-
-        metadata = PhoneMetadata.metadata_for_region(DEFAULT_REGION)
-        descs = [metadata.general_desc]
-        descs += [
-            getattr(metadata, name)
-            for name in (
-                "fixed_line",
-                "mobile",
-                "toll_free",
-                "premium_rate",
-                "shared_cost",
-                "personal_number",
-                "voip",
-                "pager",
-                "uan",
-                "voicemail",
-            )
-        ]
-        patterns = [d.national_number_pattern for d in descs if d and d.national_number_pattern]
-        leading = _parser.parse(metadata.leading_digits or "")
-        return (
-            # the region of a number starting 3, 4, 8 or 9 is Russia by its first digit
-            metadata.leading_digits == "[3489]"
-            and leading.getwidth()[1] <= _RU_BLOCK
-            and all(_free_tail(_parser.parse(p)) >= _RU_NATIONAL - _RU_BLOCK for p in patterns)
-        )
-    except Exception:  # an unexpected shape of metadata or of `re`: no shortcut
-        return False
+def _valid_russian() -> re.Pattern[str]:
+    """One pattern for the ten national digits of a valid Russian number: Russia's leading
+    digits (a +7 number they do not match is Kazakh), the general pattern, and the pattern
+    of one type (fixed line, mobile, toll free, ...), as phonenumbers' metadata has them."""
+    metadata = PhoneMetadata.metadata_for_region(DEFAULT_REGION)
+    kinds = [getattr(metadata, name, None) for name in _NUMBER_TYPES]
+    types = [
+        desc.national_number_pattern
+        for desc in kinds
+        if desc is not None
+        and desc.national_number_pattern
+        and (not desc.possible_length or _RU_NATIONAL in desc.possible_length)
+    ]
+    leading = metadata.leading_digits or "(?!)"  # none: no shortcut
+    general = metadata.general_desc.national_number_pattern
+    return re.compile(
+        f"(?=(?:{leading}))(?=(?:{general})\\Z)(?:{'|'.join(f'(?:{t})' for t in types)})"
+    )
 
 
 def _plain_russian(stripped: str) -> str | None:
@@ -141,22 +114,10 @@ def normalize_phone(text: str, *, region: str = DEFAULT_REGION) -> str:
     if _DIGITS.isdisjoint(body):
         raise InvalidPhone("phone number has no digits")
     national = _plain_russian(stripped) if region == DEFAULT_REGION else None
-    if national is not None and _blocks_decide():
-        valid = _blocks.get(national[:_RU_BLOCK])
-        if valid is True:
-            return "+7" + national
-        if valid is False:
-            raise InvalidPhone("not a valid phone number")
-    number = _parse(stripped, region)
+    if national is not None and _valid_russian().fullmatch(national):
+        return "+7" + national
+    number = _parse(stripped, region)  # anything else, and the reason a number is refused
     valid = phonenumbers.is_valid_number(number)
-    if (
-        national is not None
-        and number.country_code == 7
-        and number.national_number == int(national)
-        and _blocks_decide()
-    ):
-        # phonenumbers read it as the fast path does: its verdict holds for the whole block
-        _blocks[national[:_RU_BLOCK]] = valid
     if not valid:
         raise InvalidPhone("not a valid phone number")
     if number.country_code != COUNTRY_CODE:

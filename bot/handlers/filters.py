@@ -1,13 +1,9 @@
-"""Filters that recognise a menu button whatever language the resident reads, and how
-filters are run."""
+"""Filters that recognise a menu button whatever language the resident reads."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
-from typing import Any
 
-from aiogram import Router
 from aiogram.filters import Filter
 from aiogram.types import Message
 from aiogram_i18n import I18nContext
@@ -46,28 +42,3 @@ class MenuButton(Filter):
 
     async def __call__(self, message: Message, i18n: I18nContext) -> bool:
         return message.text is not None and message.text in _variants(i18n.core, self.key)
-
-
-def run_filters_inline(root: Router) -> None:
-    """Check plain-function filters (an F-expression, a State) in the event loop, not a thread.
-
-    aiogram sends every filter that is not a coroutine through asyncio.to_thread: about ten
-    thread hops per update on the way to the submission flow (each State of the linking flow,
-    F.text, ...), each costing far more than the pure check it runs. Router-level filters
-    (`router.message.filter(...)`) are not visited: keep those coroutines (IsAdmin is one).
-    """
-    for router in root.chain_tail:
-        for observer in router.observers.values():
-            for handler in observer.handlers:
-                for check in handler.filters or ():
-                    if not check.awaitable:
-                        check.callback = _in_loop(check.callback)
-                        check.awaitable = True
-
-
-def _in_loop(callback: Callable[..., Any]) -> Callable[..., Any]:
-    # the FilterObject keeps the parameter names it read from the original callback
-    async def check(*args: Any, **kwargs: Any) -> Any:
-        return callback(*args, **kwargs)
-
-    return check

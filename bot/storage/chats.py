@@ -86,9 +86,6 @@ class ChatRepository:
             "UPDATE chats SET current_account_id = ? WHERE chat_id = ?", (account_id, chat_id)
         )
 
-    async def count_linked(self) -> int:
-        return int(await self.db.fetchval("SELECT count(DISTINCT chat_id) FROM links"))
-
     async def forget(self, chat_id: int) -> None:
         """Erase everything kept about the chat; its submitted readings stay, anonymised."""
         async with self.db.transaction() as conn:

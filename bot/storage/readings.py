@@ -9,6 +9,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+import aiosqlite
+
 from bot.domain.models import LastReading
 from bot.domain.periods import Period
 from bot.storage.db import Database
@@ -25,25 +27,30 @@ EXISTS (
 _LINKED = """(:account_id IS NULL
     OR EXISTS (SELECT 1 FROM links WHERE chat_id = :chat_id AND account_id = :account_id))"""
 
-# A submission in one statement, so nothing comes between its parts: no row is selected when
-# the chat is not linked or the request key was saved before; else the view's trigger marks
-# the current reading of the meter and period replaced and inserts the new one (migration 0003).
-# The key is UNIQUE across chats (72 random bits, made by the bot), so the check here is too;
-# what a key tells back (a receipt, a duplicate) is scoped to the chat that saved it.
-# The next id is max(id) + 1 and the receipt is receipt_number() in SQL; `replaces` is read
-# before the insert, when every reading of the meter and period is an earlier one.
-_SAVE = f"""
-INSERT INTO submissions (
-    id, meter_id, period, t1, t2, t3, submitted_at, chat_id, receipt, request_key, replaces
-)
-SELECT n, :meter_id, :period, :t1, :t2, :t3, :at, :chat_id, printf('%s-%06d', :yymm, n),
-    :request_key,
-    EXISTS (SELECT 1 FROM readings WHERE meter_id = :meter_id AND period = :period)
-FROM (SELECT coalesce(max(id), 0) + 1 AS n FROM readings)
-WHERE {_LINKED}
-    AND NOT EXISTS (SELECT 1 FROM readings WHERE request_key = :request_key)
-RETURNING id, receipt, replaces
+# The checks a submission passes, read inside the transaction that writes it (see save).
+# The request key is UNIQUE across chats (72 random bits, made by the bot); what a key tells
+# back (a receipt, a duplicate) is scoped to the chat that saved it.
+_CHECKS = f"""
+SELECT {_LINKED} AS linked,
+    (SELECT id FROM readings WHERE request_key = :request_key) AS saved_id,
+    EXISTS (SELECT 1 FROM readings WHERE meter_id = :meter_id AND period = :period) AS replaces
 """
+_SAVED_BEFORE = f"""
+SELECT {_READING_COLUMNS}, r.chat_id IS :chat_id AS own FROM readings AS r WHERE r.id = :id
+"""
+_MARK_REPLACED = """
+UPDATE readings SET replaced_at = :at
+WHERE meter_id = :meter_id AND period = :period AND replaced_at IS NULL
+"""
+# The receipt names the row's id, which SQLite gives on insert: the row goes in under a
+# placeholder made of its request key (unique) and gets its receipt in the same transaction.
+_INSERT = """
+INSERT INTO readings (meter_id, period, t1, t2, t3, submitted_at, chat_id, receipt, request_key)
+VALUES (:meter_id, :period, :t1, :t2, :t3, :at, :chat_id, 'pending:' || :request_key,
+    :request_key)
+RETURNING id
+"""
+_SET_RECEIPT = "UPDATE readings SET receipt = :receipt WHERE id = :id"
 
 
 # The export (SPEC §4): every current reading of a period, raw, in the CSV's order.
@@ -121,13 +128,9 @@ class Counts:
     corrections: int
 
 
-def _yymm(period: Period) -> str:
-    return f"{period.year % 100:02d}{period.month:02d}"
-
-
 def receipt_number(reading_id: int, period: Period) -> str:
     """YYMM of the period, then the reading's id: unique, short, and readable over the phone."""
-    return f"{_yymm(period)}-{reading_id:06d}"
+    return f"{period.year % 100:02d}{period.month:02d}-{reading_id:06d}"
 
 
 def _values(row: Any) -> tuple[int, ...]:
@@ -162,6 +165,21 @@ def _export_row(row: Any) -> ExportRow:
     )
 
 
+async def _insert(
+    conn: aiosqlite.Connection, params: dict[str, Any], meter_id: int, period: Period
+) -> tuple[int, str]:
+    """The new row and its receipt, inside the caller's transaction: (id, receipt)."""
+    try:
+        [(reading_id,)] = await conn.execute_fetchall(_INSERT, params)
+    except sqlite3.IntegrityError as exc:
+        if exc.sqlite_errorname == "SQLITE_CONSTRAINT_FOREIGNKEY":
+            raise MeterGone(meter_id) from exc
+        raise
+    receipt = receipt_number(reading_id, period)
+    await conn.execute(_SET_RECEIPT, {"receipt": receipt, "id": reading_id})
+    return reading_id, receipt
+
+
 class ReadingRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -181,11 +199,9 @@ class ReadingRepository:
 
         With `linked_account_id`, only while the chat is linked to that account (else
         ChatNotLinked, even for a key saved before); a key another chat saved is never
-        answered with that chat's reading (RequestKeyTaken). One INSERT in autocommit does it
-        all (see _SAVE), so the link check, the idempotency check, the replaced mark and the new row
-        cannot be torn apart or raced by a second Confirm, and the common path is one trip to
-        the database thread. Only when no row comes back does a second query tell a duplicate
-        request key from a chat that is not linked.
+        answered with that chat's reading (RequestKeyTaken). The checks, the replaced mark
+        and the new row are one write transaction, so a second Confirm or an unlink cannot
+        come between them.
         """
         t1, t2, t3 = (*values, None, None, None)[:3]
         stamp = to_db(at)
@@ -197,43 +213,34 @@ class ReadingRepository:
             "t3": t3,
             "at": stamp,
             "chat_id": chat_id,
-            "yymm": _yymm(period),
             "request_key": request_key,
             "account_id": linked_account_id,
         }
-        try:
-            rows = await self.db.write_fetchall(_SAVE, params)
-        except sqlite3.IntegrityError as exc:
-            # the only constraint a well-formed row can break: the meter is gone
-            raise MeterGone(meter_id) from exc
-        for row in rows:
-            reading = StoredReading(
-                id=row["id"],
-                meter_id=meter_id,
-                period=period,
-                values=tuple(values),
-                submitted_at=from_db(stamp),
-                receipt=row["receipt"],
-                replaced_at=None,
-                replaces=bool(row["replaces"]),
-            )
-            return SavedReading(reading, duplicate=False)
-        # rare: the request key was saved before, or the chat is not linked
-        rows = await self.db.fetchall(
-            f"SELECT {_READING_COLUMNS}, {_LINKED} AS linked, r.chat_id IS :chat_id AS own"
-            f" FROM readings AS r WHERE r.request_key = :request_key",
-            params,
-        )
-        for row in rows:
-            if not row["linked"]:
+        async with self.db.transaction() as conn:
+            [checks] = await conn.execute_fetchall(_CHECKS, params)
+            if not checks["linked"]:
                 raise ChatNotLinked(chat_id, linked_account_id)
-            if not row["own"]:  # never another chat's receipt
-                raise RequestKeyTaken(chat_id)
-            return SavedReading(_reading(row), duplicate=True)
-        if linked_account_id is not None:
-            raise ChatNotLinked(chat_id, linked_account_id)
-        # the key was there a moment ago: its meter was deleted since, and the reading with it
-        raise MeterGone(meter_id)
+            if checks["saved_id"] is not None:
+                [row] = await conn.execute_fetchall(
+                    _SAVED_BEFORE, {"id": checks["saved_id"], "chat_id": chat_id}
+                )
+                if not row["own"]:  # never another chat's receipt
+                    raise RequestKeyTaken(chat_id)
+                return SavedReading(_reading(row), duplicate=True)
+            if checks["replaces"]:
+                await conn.execute(_MARK_REPLACED, params)
+            reading_id, receipt = await _insert(conn, params, meter_id, period)
+        reading = StoredReading(
+            id=reading_id,
+            meter_id=meter_id,
+            period=period,
+            values=tuple(values),
+            submitted_at=from_db(stamp),
+            receipt=receipt,
+            replaced_at=None,
+            replaces=bool(checks["replaces"]),
+        )
+        return SavedReading(reading, duplicate=False)
 
     async def by_request_key(self, request_key: str, *, chat_id: int) -> StoredReading | None:
         """The reading this chat saved under the key; another chat's is none of its business."""

@@ -13,9 +13,5 @@ def from_db(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def day_to_db(day: date | None) -> str | None:
-    return None if day is None else day.isoformat()
-
-
 def day_from_db(text: str | None) -> date | None:
     return None if not text else date.fromisoformat(text)

@@ -622,15 +622,6 @@ async def test_a_sticker_at_the_confirmation_shows_it_again(harness: BotHarness)
     assert "Нажмите «Подтвердить»" in chat.last_text
 
 
-async def test_no_filter_is_sent_to_a_thread(harness: BotHarness) -> None:
-    # aiogram runs a filter that is not a coroutine through asyncio.to_thread
-    for router in harness.app.dispatcher.chain_tail:
-        for observer in router.observers.values():
-            for handler in observer.handlers:
-                for check in handler.filters or ():
-                    assert check.awaitable, (router.name, handler.callback.__name__)
-
-
 async def test_typing_at_the_confirmation_shows_it_again(harness: BotHarness) -> None:
     account = await seed_flat(harness.db)
     chat = await link(harness, 1001, account)

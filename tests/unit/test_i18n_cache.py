@@ -62,7 +62,7 @@ async def test_the_memory_starts_afresh_when_full(
     assert len(cached._rendered) <= 3
 
 
-@pytest.mark.parametrize("value", ["5", 5])  # joined without Fluent; remembered
+@pytest.mark.parametrize("value", ["5", 5])  # a str and a number: both remembered
 async def test_translations_loaded_again_replace_what_was_remembered(
     tmp_path: Path, value: str | int
 ) -> None:

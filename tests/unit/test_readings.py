@@ -658,7 +658,7 @@ async def test_receipts_follow_rows_inserted_without_the_bot(db: Database, accou
 async def test_rows_inserted_into_readings_directly_replace_nothing(
     db: Database, account: int
 ) -> None:
-    """Seeded history and bulk loads say themselves which row is current: no trigger there."""
+    """Seeded history and bulk loads say themselves which row is current; the index keeps one."""
     await _save(db, "k", 5, account=account)
     await db.execute(
         "INSERT INTO readings (meter_id, period, t1, submitted_at, receipt, replaced_at)"
@@ -673,15 +673,22 @@ async def test_rows_inserted_into_readings_directly_replace_nothing(
     assert [row[0] for row in rows] == ["2611-000001"]
 
 
-async def test_a_key_saved_before_is_refused_by_the_view_as_a_whole(
+async def test_a_correction_that_cannot_be_written_leaves_the_current_reading(
     db: Database, account: int
 ) -> None:
-    """Inserting into the view with a saved key changes nothing, the replaced mark included."""
+    """The replaced mark and the new row are one transaction: both or neither."""
     await _save(db, "a", 5, account=account)
     before = await _rows(db)
-    with pytest.raises(sqlite3.IntegrityError):
-        await db.execute(
-            "INSERT INTO submissions (id, meter_id, period, t1, submitted_at, receipt,"
-            " request_key) VALUES (2, 1, '2026-11', 6, '2026-11-21', 'x', 'a')"
-        )
+    with pytest.raises(sqlite3.IntegrityError):  # CHECK (t1 >= 0), after the replaced mark
+        await _save(db, "b", -1, at=AT + timedelta(hours=1), account=account)
     assert await _rows(db) == before
+
+
+async def test_ids_and_receipts_come_from_sqlite_in_order(db: Database, account: int) -> None:
+    saved = [
+        await _save(db, key, 5, meter=meter, account=account)
+        for key, meter in (("a", 1), ("b", 2), ("c", 1))
+    ]
+    assert [s.reading.id for s in saved] == [1, 2, 3]
+    assert [s.reading.receipt for s in saved] == [receipt_number(n, NOV) for n in (1, 2, 3)]
+    assert [row[3] for row in await _rows(db)] == ["2611-000001", "2611-000002", "2611-000003"]

@@ -5,9 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-import pytest
-
 from bot.clock import FrozenClock
 from bot.domain.periods import Period
 from bot.domain.readings import (
@@ -352,42 +349,3 @@ async def test_confirm_again_after_a_correction_returns_the_first_receipt(db: Da
     assert correction.reading.receipt == "2611-000002" and correction.reading.replaces
     current = await db.fetchall("SELECT request_key FROM readings WHERE replaced_at IS NULL")
     assert [row[0] for row in current] == ["b"]
-
-
-class Trips:
-    """Counts calls queued to any aiosqlite connection's thread: each is one trip."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.count = 0
-        queue = aiosqlite.Connection._execute  # the one place every call goes through
-
-        async def counted(conn: aiosqlite.Connection, fn: object, *args: object, **kw: object):
-            self.count += 1
-            return await queue(conn, fn, *args, **kw)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
-
-
-async def test_a_submission_is_one_trip_to_the_database(
-    db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    account = await seed(db, M("CW-1", "cold_water"))
-    clock = FrozenClock(NOV_20)
-    service = make_service(db, clock)
-    task = await task_of(service, account, "CW-1")
-    trips = Trips(monkeypatch)
-    first = await service.submit(chat_id=CHAT, task=task, values=[5], request_key="a")
-    assert isinstance(first, Submitted) and not first.duplicate
-    assert trips.count == 1
-    clock.advance(hours=1)
-    correction = await service.submit(chat_id=CHAT, task=task, values=[6], request_key="b")
-    assert isinstance(correction, Submitted) and correction.reading.replaces
-    assert trips.count == 2
-    # the rare paths take one more: a duplicate key, a chat not linked
-    again = await service.submit(chat_id=CHAT, task=task, values=[6], request_key="b")
-    assert isinstance(again, Submitted) and again.duplicate
-    assert trips.count == 4
-    assert await service.submit(chat_id=CHAT + 1, task=task, values=[6], request_key="c") == (
-        NotAllowed()
-    )
-    assert trips.count == 6
