@@ -6,6 +6,7 @@ is one line on stderr and a non-zero exit."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ import click
 from bot.config import Settings, SettingsError, load_settings
 from bot.english import counted
 from bot.logs import redact, setup_logging
+from bot.storage.db import probe
 
 T = TypeVar("T")
 
@@ -58,6 +60,8 @@ def _offline(*, database_must_exist: bool) -> Settings:
     settings = _settings(require_token=False)
     if database_must_exist:
         _require_database(settings)
+    if settings.database_path.exists():
+        _require_usable_database(settings)
     return settings
 
 
@@ -68,6 +72,14 @@ def _require_database(settings: Settings) -> None:
             f"no database at {path} (DATABASE_URL={settings.database_url}); check the URL, "
             "or create the database with `python -m bot import FILE` or `python -m bot run`"
         )
+
+
+def _require_usable_database(settings: Settings) -> None:
+    path = settings.database_path
+    try:
+        probe(str(path))
+    except (sqlite3.Error, OSError) as exc:  # a folder, a file that is not a database, no access
+        _refuse(f"cannot open the database at {path}: {exc}")
 
 
 class _OneLineErrors(click.Group):

@@ -143,6 +143,22 @@ def test_offline_commands_refuse_a_database_that_does_not_exist(
     assert not mistyped.exists() and not mistyped.parent.exists()
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["export", "--period", "2026-11"], ["stats"], ["import", "accounts.csv"]],
+    ids=["export", "stats", "import"],
+)
+def test_offline_commands_refuse_an_unusable_database_in_one_line(
+    tmp_path: Path, args: list[str]
+) -> None:
+    garbage = tmp_path / "db" / "bot.sqlite3"
+    garbage.parent.mkdir()
+    garbage.write_bytes(b"this is not a database" * 100)
+    write(tmp_path, b"account,phone,meter,resource\n")
+    line = one_line(cli(tmp_path, *args, db=garbage))
+    assert line.startswith(f"error: cannot open the database at {garbage}")
+
+
 def test_import_export_and_stats_need_no_bot_token(tmp_path: Path) -> None:
     result = cli(tmp_path, "import", str(EXAMPLE))
     assert result.returncode == 0, result.stderr
