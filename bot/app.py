@@ -205,6 +205,7 @@ async def build_app(
     session: BaseSession | None = None,
     sms: SmsSender | None = None,
     db: Database | None = None,
+    core: FluentRuntimeCore | None = None,
 ) -> App:
     clock = clock or SystemClock()
     db = db or await Database.open(settings.database_path)
@@ -250,7 +251,7 @@ async def build_app(
         clock=clock,
         bot=create_bot(settings, session),
         sms=sms,
-        core=create_core(settings.default_locale),
+        core=core or create_core(settings.default_locale),
         accounts=accounts,
         meters=MeterRepository(db, settings.tz),
         chats=chats,

@@ -41,10 +41,12 @@ from aiogram.types import (
     Update,
     User,
 )
+from aiogram_i18n.cores import FluentRuntimeCore
 
 from bot.app import App, build_app
 from bot.clock import FrozenClock
 from bot.config import Settings
+from bot.i18n import create_core
 from bot.sms.base import SmsSender
 
 BOT_USER = User(id=123456, is_bot=True, first_name="Meter bot", username="meter_test_bot")
@@ -354,6 +356,20 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+_CORES: dict[str, FluentRuntimeCore] = {}
+
+
+async def shared_core(default_locale: str) -> FluentRuntimeCore:
+    """The translations, parsed once per test process: parsing the .ftl files takes ~0.2 s,
+    which every test building a bot would pay again for the same texts."""
+    core = _CORES.get(default_locale)
+    if core is None:
+        core = create_core(default_locale)
+        await core.startup()
+        _CORES[default_locale] = core
+    return core
+
+
 async def start_harness(
     tmp_path: Path,
     *,
@@ -366,5 +382,6 @@ async def start_harness(
     clock = FrozenClock(now or datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
     session = RecordingSession()
     recording = RecordingSms()
-    app = await build_app(settings, clock=clock, session=session, sms=sms or recording)
+    core = await shared_core(settings.default_locale)
+    app = await build_app(settings, clock=clock, session=session, sms=sms or recording, core=core)
     return BotHarness(app=app, session=session, sms=recording, clock=clock)
