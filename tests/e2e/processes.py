@@ -15,7 +15,10 @@ EXAMPLE = ROOT / "examples" / "accounts.csv"
 TOKEN = "424242:E2E-secret-token"
 
 
-def bot_env(tmp_path: Path, api_url: str, sms_url: str, **extra: str) -> dict[str, str]:
+def bot_env(
+    tmp_path: Path, api_url: str, sms_url: str | None = None, **extra: str
+) -> dict[str, str]:
+    """The environment of a bot process on the fakes; without `sms_url`, the console provider."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -25,9 +28,6 @@ def bot_env(tmp_path: Path, api_url: str, sms_url: str, **extra: str) -> dict[st
         BOT_TOKEN=TOKEN,
         TELEGRAM_API_URL=api_url,
         DATABASE_URL=f"sqlite:///{tmp_path / 'db' / 'bot.sqlite3'}",
-        SMS_PROVIDER="smsru",
-        SMSRU_API_ID="e2e-api-id",
-        SMSRU_API_URL=sms_url,
         # a window open on any day the test runs
         WINDOW_START_DAY="1",
         WINDOW_END_DAY="31",
@@ -36,6 +36,8 @@ def bot_env(tmp_path: Path, api_url: str, sms_url: str, **extra: str) -> dict[st
         LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
     )
+    if sms_url:
+        env.update(SMS_PROVIDER="smsru", SMSRU_API_ID="e2e-api-id", SMSRU_API_URL=sms_url)
     env.update(extra)
     return env
 

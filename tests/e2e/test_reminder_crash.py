@@ -9,7 +9,6 @@ way at the kill or about to go: those are recorded 'unknown', never sent a secon
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import sys
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 
 from bot.storage.db import Database
+from tests.e2e.processes import bot_env
 from tests.fakes.bot_api import FakeBotApi, UploadedFile
 
 TOKEN = "424242:E2E-crash-token"
@@ -40,26 +40,6 @@ class SlowBotApi(FakeBotApi):
     ) -> dict[str, Any]:
         await asyncio.sleep(0.05)
         return super()._send_message(params, files)
-
-
-def bot_env(tmp_path: Path, api_url: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.isupper() or k in ("PATH", "HOME", "LANG", "PYTHONPATH")
-    }
-    env.update(
-        BOT_TOKEN=TOKEN,
-        TELEGRAM_API_URL=api_url,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db' / 'bot.sqlite3'}",
-        WINDOW_START_DAY="1",  # a window open on any day the test runs
-        WINDOW_END_DAY="31",
-        BROADCAST_RATE=str(RATE),
-        QUIET_HOURS="",  # the test may run at night
-        LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
 
 
 async def seed(path: Path) -> None:
@@ -122,7 +102,14 @@ def delivered(api: FakeBotApi, chat_id: int) -> int:
 async def test_a_reminder_run_killed_midway_reaches_every_chat_once_but_those_in_flight(
     tmp_path: Path, api: SlowBotApi
 ) -> None:
-    env = bot_env(tmp_path, api.url)
+    env = bot_env(
+        tmp_path,
+        api.url,
+        BOT_TOKEN=TOKEN,
+        BROADCAST_RATE=str(RATE),
+        ADMIN_IDS="",
+        LOG_LEVEL="WARNING",
+    )
     database = tmp_path / "db" / "bot.sqlite3"
     await seed(database)
     chats = range(FIRST_CHAT + 1, FIRST_CHAT + CHATS + 1)
