@@ -43,7 +43,7 @@ from aiogram.types import (
     Update,
 )
 
-from bench.__main__ import machine
+from bench.__main__ import TARGET_LINE, machine
 from bot.app import App, build_app, settle_heap
 from bot.clock import FrozenClock
 from bot.config import Settings
@@ -54,7 +54,10 @@ RouterT = TypeVar("RouterT", bound=Router)
 RESIDENTS = 200
 ROUNDS = 5  # measured rounds of each dispatcher, alternating ours/echo, after one warm-up
 SOLO_WALKS = 200  # one resident alone: 200 walks = 600 submissions, 1,600 timed updates
-RATIO_TARGET = 0.5
+# Target 1 as issue 10 restated it: ours against the flow's own Bot API calls behind our
+# middlewares ("floor (b)", the calls-only bot), not against the bare echo (0.5 was out of
+# reach by construction: floor (b) alone reaches ~0.6 of the echo).
+FLOOR_RATIO_TARGET = 0.25
 P99_TARGET_MS = 5.0
 
 TOKEN = "123456:BENCH-token"
@@ -486,6 +489,8 @@ async def _run(app: App, ours: Target, stack: Target, calls: Target) -> int:
     left = int(await app.db.fetchval("SELECT count(*) FROM fsm_states"))
 
     ratio = statistics.median(ratios)
+    calls_ratios = floor_ratios[calls.name]
+    over_floor = statistics.median(o / c for o, c in zip(ratios, calls_ratios, strict=True))
     p50 = percentile(timings, 0.50) * 1000
     p99 = percentile(timings, 0.99) * 1000
     names = ("menu", "cold", "confirm", "hot", "confirm", "T1", "T2", "confirm")
@@ -500,11 +505,12 @@ async def _run(app: App, ours: Target, stack: Target, calls: Target) -> int:
     rows = [
         (f"ours, updates/s (median of {ROUNDS})", f"{statistics.median(ours_rates):.0f}", "", ""),
         (f"echo, updates/s (median of {ROUNDS})", f"{statistics.median(echo_rates):.0f}", "", ""),
+        ("ours / echo (median of the rounds' ratios)", f"{ratio:.2f}", "", ""),
         (
-            "ours / echo (median of the rounds' ratios)",
-            f"{ratio:.2f}",
-            f">= {RATIO_TARGET}",
-            verdict(ratio >= RATIO_TARGET),
+            "ours / floor (b) (median of the rounds')",
+            f"{over_floor:.2f}",
+            f">= {FLOOR_RATIO_TARGET}",
+            verdict(over_floor >= FLOOR_RATIO_TARGET),
         ),
         ("one resident alone, p50 per update", f"{p50:.2f} ms", "", ""),
         (
@@ -519,16 +525,21 @@ async def _run(app: App, ours: Target, stack: Target, calls: Target) -> int:
         for name, r in floor_ratios.items()
     ]
     print()
+    print(
+        f"{TARGET_LINE} ours / floor (b) {over_floor:.2f} (>= {FLOOR_RATIO_TARGET}:"
+        f" {verdict(over_floor >= FLOOR_RATIO_TARGET)}), one resident's p99 per update"
+        f" {p99:.2f} ms (<= {P99_TARGET_MS:.0f}: {verdict(p99 <= P99_TARGET_MS)})"
+    )
     for figure, value, target, outcome in rows:
         print(f"{figure:44} {value:>10}   {target:10} {outcome}")
     print(f"load average after: {load()}")
-    calls = ", ".join(f"{name} {count}" for name, count in sorted(ours.session.calls.items()))
-    print(f"Bot API calls (ours): {calls}")
+    made = ", ".join(f"{name} {count}" for name, count in sorted(ours.session.calls.items()))
+    print(f"Bot API calls (ours): {made}")
     print(f"submissions in the database: {saved} (expected {expected}), current {current}")
     assert saved == expected, f"{saved} submissions saved, {expected} expected"
     assert current == expected, "every walk is a fresh period: nothing should be replaced"
     assert left == 0, f"{left} conversations left in the FSM table"
-    return 0 if ratio >= RATIO_TARGET and p99 <= P99_TARGET_MS else 1
+    return 0 if over_floor >= FLOOR_RATIO_TARGET and p99 <= P99_TARGET_MS else 1
 
 
 if __name__ == "__main__":
