@@ -39,7 +39,10 @@ from bot.middlewares.leaving import WalkLeftMiddleware
 from bot.scheduler import ReminderScheduler, create_scheduler
 from bot.scheduler import on_shutdown as _stop_delivery
 from bot.scheduler import on_startup as _start_delivery
+from bot.services.accounts import AccountsService
 from bot.services.broadcasts import BroadcastService
+from bot.services.chat_settings import ChatSettingsService
+from bot.services.export import ExportService
 from bot.services.linking import LinkingService
 from bot.services.reminders import ReminderService
 from bot.services.sender import Pacer, Sender
@@ -121,6 +124,9 @@ class App:
     in_flight: InFlightMiddleware
     readings: ReadingRepository
     submissions: SubmissionService
+    accounts_service: AccountsService
+    chat_settings: ChatSettingsService
+    exports: ExportService
     dispatcher: Dispatcher = field(init=False)
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
     # reminders and announcements (built in __post_init__ from the parts above)
@@ -216,6 +222,9 @@ async def build_app(
     sms = sms or create_sms_sender(settings)
     app_ref: list[App] = []
     readings = ReadingRepository(db)
+    window = SubmissionWindow(settings.window_start_day, settings.window_end_day)
+    fsm_storage = SqliteStorage(db)
+    locales = ChatLocaleManager(chats, clock, settings.default_locale)
     submissions = SubmissionService(
         accounts=accounts,
         meters=MeterRepository(db, settings.tz),
@@ -223,7 +232,7 @@ async def build_app(
         links=links,
         clock=clock,
         tz=settings.tz,
-        window=SubmissionWindow(settings.window_start_day, settings.window_end_day),
+        window=window,
     )
 
     linking = LinkingService(
@@ -257,13 +266,19 @@ async def build_app(
         chats=chats,
         links=links,
         codes=codes,
-        fsm_storage=SqliteStorage(db),
-        locales=ChatLocaleManager(chats, clock, settings.default_locale),
+        fsm_storage=fsm_storage,
+        locales=locales,
         linking=linking,
         activity=ChatActivityMiddleware(chats),
         in_flight=InFlightMiddleware(),
         readings=readings,
         submissions=submissions,
+        # forgetting a chat drops what this process keeps in memory about it too
+        accounts_service=AccountsService(
+            chats=chats, links=links, caches=(fsm_storage.forget_chat, locales.forget)
+        ),
+        chat_settings=ChatSettingsService(chats=chats, clock=clock),
+        exports=ExportService(readings=readings, clock=clock, tz=settings.tz, window=window),
     )
     app_ref.append(app)
     await app.start()
@@ -281,23 +296,18 @@ def create_dispatcher(app: App) -> Dispatcher:
     create_i18n_middleware(app.core, app.locales, app.settings.default_locale).setup(dp)
     dp.update.outer_middleware(app.activity)
     dp.update.outer_middleware(WalkLeftMiddleware())  # after state and i18n: it uses both
-    # services reach handlers by parameter name
+    # services reach handlers by parameter name (`app` is for the startup/shutdown hooks)
     dp.workflow_data.update(
         app=app,
         settings=app.settings,
         clock=app.clock,
-        db=app.db,
-        accounts=app.accounts,
-        meters=app.meters,
-        chats=app.chats,
-        links=app.links,
         linking=app.linking,
         locales=app.locales,
-        fsm_storage=app.fsm_storage,
-        reminders=app.reminders,
         broadcasts=app.broadcasts,
-        readings=app.readings,
         submissions=app.submissions,
+        accounts=app.accounts_service,
+        chat_settings=app.chat_settings,
+        exports=app.exports,
     )
     dp.include_routers(*get_routers())
     support = app.settings.support_contact

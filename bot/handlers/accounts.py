@@ -7,17 +7,15 @@ import html
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
-from aiogram.utils.keyboard import InlineKeyboardBuilder
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardRemove
 from aiogram_i18n import I18nContext
 
 from bot.domain.models import Account
 from bot.handlers.filters import MenuButton
-from bot.handlers.linking import ask_account
-from bot.i18n import ChatLocaleManager
+from bot.handlers.replies import ask_account
+from bot.keyboards.accounts import accounts_keyboard, forget_keyboard, unlink_keyboard
 from bot.keyboards.callbacks import AccountCb, ForgetCb
-from bot.storage.chats import ChatRepository, LinkRepository
-from bot.storage.fsm import SqliteStorage
+from bot.services.accounts import AccountsService, ChatAccounts
 
 
 def _describe(account: Account) -> str:
@@ -25,164 +23,126 @@ def _describe(account: Account) -> str:
     return f"<b>{account.number}</b>{address}"
 
 
-async def render_accounts(
-    chat_id: int, i18n: I18nContext, links: LinkRepository, chats: ChatRepository
-) -> tuple[str, object]:
-    accounts = await links.accounts_of(chat_id)
-    builder = InlineKeyboardBuilder()
-    if not accounts:
-        builder.button(text=i18n.get("accounts-add"), callback_data=AccountCb(action="add"))
-        return i18n.get("accounts-none"), builder.as_markup()
-    chat = await chats.get(chat_id)
-    current = chat.current_account_id if chat else None
+def render_accounts(i18n: I18nContext, linked: ChatAccounts) -> tuple[str, InlineKeyboardMarkup]:
+    markup = accounts_keyboard(i18n, linked.accounts, linked.current_id)
+    if not linked.accounts:
+        return i18n.get("accounts-none"), markup
     lines = [i18n.get("accounts-title")]
-    for account in accounts:
-        mark = "✅ " if account.id == current else "▫️ "
+    for account in linked.accounts:
+        mark = "✅ " if account.id == linked.current_id else "▫️ "
         lines.append(mark + _describe(account))
-        if account.id != current:
-            builder.button(
-                text=i18n.get("accounts-switch", account=account.number),
-                callback_data=AccountCb(action="switch", account_id=account.id),
-            )
-        builder.button(
-            text=i18n.get("accounts-unlink", account=account.number),
-            callback_data=AccountCb(action="unlink", account_id=account.id),
+    return "\n".join(lines), markup
+
+
+async def show_accounts(
+    message: Message, state: FSMContext, i18n: I18nContext, accounts: AccountsService
+) -> None:
+    await state.clear()
+    text, markup = render_accounts(i18n, await accounts.of_chat(message.chat.id))
+    await message.answer(text, reply_markup=markup)
+
+
+async def add(query: CallbackQuery, state: FSMContext, i18n: I18nContext) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await ask_account(query.message, state, i18n)
+
+
+async def switch(
+    query: CallbackQuery,
+    callback_data: AccountCb,
+    state: FSMContext,
+    i18n: I18nContext,
+    accounts: AccountsService,
+) -> None:
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    chat_id = query.message.chat.id
+    if not await accounts.switch(chat_id, callback_data.account_id):
+        return  # not linked (any more): a stale button
+    await state.clear()  # a half-done submission belonged to the other account
+    text, markup = render_accounts(i18n, await accounts.of_chat(chat_id))
+    await query.message.answer(text, reply_markup=markup)
+
+
+async def unlink_ask(
+    query: CallbackQuery, callback_data: AccountCb, i18n: I18nContext, accounts: AccountsService
+) -> None:
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    account = await accounts.linked_account(query.message.chat.id, callback_data.account_id)
+    if account is None:
+        return
+    await query.message.answer(
+        i18n.get("accounts-unlink-confirm", account=account.number),
+        reply_markup=unlink_keyboard(i18n, account.id),
+    )
+
+
+async def unlink(
+    query: CallbackQuery,
+    callback_data: AccountCb,
+    state: FSMContext,
+    i18n: I18nContext,
+    accounts: AccountsService,
+) -> None:
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    chat_id = query.message.chat.id
+    await state.clear()
+    remaining = await accounts.unlink(chat_id, callback_data.account_id)
+    await query.message.edit_text(i18n.get("accounts-unlinked"))
+    if remaining:
+        text, markup = render_accounts(i18n, await accounts.of_chat(chat_id))
+        await query.message.answer(text, reply_markup=markup)
+    else:
+        await query.message.answer(
+            i18n.get("accounts-none-left"), reply_markup=ReplyKeyboardRemove()
         )
-    builder.button(text=i18n.get("accounts-add"), callback_data=AccountCb(action="add"))
-    builder.adjust(1)
-    return "\n".join(lines), builder.as_markup()
+
+
+async def unlink_cancelled(query: CallbackQuery, i18n: I18nContext) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_text(i18n.get("accounts-unlink-kept"))
+
+
+async def forget_ask(message: Message, state: FSMContext, i18n: I18nContext) -> None:
+    await state.clear()
+    await message.answer(i18n.get("forget-confirm"), reply_markup=forget_keyboard(i18n))
+
+
+async def forget(
+    query: CallbackQuery, state: FSMContext, i18n: I18nContext, accounts: AccountsService
+) -> None:
+    await query.answer()
+    if not isinstance(query.message, Message):
+        return
+    await state.clear()
+    await accounts.forget(query.message.chat.id)
+    await query.message.edit_text(i18n.get("forget-done"))
+    await query.message.answer(i18n.get("forget-bye"), reply_markup=ReplyKeyboardRemove())
+
+
+async def forget_cancelled(query: CallbackQuery, i18n: I18nContext) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_text(i18n.get("forget-kept"))
 
 
 def get_router() -> Router:
     router = Router(name="accounts")
-
-    @router.message(Command("accounts"))
-    @router.message(MenuButton("menu-accounts"))
-    async def accounts(
-        message: Message,
-        state: FSMContext,
-        i18n: I18nContext,
-        links: LinkRepository,
-        chats: ChatRepository,
-    ) -> None:
-        await state.clear()
-        text, markup = await render_accounts(message.chat.id, i18n, links, chats)
-        await message.answer(text, reply_markup=markup)  # type: ignore[arg-type]
-
-    @router.callback_query(AccountCb.filter(F.action == "add"))
-    async def add(query: CallbackQuery, state: FSMContext, i18n: I18nContext) -> None:
-        await query.answer()
-        if isinstance(query.message, Message):
-            await ask_account(query.message, state, i18n)
-
-    @router.callback_query(AccountCb.filter(F.action == "switch"))
-    async def switch(
-        query: CallbackQuery,
-        callback_data: AccountCb,
-        state: FSMContext,
-        i18n: I18nContext,
-        links: LinkRepository,
-        chats: ChatRepository,
-    ) -> None:
-        await query.answer()
-        if not isinstance(query.message, Message):
-            return
-        chat_id = query.message.chat.id
-        if not await links.is_linked(chat_id, callback_data.account_id):
-            return
-        await state.clear()  # a half-done submission belonged to the other account
-        await chats.set_current_account(chat_id, callback_data.account_id)
-        text, markup = await render_accounts(chat_id, i18n, links, chats)
-        await query.message.answer(text, reply_markup=markup)  # type: ignore[arg-type]
-
-    @router.callback_query(AccountCb.filter(F.action == "unlink"))
-    async def unlink_ask(
-        query: CallbackQuery, callback_data: AccountCb, i18n: I18nContext, links: LinkRepository
-    ) -> None:
-        await query.answer()
-        if not isinstance(query.message, Message):
-            return
-        accounts = {a.id: a for a in await links.accounts_of(query.message.chat.id)}
-        account = accounts.get(callback_data.account_id)
-        if account is None:
-            return
-        builder = InlineKeyboardBuilder()
-        builder.button(
-            text=i18n.get("accounts-unlink-yes"),
-            callback_data=AccountCb(action="unlink_yes", account_id=account.id),
-        )
-        builder.button(
-            text=i18n.get("accounts-unlink-no"),
-            callback_data=AccountCb(action="unlink_no", account_id=account.id),
-        )
-        await query.message.answer(
-            i18n.get("accounts-unlink-confirm", account=account.number),
-            reply_markup=builder.as_markup(),
-        )
-
-    @router.callback_query(AccountCb.filter(F.action == "unlink_yes"))
-    async def unlink(
-        query: CallbackQuery,
-        callback_data: AccountCb,
-        state: FSMContext,
-        i18n: I18nContext,
-        links: LinkRepository,
-        chats: ChatRepository,
-    ) -> None:
-        await query.answer()
-        if not isinstance(query.message, Message):
-            return
-        chat_id = query.message.chat.id
-        await state.clear()
-        await links.unlink(chat_id, callback_data.account_id)
-        remaining = await links.accounts_of(chat_id)
-        await query.message.edit_text(i18n.get("accounts-unlinked"))
-        if remaining:
-            text, markup = await render_accounts(chat_id, i18n, links, chats)
-            await query.message.answer(text, reply_markup=markup)  # type: ignore[arg-type]
-        else:
-            await query.message.answer(
-                i18n.get("accounts-none-left"), reply_markup=ReplyKeyboardRemove()
-            )
-
-    @router.callback_query(AccountCb.filter(F.action == "unlink_no"))
-    async def unlink_cancelled(query: CallbackQuery, i18n: I18nContext) -> None:
-        await query.answer()
-        if isinstance(query.message, Message):
-            await query.message.edit_text(i18n.get("accounts-unlink-kept"))
-
-    @router.message(Command("forget"))
-    async def forget_ask(message: Message, state: FSMContext, i18n: I18nContext) -> None:
-        await state.clear()
-        builder = InlineKeyboardBuilder()
-        builder.button(text=i18n.get("forget-yes"), callback_data=ForgetCb(confirm=True))
-        builder.button(text=i18n.get("forget-no"), callback_data=ForgetCb(confirm=False))
-        await message.answer(i18n.get("forget-confirm"), reply_markup=builder.as_markup())
-
-    @router.callback_query(ForgetCb.filter(F.confirm))
-    async def forget(
-        query: CallbackQuery,
-        state: FSMContext,
-        i18n: I18nContext,
-        chats: ChatRepository,
-        fsm_storage: SqliteStorage,
-        locales: ChatLocaleManager,
-    ) -> None:
-        await query.answer()
-        if not isinstance(query.message, Message):
-            return
-        chat_id = query.message.chat.id
-        await state.clear()
-        await chats.forget(chat_id)
-        fsm_storage.forget_chat(chat_id)
-        locales.forget(chat_id)
-        await query.message.edit_text(i18n.get("forget-done"))
-        await query.message.answer(i18n.get("forget-bye"), reply_markup=ReplyKeyboardRemove())
-
-    @router.callback_query(ForgetCb.filter(~F.confirm))
-    async def forget_cancelled(query: CallbackQuery, i18n: I18nContext) -> None:
-        await query.answer()
-        if isinstance(query.message, Message):
-            await query.message.edit_text(i18n.get("forget-kept"))
-
+    router.message.register(show_accounts, Command("accounts"))
+    router.message.register(show_accounts, MenuButton("menu-accounts"))
+    router.callback_query.register(add, AccountCb.filter(F.action == "add"))
+    router.callback_query.register(switch, AccountCb.filter(F.action == "switch"))
+    router.callback_query.register(unlink_ask, AccountCb.filter(F.action == "unlink"))
+    router.callback_query.register(unlink, AccountCb.filter(F.action == "unlink_yes"))
+    router.callback_query.register(unlink_cancelled, AccountCb.filter(F.action == "unlink_no"))
+    router.message.register(forget_ask, Command("forget"))
+    router.callback_query.register(forget, ForgetCb.filter(F.confirm))
+    router.callback_query.register(forget_cancelled, ForgetCb.filter(~F.confirm))
     return router

@@ -17,13 +17,12 @@ from bot.handlers.filters import MenuButton
 from bot.keyboards.callbacks import LanguageCb
 from bot.keyboards.menu import language_keyboard, main_menu
 from bot.rendering import kept_text
+from bot.services.accounts import AccountsService
 from bot.services.walk import SubmissionWalk
-from bot.storage.chats import LinkRepository
 
 
-async def show_menu(message: Message, i18n: I18nContext, links: LinkRepository) -> None:
-    accounts = await links.accounts_of(message.chat.id)
-    if accounts:
+async def show_menu(message: Message, i18n: I18nContext, accounts: AccountsService) -> None:
+    if await accounts.has_any(message.chat.id):
         await message.answer(i18n.get("menu-shown"), reply_markup=main_menu(i18n))
     else:
         await message.answer(i18n.get("menu-not-linked"))
@@ -39,87 +38,91 @@ def window_days(i18n: I18nContext, start_day: int, end_day: int) -> str:
     )
 
 
+async def start(
+    message: Message, state: FSMContext, i18n: I18nContext, accounts: AccountsService
+) -> None:
+    await state.clear()
+    name = html.escape(message.from_user.first_name) if message.from_user else "none"
+    if await accounts.has_any(message.chat.id):
+        await message.answer(i18n.get("start-linked", name=name), reply_markup=main_menu(i18n))
+        return
+    await message.answer(i18n.get("start-welcome", name=name))
+    await message.answer(i18n.get("link-ask-account"))
+    await state.set_state(LinkAccount.account_number)
+
+
+async def help_(message: Message, state: FSMContext, i18n: I18nContext, settings: Settings) -> None:
+    await state.clear()
+    window = window_days(i18n, settings.window_start_day, settings.window_end_day)
+    await message.answer(i18n.get("help-text", support=settings.support_contact, window=window))
+
+
+async def cancel(
+    message: Message, state: FSMContext, i18n: I18nContext, accounts: AccountsService
+) -> None:
+    current = await state.get_state()
+    had_state = current is not None
+    walk = SubmissionWalk.from_data(await state.get_data()) if current in Submission else None
+    kept = kept_text(i18n, walk)
+    await state.clear()
+    if kept:  # a walk left half-done: the meters already confirmed stay (SPEC §6)
+        await message.answer(i18n.get("cancelled-kept") + "\n\n" + kept)
+    else:
+        await message.answer(i18n.get("cancelled" if had_state else "nothing-to-cancel"))
+    await show_menu(message, i18n, accounts)
+
+
+async def language(message: Message, state: FSMContext, i18n: I18nContext) -> None:
+    await state.clear()
+    await message.answer(i18n.get("language-choose"), reply_markup=language_keyboard())
+
+
+async def language_chosen(
+    query: CallbackQuery,
+    callback_data: LanguageCb,
+    i18n: I18nContext,
+    accounts: AccountsService,
+) -> None:
+    await query.answer()
+    if callback_data.locale not in i18n.core.available_locales:
+        return
+    await i18n.set_locale(callback_data.locale)
+    if isinstance(query.message, Message):
+        linked = await accounts.has_any(query.message.chat.id)
+        await query.message.answer(
+            i18n.get("language-set"), reply_markup=main_menu(i18n) if linked else None
+        )
+
+
+async def unknown_command(message: Message, i18n: I18nContext, accounts: AccountsService) -> None:
+    await message.answer(i18n.get("unknown-command"))
+    await show_menu(message, i18n, accounts)
+
+
+async def unknown_text(message: Message, i18n: I18nContext, accounts: AccountsService) -> None:
+    await message.answer(i18n.get("unknown-text"))
+    await show_menu(message, i18n, accounts)
+
+
+async def stale_button(query: CallbackQuery, i18n: I18nContext) -> None:
+    await query.answer(i18n.get("button-stale"), show_alert=False)
+
+
 def get_router() -> Router:
     router = Router(name="common")
-
-    @router.message(CommandStart())
-    async def start(
-        message: Message, state: FSMContext, i18n: I18nContext, links: LinkRepository
-    ) -> None:
-        await state.clear()
-        name = html.escape(message.from_user.first_name) if message.from_user else "none"
-        if await links.accounts_of(message.chat.id):
-            await message.answer(i18n.get("start-linked", name=name), reply_markup=main_menu(i18n))
-            return
-        await message.answer(i18n.get("start-welcome", name=name))
-        await message.answer(i18n.get("link-ask-account"))
-        await state.set_state(LinkAccount.account_number)
-
-    @router.message(Command("help"))
-    @router.message(MenuButton("menu-help"))
-    async def help_(
-        message: Message, state: FSMContext, i18n: I18nContext, settings: Settings
-    ) -> None:
-        await state.clear()
-        window = window_days(i18n, settings.window_start_day, settings.window_end_day)
-        await message.answer(i18n.get("help-text", support=settings.support_contact, window=window))
-
-    @router.message(Command("cancel"))
-    async def cancel(
-        message: Message, state: FSMContext, i18n: I18nContext, links: LinkRepository
-    ) -> None:
-        current = await state.get_state()
-        had_state = current is not None
-        walk = SubmissionWalk.from_data(await state.get_data()) if current in Submission else None
-        kept = kept_text(i18n, walk)
-        await state.clear()
-        if kept:  # a walk left half-done: the meters already confirmed stay (SPEC §6)
-            await message.answer(i18n.get("cancelled-kept") + "\n\n" + kept)
-        else:
-            await message.answer(i18n.get("cancelled" if had_state else "nothing-to-cancel"))
-        await show_menu(message, i18n, links)
-
-    @router.message(Command("language"))
-    async def language(message: Message, state: FSMContext, i18n: I18nContext) -> None:
-        await state.clear()
-        await message.answer(i18n.get("language-choose"), reply_markup=language_keyboard())
-
-    @router.callback_query(LanguageCb.filter())
-    async def language_chosen(
-        query: CallbackQuery,
-        callback_data: LanguageCb,
-        i18n: I18nContext,
-        links: LinkRepository,
-    ) -> None:
-        await query.answer()
-        if callback_data.locale not in i18n.core.available_locales:
-            return
-        await i18n.set_locale(callback_data.locale)
-        if isinstance(query.message, Message):
-            linked = bool(await links.accounts_of(query.message.chat.id))
-            await query.message.answer(
-                i18n.get("language-set"), reply_markup=main_menu(i18n) if linked else None
-            )
-
+    router.message.register(start, CommandStart())
+    router.message.register(help_, Command("help"))
+    router.message.register(help_, MenuButton("menu-help"))
+    router.message.register(cancel, Command("cancel"))
+    router.message.register(language, Command("language"))
+    router.callback_query.register(language_chosen, LanguageCb.filter())
     return router
 
 
 def get_fallback_router() -> Router:
     """Last in line: whatever nobody else understood."""
     router = Router(name="fallback")
-
-    @router.message(F.text.startswith("/"))
-    async def unknown_command(message: Message, i18n: I18nContext, links: LinkRepository) -> None:
-        await message.answer(i18n.get("unknown-command"))
-        await show_menu(message, i18n, links)
-
-    @router.message()
-    async def unknown_text(message: Message, i18n: I18nContext, links: LinkRepository) -> None:
-        await message.answer(i18n.get("unknown-text"))
-        await show_menu(message, i18n, links)
-
-    @router.callback_query()
-    async def stale_button(query: CallbackQuery, i18n: I18nContext) -> None:
-        await query.answer(i18n.get("button-stale"), show_alert=False)
-
+    router.message.register(unknown_command, F.text.startswith("/"))
+    router.message.register(unknown_text)
+    router.callback_query.register(stale_button)
     return router

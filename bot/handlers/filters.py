@@ -1,24 +1,26 @@
-"""Filters that recognise a menu button whatever language the resident reads."""
+"""Filters of the handler modules: a menu button in whatever language, an operator."""
 
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from aiogram.filters import Filter
-from aiogram.types import Message
+from aiogram.types import Message, TelegramObject, User
 from aiogram_i18n import I18nContext
 from aiogram_i18n.cores import BaseCore
 
+from bot.config import Settings
 from bot.keyboards.menu import MENU_KEYS
 
 
 @cache
-def _variants(core: BaseCore, key: str) -> frozenset[str]:  # type: ignore[type-arg]
+def _variants(core: BaseCore[Any], key: str) -> frozenset[str]:
     return frozenset(core.get(key, locale) for locale in core.available_locales)
 
 
 @cache
-def _menu_texts(core: BaseCore) -> frozenset[str]:  # type: ignore[type-arg]
+def _menu_texts(core: BaseCore[Any]) -> frozenset[str]:
     return frozenset().union(*(_variants(core, key) for row in MENU_KEYS for key in row))
 
 
@@ -42,3 +44,15 @@ class MenuButton(Filter):
 
     async def __call__(self, message: Message, i18n: I18nContext) -> bool:
         return message.text is not None and message.text in _variants(i18n.core, self.key)
+
+
+class IsAdmin(Filter):
+    """The update (a message, a button) comes from one of ADMIN_IDS.
+
+    It does not match for others, so their update falls through to "unknown command".
+    """
+
+    async def __call__(
+        self, event: TelegramObject, settings: Settings, event_from_user: User | None = None
+    ) -> bool:
+        return event_from_user is not None and event_from_user.id in settings.admin_ids

@@ -14,9 +14,8 @@ from bot.handlers.replies import answer_query, chat_id_of, current_account_or_ex
 from bot.keyboards.callbacks import HistoryCsvCb
 from bot.keyboards.submission import history_keyboard
 from bot.rendering import fmt_moment, meter_title, period_name, values_text
-from bot.services.export import account_history_csv
+from bot.services.export import ExportService
 from bot.services.submissions import MeterHistory, SubmissionService
-from bot.storage.db import Database
 
 HISTORY_PERIODS = 12
 MESSAGE_LIMIT = 3800  # below Telegram's 4096, leaving room for markup
@@ -81,8 +80,7 @@ async def history_csv(
     bot: Bot,
     i18n: I18nContext,
     submissions: SubmissionService,
-    db: Database,
-    settings: Settings,
+    exports: ExportService,
 ) -> None:
     chat_id = chat_id_of(query)
     if not await submissions.is_linked(chat_id, callback_data.account_id):
@@ -91,7 +89,7 @@ async def history_csv(
     await answer_query(query)
     account = await submissions.account(callback_data.account_id)
     number = account.number if account else str(callback_data.account_id)
-    data = await account_history_csv(db, callback_data.account_id, settings.tz)
+    data = await exports.account_history_csv(callback_data.account_id)
     await bot.send_document(
         chat_id,
         BufferedInputFile(data, filename=f"history-{number}.csv"),

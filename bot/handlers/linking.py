@@ -10,13 +10,7 @@ from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import (
-    CallbackQuery,
-    KeyboardButton,
-    Message,
-    ReplyKeyboardMarkup,
-)
-from aiogram.utils.keyboard import InlineKeyboardBuilder
+from aiogram.types import CallbackQuery, Message
 from aiogram_i18n import I18nContext
 
 from bot.clock import Clock
@@ -24,34 +18,15 @@ from bot.config import Settings
 from bot.domain import otp
 from bot.domain.phone import InvalidPhone, normalize_phone
 from bot.fsm.linking import LinkAccount
+from bot.handlers.replies import ask_account
 from bot.i18n import ChatLocaleManager
 from bot.keyboards.callbacks import LinkCb
+from bot.keyboards.linking import code_keyboard, phone_keyboard
 from bot.keyboards.menu import main_menu
 from bot.services.linking import CodeSent, Linked, LinkingService
 
 log = logging.getLogger(__name__)
 _ACCOUNT_SEPARATORS = re.compile(r"[\s\-]+")
-
-
-def phone_keyboard(i18n: I18nContext) -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
-        keyboard=[[KeyboardButton(text=i18n.get("link-share-phone"), request_contact=True)]],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-        input_field_placeholder="+7 916 123-45-67",
-    )
-
-
-def code_keyboard(i18n: I18nContext):  # type: ignore[no-untyped-def]
-    builder = InlineKeyboardBuilder()
-    builder.button(text=i18n.get("link-resend"), callback_data=LinkCb(action="resend"))
-    builder.button(text=i18n.get("link-restart"), callback_data=LinkCb(action="restart"))
-    return builder.as_markup()
-
-
-async def ask_account(message: Message, state: FSMContext, i18n: I18nContext) -> None:
-    await state.set_state(LinkAccount.account_number)
-    await message.answer(i18n.get("link-ask-account"))
 
 
 async def _request_code(
@@ -125,139 +100,143 @@ async def alert_other_chats(
             log.warning("link alert to chat %s failed: %s", chat_id, type(exc).__name__)
 
 
+async def account_number(
+    message: Message, state: FSMContext, i18n: I18nContext, linking: LinkingService
+) -> None:
+    number = _ACCOUNT_SEPARATORS.sub("", message.text or "")
+    if not linking.is_well_formed(number):
+        await message.answer(i18n.get("link-account-malformed"))
+        return
+    await state.update_data(account=number)
+    await state.set_state(LinkAccount.phone)
+    await message.answer(i18n.get("link-ask-phone"), reply_markup=phone_keyboard(i18n))
+
+
+async def account_number_not_text(message: Message, i18n: I18nContext) -> None:
+    await message.answer(i18n.get("link-account-malformed"))
+
+
+async def phone_contact(
+    message: Message,
+    state: FSMContext,
+    i18n: I18nContext,
+    linking: LinkingService,
+    settings: Settings,
+) -> None:
+    contact = message.contact
+    assert contact is not None
+    if message.from_user is None or contact.user_id != message.from_user.id:
+        await message.answer(i18n.get("link-contact-not-own"), reply_markup=phone_keyboard(i18n))
+        return
+    raw = contact.phone_number
+    try:
+        phone = normalize_phone(raw if raw.startswith("+") else "+" + raw)
+    except InvalidPhone:
+        await message.answer(i18n.get("link-phone-invalid"), reply_markup=phone_keyboard(i18n))
+        return
+    await state.update_data(phone=phone)
+    await _request_code(message, state, i18n, linking, settings)
+
+
+async def phone_text(
+    message: Message,
+    state: FSMContext,
+    i18n: I18nContext,
+    linking: LinkingService,
+    settings: Settings,
+) -> None:
+    try:
+        phone = normalize_phone(message.text or "")
+    except InvalidPhone:
+        await message.answer(i18n.get("link-phone-invalid"), reply_markup=phone_keyboard(i18n))
+        return
+    await state.update_data(phone=phone)
+    await _request_code(message, state, i18n, linking, settings)
+
+
+async def phone_other(message: Message, i18n: I18nContext) -> None:
+    await message.answer(i18n.get("link-phone-invalid"), reply_markup=phone_keyboard(i18n))
+
+
+async def code(
+    message: Message,
+    state: FSMContext,
+    bot: Bot,
+    i18n: I18nContext,
+    linking: LinkingService,
+    locales: ChatLocaleManager,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    if otp.normalize_code(message.text or "") is None:
+        # a typo in the shape is not a guess: ask again without spending a try
+        await message.answer(i18n.get("link-code-shape"), reply_markup=code_keyboard(i18n))
+        return
+    result = await linking.verify(message.chat.id, message.text or "")
+    match result:
+        case Linked(account=account, already_linked=already):
+            await state.clear()
+            key = "link-already" if already else "link-done"
+            address = html.escape(account.address or "")
+            await message.answer(
+                i18n.get(key, account=account.number, address=address),
+                reply_markup=main_menu(i18n),
+            )
+            if not already:
+                await alert_other_chats(
+                    bot,
+                    result,
+                    new_chat_name=message.from_user.first_name if message.from_user else "",
+                    i18n=i18n,
+                    locales=locales,
+                    clock=clock,
+                    settings=settings,
+                )
+        case otp.CodeWrong(tries_left=left):
+            await message.answer(i18n.get("link-code-wrong", left=left))
+        case otp.CodeExpired() | otp.NoPendingCode():
+            await message.answer(i18n.get("link-code-expired"), reply_markup=code_keyboard(i18n))
+        case otp.CodeExhausted():
+            await message.answer(i18n.get("link-code-exhausted"), reply_markup=code_keyboard(i18n))
+
+
+async def code_not_text(message: Message, i18n: I18nContext) -> None:
+    await message.answer(i18n.get("link-code-shape"), reply_markup=code_keyboard(i18n))
+
+
+async def resend(
+    query: CallbackQuery,
+    state: FSMContext,
+    i18n: I18nContext,
+    linking: LinkingService,
+    settings: Settings,
+) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await _request_code(query.message, state, i18n, linking, settings)
+
+
+async def restart(query: CallbackQuery, state: FSMContext, i18n: I18nContext) -> None:
+    await query.answer()
+    await state.clear()
+    if isinstance(query.message, Message):
+        await ask_account(query.message, state, i18n)
+
+
 def get_router() -> Router:
     router = Router(name="linking")
-
-    @router.message(LinkAccount.account_number, F.text)
-    async def account_number(
-        message: Message, state: FSMContext, i18n: I18nContext, linking: LinkingService
-    ) -> None:
-        number = _ACCOUNT_SEPARATORS.sub("", message.text or "")
-        if not linking.is_well_formed(number):
-            await message.answer(i18n.get("link-account-malformed"))
-            return
-        await state.update_data(account=number)
-        await state.set_state(LinkAccount.phone)
-        await message.answer(i18n.get("link-ask-phone"), reply_markup=phone_keyboard(i18n))
-
-    @router.message(LinkAccount.account_number)
-    async def account_number_not_text(message: Message, i18n: I18nContext) -> None:
-        await message.answer(i18n.get("link-account-malformed"))
-
-    @router.message(LinkAccount.phone, F.contact)
-    async def phone_contact(
-        message: Message,
-        state: FSMContext,
-        i18n: I18nContext,
-        linking: LinkingService,
-        settings: Settings,
-    ) -> None:
-        contact = message.contact
-        assert contact is not None
-        if message.from_user is None or contact.user_id != message.from_user.id:
-            await message.answer(
-                i18n.get("link-contact-not-own"), reply_markup=phone_keyboard(i18n)
-            )
-            return
-        raw = contact.phone_number
-        try:
-            phone = normalize_phone(raw if raw.startswith("+") else "+" + raw)
-        except InvalidPhone:
-            await message.answer(i18n.get("link-phone-invalid"), reply_markup=phone_keyboard(i18n))
-            return
-        await state.update_data(phone=phone)
-        await _request_code(message, state, i18n, linking, settings)
-
-    @router.message(LinkAccount.phone, F.text)
-    async def phone_text(
-        message: Message,
-        state: FSMContext,
-        i18n: I18nContext,
-        linking: LinkingService,
-        settings: Settings,
-    ) -> None:
-        try:
-            phone = normalize_phone(message.text or "")
-        except InvalidPhone:
-            await message.answer(i18n.get("link-phone-invalid"), reply_markup=phone_keyboard(i18n))
-            return
-        await state.update_data(phone=phone)
-        await _request_code(message, state, i18n, linking, settings)
-
-    @router.message(LinkAccount.phone)
-    async def phone_other(message: Message, i18n: I18nContext) -> None:
-        await message.answer(i18n.get("link-phone-invalid"), reply_markup=phone_keyboard(i18n))
-
-    @router.message(LinkAccount.code, F.text)
-    async def code(
-        message: Message,
-        state: FSMContext,
-        bot: Bot,
-        i18n: I18nContext,
-        linking: LinkingService,
-        locales: ChatLocaleManager,
-        clock: Clock,
-        settings: Settings,
-    ) -> None:
-        if otp.normalize_code(message.text or "") is None:
-            # a typo in the shape is not a guess: ask again without spending a try
-            await message.answer(i18n.get("link-code-shape"), reply_markup=code_keyboard(i18n))
-            return
-        result = await linking.verify(message.chat.id, message.text or "")
-        match result:
-            case Linked(account=account, already_linked=already):
-                await state.clear()
-                key = "link-already" if already else "link-done"
-                address = html.escape(account.address or "")
-                await message.answer(
-                    i18n.get(key, account=account.number, address=address),
-                    reply_markup=main_menu(i18n),
-                )
-                if not already:
-                    await alert_other_chats(
-                        bot,
-                        result,
-                        new_chat_name=message.from_user.first_name if message.from_user else "",
-                        i18n=i18n,
-                        locales=locales,
-                        clock=clock,
-                        settings=settings,
-                    )
-            case otp.CodeWrong(tries_left=left):
-                await message.answer(i18n.get("link-code-wrong", left=left))
-            case otp.CodeExpired() | otp.NoPendingCode():
-                await message.answer(
-                    i18n.get("link-code-expired"), reply_markup=code_keyboard(i18n)
-                )
-            case otp.CodeExhausted():
-                await message.answer(
-                    i18n.get("link-code-exhausted"), reply_markup=code_keyboard(i18n)
-                )
-
-    @router.message(LinkAccount.code)
-    async def code_not_text(message: Message, i18n: I18nContext) -> None:
-        await message.answer(i18n.get("link-code-shape"), reply_markup=code_keyboard(i18n))
-
+    router.message.register(account_number, LinkAccount.account_number, F.text)
+    router.message.register(account_number_not_text, LinkAccount.account_number)
+    router.message.register(phone_contact, LinkAccount.phone, F.contact)
+    router.message.register(phone_text, LinkAccount.phone, F.text)
+    router.message.register(phone_other, LinkAccount.phone)
+    router.message.register(code, LinkAccount.code, F.text)
+    router.message.register(code_not_text, LinkAccount.code)
     # also while the phone is asked: a code refused as too soon leaves the chat there
-    @router.callback_query(
-        LinkCb.filter(F.action == "resend"), StateFilter(LinkAccount.phone, LinkAccount.code)
+    router.callback_query.register(
+        resend,
+        LinkCb.filter(F.action == "resend"),
+        StateFilter(LinkAccount.phone, LinkAccount.code),
     )
-    async def resend(
-        query: CallbackQuery,
-        state: FSMContext,
-        i18n: I18nContext,
-        linking: LinkingService,
-        settings: Settings,
-    ) -> None:
-        await query.answer()
-        if isinstance(query.message, Message):
-            await _request_code(query.message, state, i18n, linking, settings)
-
-    @router.callback_query(LinkCb.filter(F.action.in_({"restart", "start"})))
-    async def restart(query: CallbackQuery, state: FSMContext, i18n: I18nContext) -> None:
-        await query.answer()
-        await state.clear()
-        if isinstance(query.message, Message):
-            await ask_account(query.message, state, i18n)
-
+    router.callback_query.register(restart, LinkCb.filter(F.action.in_({"restart", "start"})))
     return router

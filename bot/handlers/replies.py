@@ -6,10 +6,12 @@ import contextlib
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram_i18n import I18nContext
 
 from bot.domain.models import Account
+from bot.fsm.linking import LinkAccount
 from bot.services.submissions import SubmissionService
 
 
@@ -54,3 +56,9 @@ async def current_account_or_explain(
     if account is None:
         await message.answer(i18n.get("menu-not-linked"))
     return account
+
+
+async def ask_account(message: Message, state: FSMContext, i18n: I18nContext) -> None:
+    """Start linking (or linking one more account): ask for the account number."""
+    await state.set_state(LinkAccount.account_number)
+    await message.answer(i18n.get("link-ask-account"))

@@ -64,3 +64,7 @@ class SubmitStepCb(CallbackData, prefix="subs"):
 
 class HistoryCsvCb(CallbackData, prefix="hcsv"):
     account_id: RowId
+
+
+class BroadcastCb(CallbackData, prefix="bcast"):
+    action: str  # "send" | "cancel"

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from aiogram.types import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
-)
+from aiogram.types import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 from aiogram_i18n import I18nContext
 
+from bot.keyboards.buttons import button
 from bot.keyboards.callbacks import LanguageCb
 
 MENU_KEYS = (
@@ -31,10 +27,5 @@ def language_keyboard() -> InlineKeyboardMarkup:
     # each language is named in itself, so a resident finds theirs whatever the current one
     names = (("Русский", "ru"), ("English", "en"))
     return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(text=name, callback_data=LanguageCb(locale=locale).pack())
-                for name, locale in names
-            ]
-        ]
+        inline_keyboard=[[button(name, LanguageCb(locale=locale)) for name, locale in names]]
     )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram_i18n import I18nContext
 
+from bot.keyboards.buttons import button
 from bot.keyboards.callbacks import (
     HistoryCsvCb,
     StepAction,
@@ -15,19 +15,15 @@ from bot.keyboards.callbacks import (
 )
 
 
-def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
-
-
 def _step(text: str, action: StepAction, key: str) -> InlineKeyboardButton:
-    return _button(text, SubmitStepCb(action=action, key=key))
+    return button(text, SubmitStepCb(action=action, key=key))
 
 
 def meter_list_keyboard(buttons: list[tuple[str, int]], account_id: int) -> InlineKeyboardMarkup:
     """(label, meter id) pairs, one a row."""
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [_button(label, SubmitPickCb(account_id=account_id, meter_id=meter_id))]
+            [button(label, SubmitPickCb(account_id=account_id, meter_id=meter_id))]
             for label, meter_id in buttons
         ]
     )
@@ -54,10 +50,10 @@ def confirm_keyboard(i18n: I18nContext, key: str) -> InlineKeyboardMarkup:
 
 
 def continue_keyboard(i18n: I18nContext, account_id: int, due: int) -> InlineKeyboardMarkup:
-    button = _button(i18n.get("submit-continue", count=due), SubmitStartCb(account_id=account_id))
-    return InlineKeyboardMarkup(inline_keyboard=[[button]])
+    more = button(i18n.get("submit-continue", count=due), SubmitStartCb(account_id=account_id))
+    return InlineKeyboardMarkup(inline_keyboard=[[more]])
 
 
 def history_keyboard(i18n: I18nContext, account_id: int) -> InlineKeyboardMarkup:
-    button = _button(i18n.get("history-csv-button"), HistoryCsvCb(account_id=account_id))
-    return InlineKeyboardMarkup(inline_keyboard=[[button]])
+    csv = button(i18n.get("history-csv-button"), HistoryCsvCb(account_id=account_id))
+    return InlineKeyboardMarkup(inline_keyboard=[[csv]])

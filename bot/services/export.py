@@ -1,6 +1,7 @@
 """Readings out to the billing system (SPEC §4 export) and the operators' figures (§3, §8).
 
-Usable from the command line and from the admin commands alike: plain functions of the database.
+`ExportService` serves the admin commands and History's CSV; the command line uses the
+functions of a database (`export_period`, `collect_stats`), which build on the same parts.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import TextIO
 
+from bot.clock import Clock
 from bot.domain.periods import Period
 from bot.domain.windows import SubmissionWindow
 from bot.storage.db import Database
@@ -95,6 +97,13 @@ _MINUTES_REMEMBERED = 100_000
 
 
 async def export_period(db: Database, period: Period, out: TextIO, tz: tzinfo) -> int:
+    """The readings accepted for `period` as CSV into `out`; the number of rows written."""
+    return await _write_period(ReadingRepository(db), period, out, tz)
+
+
+async def _write_period(
+    readings: ReadingRepository, period: Period, out: TextIO, tz: tzinfo
+) -> int:
     """The readings accepted for `period`, one row per meter (its current reading).
 
     Streamed: a million readings are read and written a chunk at a time, straight from the
@@ -104,19 +113,11 @@ async def export_period(db: Database, period: Period, out: TextIO, tz: tzinfo) -
     writer.writerow(EXPORT_HEADER)
     local = _local_moments(tz)
     written = 0
-    async for rows in ReadingRepository(db).current_of_period(period):
+    async for rows in readings.current_of_period(period):
         # None is written as an empty cell, as `write_csv` writes an unknown zone
         writer.writerows((*row[:7], local(row[7]), row[8]) for row in rows)
         written += len(rows)
     return written
-
-
-async def account_history_csv(db: Database, account_id: int, tz: tzinfo) -> bytes:
-    """Every submission of an account's meters, corrections and replaced ones included."""
-    rows = await ReadingRepository(db).all_of_account(account_id)
-    out = io.StringIO()
-    write_csv(rows, out, tz, with_replaced=True)
-    return out.getvalue().encode("utf-8")
 
 
 def default_period(window: SubmissionWindow, today: date) -> Period:
@@ -150,9 +151,11 @@ async def collect_stats(
     window: SubmissionWindow = DEFAULT_WINDOW,
 ) -> Stats:
     """Figures for `period`; None means the open window's period, else the last one's."""
-    if period is None:
-        period = default_period(window, today)
-    counts = await ReadingRepository(db).counts(period)
+    return await _stats(ReadingRepository(db), period or default_period(window, today))
+
+
+async def _stats(readings: ReadingRepository, period: Period) -> Stats:
+    counts = await readings.counts(period)
     return Stats(
         period=period,
         linked_chats=counts.linked_chats,
@@ -163,6 +166,47 @@ async def collect_stats(
         submissions=counts.submissions,
         corrections=counts.corrections,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodExport:
+    period: Period
+    rows: int
+    csv: bytes  # UTF-8
+
+
+class ExportService:
+    """What operators and residents download, and the operators' figures."""
+
+    def __init__(
+        self, *, readings: ReadingRepository, clock: Clock, tz: tzinfo, window: SubmissionWindow
+    ) -> None:
+        self.readings = readings
+        self.clock = clock
+        self.tz = tz
+        self.window = window
+
+    def _period_or_default(self, period: Period | None) -> Period:
+        today = self.clock.now().astimezone(self.tz).date()
+        return period if period is not None else default_period(self.window, today)
+
+    async def stats(self, period: Period | None) -> Stats:
+        """Figures for `period`; None means the open window's period, else the last one's."""
+        return await _stats(self.readings, self._period_or_default(period))
+
+    async def period_csv(self, period: Period | None) -> PeriodExport:
+        """The §4 CSV of `period` (None: as for `stats`)."""
+        wanted = self._period_or_default(period)
+        out = io.StringIO()
+        rows = await _write_period(self.readings, wanted, out, self.tz)
+        return PeriodExport(wanted, rows, out.getvalue().encode("utf-8"))
+
+    async def account_history_csv(self, account_id: int) -> bytes:
+        """Every submission of an account's meters, corrections and replaced ones included."""
+        rows = await self.readings.all_of_account(account_id)
+        out = io.StringIO()
+        write_csv(rows, out, self.tz, with_replaced=True)
+        return out.getvalue().encode("utf-8")
 
 
 def format_share(stats: Stats) -> str:

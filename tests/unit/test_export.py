@@ -8,11 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.clock import FrozenClock
 from bot.domain.periods import Period
 from bot.domain.windows import SubmissionWindow
 from bot.services.export import (
+    ExportService,
     Stats,
-    account_history_csv,
     collect_stats,
     default_period,
     export_period,
@@ -24,6 +25,15 @@ from bot.storage.readings import ReadingRepository
 from tests.seed import M, add_account
 
 MSK = ZoneInfo("Europe/Moscow")
+
+
+def service(db: Database, now: datetime) -> ExportService:
+    return ExportService(
+        readings=ReadingRepository(db),
+        clock=FrozenClock(now),
+        tz=MSK,
+        window=SubmissionWindow(15, 3),
+    )
 
 
 async def reading(
@@ -119,7 +129,8 @@ async def test_export_offset_follows_the_time_zone(db: Database) -> None:
 
 async def test_account_history_keeps_replaced_submissions(db: Database) -> None:
     await seed(db)
-    text = (await account_history_csv(db, 1, MSK)).decode("utf-8")
+    exports = service(db, datetime(2026, 11, 22, tzinfo=UTC))
+    text = (await exports.account_history_csv(1)).decode("utf-8")
     assert text.splitlines() == [
         "account,meter,resource,period,t1,t2,t3,submitted_at,receipt,replaced_at",
         "5012345678,CW-1,cold_water,2026-11,105,,,2026-11-21T00:30:05+03:00,2611-000001,"
@@ -187,3 +198,40 @@ async def test_stats_default_to_the_window_period(db: Database) -> None:
 async def test_stats_of_an_empty_database(db: Database) -> None:
     stats = await collect_stats(db, Period(2026, 11), date(2026, 11, 20))
     assert (stats.meters, stats.share) == (0, 0.0)
+
+
+async def test_the_service_exports_the_period_asked_for_as_utf8_csv(db: Database) -> None:
+    await seed(db)
+    exported = await service(db, datetime(2026, 11, 22, tzinfo=UTC)).period_csv(Period(2026, 10))
+    assert (exported.period, exported.rows) == (Period(2026, 10), 1)
+    assert exported.csv.decode("utf-8").splitlines() == [
+        "account,meter,resource,period,t1,t2,t3,submitted_at,receipt",
+        "5000000001,GAS-3,gas,2026-10,10,,,2026-10-20T03:00:00+03:00,2610-000004",
+    ]
+
+
+async def test_the_service_exports_the_last_window_by_default_in_its_time_zone(
+    db: Database,
+) -> None:
+    await seed(db)
+    # Dec 14 21:30 UTC is already Dec 15 in Moscow: the December window has opened
+    opened = await service(db, datetime(2026, 12, 14, 21, 30, tzinfo=UTC)).period_csv(None)
+    assert (opened.period, opened.rows) == (Period(2026, 12), 0)
+    closed = await service(db, datetime(2026, 12, 14, 20, 30, tzinfo=UTC)).period_csv(None)
+    assert (closed.period, closed.rows) == (Period(2026, 11), 3)
+
+
+async def test_the_service_counts_the_figures_of_the_period_asked_for_or_the_last(
+    db: Database,
+) -> None:
+    await seed(db)
+    exports = service(db, datetime(2026, 12, 10, tzinfo=UTC))
+    assert await exports.stats(None) == await collect_stats(
+        db, Period(2026, 11), date(2026, 12, 10)
+    )
+    october = await exports.stats(Period(2026, 10))
+    assert (october.period, october.meters_with_reading, october.submissions) == (
+        Period(2026, 10),
+        1,
+        1,
+    )
