@@ -149,7 +149,7 @@ class DeliveryRepository(CampaignRepository):
         stamp = to_db(now)
         sent = [chat_id for chat_id, change, _ in changes if change == "sent"]
         other = [
-            (chat_id, change, at and to_db(at))
+            (chat_id, change, None if at is None else to_db(at))
             for chat_id, change, at in changes
             if change != "sent"
         ]
