@@ -3,7 +3,7 @@
 1. 100,000 linked chats (seeded with bulk SQL: recursive CTEs inside SQLite, no Python loop;
    one chat in 20 has a second account, one in ten speaks English), the opening reminder with
    the rate limit lifted (``Pacer(None)``) against a light recording Bot API session (one bit
-   per chat, a real ``Message`` answered to every send). Timed from calling ``send_reminders``
+   per chat, a real ``Message`` answered to every send). Timed from calling ``reminders.run_due``
    to its return: selecting the recipients (delivery rows), rendering, sending and recording
    every outcome. Three runs, each on a fresh database; the median is reported. The heap is
    frozen after start-up as ``python -m bot send-reminders`` does (``settle_heap``).
@@ -248,8 +248,7 @@ async def _check(app: Any, session: Any, chats: int, report: Any) -> list[str]:
 
 
 async def unpaced(chats: int, *, trace: bool) -> dict[str, Any]:
-    from bot.services.reminders import send_reminders
-    from bot.services.sender import Pacer
+    from bot.notifications.pacer import Pacer
 
     with tempfile.TemporaryDirectory(prefix="bench-broadcast-") as tmp:
         app, session = await _build(Path(tmp), chats)
@@ -261,7 +260,7 @@ async def unpaced(chats: int, *, trace: bool) -> dict[str, Any]:
             if trace:
                 tracemalloc.start()
             started = time.perf_counter()
-            report = await send_reminders(app, ["opening"])
+            report = await app.reminders.run_due(["opening"])
             elapsed = time.perf_counter() - started
             traced_peak = tracemalloc.get_traced_memory()[1] / 2**20 if trace else 0.0
             tracemalloc.stop()
@@ -284,7 +283,6 @@ async def unpaced(chats: int, *, trace: bool) -> dict[str, Any]:
 
 
 async def paced(chats: int, rate: float) -> dict[str, Any]:
-    from bot.services.reminders import send_reminders
 
     with tempfile.TemporaryDirectory(prefix="bench-broadcast-") as tmp:
         app, session = await _build(Path(tmp), chats, broadcast_rate=rate)
@@ -300,7 +298,7 @@ async def paced(chats: int, rate: float) -> dict[str, Any]:
         pacer.wait = recorded
         try:
             started = time.perf_counter()
-            report = await send_reminders(app, ["opening"])
+            report = await app.reminders.run_due(["opening"])
             elapsed = time.perf_counter() - started
             problems = await _check(app, session, chats, report)
         finally:

@@ -221,13 +221,12 @@ def send_reminders(kinds: tuple[str, ...]) -> None:
     """Run the reminder job now, exactly as the scheduler would (no duplicates)."""
     from bot.app import build_app, settle_heap
     from bot.services.reminders import format_report
-    from bot.services.reminders import send_reminders as job
 
     async def main(settings: Settings) -> Any:
         app = await build_app(settings)
         settle_heap()
         try:
-            return await job(app, list(kinds) or None)
+            return await app.reminders.run_due(list(kinds) or None)
         finally:
             await app.close()
 

@@ -36,16 +36,19 @@ from bot.middlewares.activity import ChatActivityMiddleware, InFlightMiddleware
 from bot.middlewares.chat_scope import FirstLanguage, PrivateChatsOnly
 from bot.middlewares.conversation import ConversationFlushMiddleware
 from bot.middlewares.leaving import WalkLeftMiddleware
-from bot.scheduler import ReminderScheduler, create_scheduler
-from bot.scheduler import on_shutdown as _stop_delivery
-from bot.scheduler import on_startup as _start_delivery
+from bot.notifications.announcements import Announcements
+from bot.notifications.notices import NoticeMessages
+from bot.notifications.pacer import Pacer
+from bot.notifications.reminders import ReminderMessages
+from bot.notifications.sender import Sender
+from bot.scheduler import DeliveryJobs, ReminderScheduler
 from bot.services.accounts import AccountsService
 from bot.services.broadcasts import BroadcastService
 from bot.services.chat_settings import ChatSettingsService
 from bot.services.export import ExportService
 from bot.services.linking import LinkingService
+from bot.services.notices import NoticeService
 from bot.services.reminders import ReminderService
-from bot.services.sender import Pacer, Sender
 from bot.services.submissions import SubmissionService
 from bot.sms.base import SmsSender
 from bot.sms.console import ConsoleSmsSender
@@ -59,10 +62,12 @@ from bot.startup import (
 from bot.storage.accounts import AccountRepository, MeterRepository
 from bot.storage.chats import ChatRepository, LinkRepository
 from bot.storage.db import Database
-from bot.storage.deliveries import DeliveryRepository, RecipientRepository
+from bot.storage.deliveries import DeliveryRepository
 from bot.storage.fsm import ChatIsolation, SqliteStorage
+from bot.storage.notices import NoticeRepository
 from bot.storage.otp import OtpRepository
 from bot.storage.readings import ReadingRepository
+from bot.storage.recipients import RecipientRepository
 from bot.uploads import TypedUploadSession
 
 log = logging.getLogger(__name__)
@@ -134,6 +139,8 @@ class App:
     sender: Sender = field(init=False)
     reminders: ReminderService = field(init=False)
     broadcasts: BroadcastService = field(init=False)
+    notices: NoticeService = field(init=False)
+    jobs: DeliveryJobs = field(init=False)
     scheduler: ReminderScheduler = field(init=False)
 
     def __post_init__(self) -> None:
@@ -152,25 +159,59 @@ class App:
             quiet=self.settings.quiet,
             tz=self.settings.tz,
         )
+        settings = self.settings
         self.reminders = ReminderService(
-            settings=self.settings,
+            settings=settings,
             clock=self.clock,
-            core=self.core,
+            messages=ReminderMessages(
+                self.core,
+                default_locale=settings.default_locale,
+                support_contact=settings.support_contact,
+            ),
             deliveries=self.deliveries,
             recipients=recipients,
             sender=self.sender,
         )
         self.broadcasts = BroadcastService(
-            bot=self.bot,
             clock=self.clock,
-            core=self.core,
+            announcements=Announcements(
+                self.bot,
+                self.core,
+                self.sender,
+                default_locale=settings.default_locale,
+                tz=settings.tz,
+            ),
             deliveries=self.deliveries,
             recipients=recipients,
             sender=self.sender,
-            default_locale=self.settings.default_locale,
-            tz=self.settings.tz,
         )
-        self.scheduler = create_scheduler(self)
+        self.notices = NoticeService(
+            NoticeRepository(self.db),
+            NoticeMessages(
+                self.bot,
+                self.core,
+                default_locale=settings.default_locale,
+                support_contact=settings.support_contact,
+            ),
+            self.clock,
+            rate=settings.broadcast_rate,
+            on_blocked=self.activity.mark_inactive,
+        )
+        self._build_jobs()
+
+    def _build_jobs(self) -> None:
+        settings = self.settings
+        self.jobs = DeliveryJobs(
+            reminders=self.reminders,
+            broadcasts=self.broadcasts,
+            notices=self.notices,
+            stop_sending=self.sender.request_stop,
+            spawn=self.spawn,
+            clock=self.clock,
+            reminder_time=settings.reminder_time,
+            tz=settings.tz,
+        )
+        self.scheduler = self.jobs.scheduler
 
     def spawn(self, coro: Any) -> None:
         """Run a coroutine in the background, keeping a reference until it is done."""
@@ -313,8 +354,8 @@ def create_dispatcher(app: App) -> Dispatcher:
     support = app.settings.support_contact
     dp.errors.register(ErrorAnswer(app.core, app.locales, default_locale, support).handle)
     dp.shutdown.register(_on_shutdown)
-    dp.startup.register(_start_delivery)
-    dp.shutdown.register(_stop_delivery)
+    dp.startup.register(app.jobs.on_startup)
+    dp.shutdown.register(app.jobs.on_shutdown)
     return dp
 
 

@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, time, tzinfo
-from typing import TYPE_CHECKING
+from typing import Any
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
+from bot.clock import Clock
+from bot.services.broadcasts import BroadcastService
 from bot.services.notices import NoticeService
-from bot.storage.notices import NoticeRepository
-
-if TYPE_CHECKING:
-    from bot.app import App
+from bot.services.reminders import ReminderService
 
 log = logging.getLogger(__name__)
 
@@ -105,70 +104,79 @@ class ReminderScheduler:
         return next_run_times(self.trigger, after, count)
 
 
-def create_scheduler(app: App) -> ReminderScheduler:
-    async def job() -> None:
-        # tracked by the app, so a stop waits for it to record what it sent
-        app.spawn(app.reminders.run_scheduled())
-
-    async def resume() -> None:
-        app.spawn(_logged(app.reminders.resume_due(), "reminder resume"))
-        app.spawn(_logged(app.broadcasts.resume_due(), "announcement resume"))
-
-    return ReminderScheduler(app.settings.reminder_time, app.settings.tz, job, resume)
-
-
 NOTICES_JOB_ID = "notices"
 NOTICES_EVERY_SECONDS = 45
 
-
-def create_notice_service(app: App) -> NoticeService:
-    return NoticeService(
-        NoticeRepository(app.db),
-        app.bot,
-        app.core,
-        app.clock,
-        default_locale=app.settings.default_locale,
-        support_contact=app.settings.support_contact,
-        rate=app.settings.broadcast_rate,
-        on_blocked=app.activity.mark_inactive,
-    )
+Spawn = Callable[[Coroutine[Any, Any, None]], None]
 
 
-def start_notices(app: App) -> None:
-    """Notices queued without a bot (an import that ended links): now, then every 45 s."""
-    notices = create_notice_service(app)
-    app.spawn(_logged(notices.send_pending(), "notices"))
-    app.scheduler.scheduler.add_job(
-        notices.send_pending,
-        "interval",
-        seconds=NOTICES_EVERY_SECONDS,
-        id=NOTICES_JOB_ID,
-        name="send pending notices",
-        coalesce=True,
-        max_instances=1,
-        replace_existing=True,
-    )
+class DeliveryJobs:
+    """What runs beside the dispatcher: the daily reminder job, the resume job, the notices;
+    started and stopped with the dispatcher (`on_startup`, `on_shutdown`).
 
+    Work is only started here, in the background through `spawn` (tracked by the app, so a
+    stop waits for it to record what it sent).
+    """
 
-async def on_startup(app: App) -> None:
-    """Dispatcher start-up: the daily job, and the catch-up of what was missed or cut short."""
-    app.scheduler.start()
-    start_notices(app)
-    app.spawn(_logged(app.reminders.on_start(), "reminder catch-up"))
-    app.spawn(_logged(app.broadcasts.resume(), "announcement resume"))
-    upcoming = app.scheduler.next_run_times(app.clock.now(), 1)
-    if upcoming:
-        log.info("reminders scheduled daily; next run %s", upcoming[0].isoformat())
+    def __init__(
+        self,
+        *,
+        reminders: ReminderService,
+        broadcasts: BroadcastService,
+        notices: NoticeService,
+        stop_sending: Callable[[], None],
+        spawn: Spawn,
+        clock: Clock,
+        reminder_time: time,
+        tz: tzinfo,
+    ) -> None:
+        self.reminders = reminders
+        self.broadcasts = broadcasts
+        self.notices = notices
+        self.stop_sending = stop_sending
+        self.spawn = spawn
+        self.clock = clock
+        self.scheduler = ReminderScheduler(reminder_time, tz, self._job, self._resume)
 
+    async def _job(self) -> None:
+        self.spawn(self.reminders.run_scheduled())
 
-async def on_shutdown(app: App) -> None:
-    """Dispatcher shutdown: no new job; runs finish the sends in hand and record them."""
-    app.scheduler.shutdown()
-    app.sender.request_stop()
-    try:
-        await asyncio.wait_for(app.broadcasts.join(), STOP_GRACE_SECONDS)
-    except TimeoutError:
-        log.warning("announcements still sending after %.0f s", STOP_GRACE_SECONDS)
+    async def _resume(self) -> None:
+        self.spawn(_logged(self.reminders.resume_due(), "reminder resume"))
+        self.spawn(_logged(self.broadcasts.resume_due(), "announcement resume"))
+
+    def _start_notices(self) -> None:
+        """Notices queued without a bot (an import that ended links): now, then every 45 s."""
+        self.spawn(_logged(self.notices.send_pending(), "notices"))
+        self.scheduler.scheduler.add_job(
+            self.notices.send_pending,
+            "interval",
+            seconds=NOTICES_EVERY_SECONDS,
+            id=NOTICES_JOB_ID,
+            name="send pending notices",
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
+
+    async def on_startup(self) -> None:
+        """Dispatcher start-up: the daily job, and the catch-up of what was missed or cut short."""
+        self.scheduler.start()
+        self._start_notices()
+        self.spawn(_logged(self.reminders.on_start(), "reminder catch-up"))
+        self.spawn(_logged(self.broadcasts.resume(), "announcement resume"))
+        upcoming = self.scheduler.next_run_times(self.clock.now(), 1)
+        if upcoming:
+            log.info("reminders scheduled daily; next run %s", upcoming[0].isoformat())
+
+    async def on_shutdown(self) -> None:
+        """Dispatcher shutdown: no new job; runs finish the sends in hand and record them."""
+        self.scheduler.shutdown()
+        self.stop_sending()
+        try:
+            await asyncio.wait_for(self.broadcasts.join(), STOP_GRACE_SECONDS)
+        except TimeoutError:
+            log.warning("announcements still sending after %.0f s", STOP_GRACE_SECONDS)
 
 
 async def _logged(work: Awaitable[object], what: str) -> None:

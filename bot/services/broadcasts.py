@@ -9,43 +9,33 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, tzinfo
-
-from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
-from aiogram_i18n.cores import FluentRuntimeCore
 
 from bot.clock import Clock
-from bot.services.sender import DeliveryCounts, Outgoing, Renderer, Sender
-from bot.storage.deliveries import Campaign, DeliveryRepository, RecipientRepository
+from bot.services.ports import AnnouncementRenderer, Deliverer, DeliveryCounts, Message, Render
+from bot.storage.campaigns import Campaign
+from bot.storage.deliveries import DeliveryRepository
+from bot.storage.recipients import RecipientRepository
 
 log = logging.getLogger(__name__)
 
 SELECT_BATCH = 5000
-PROGRESS_SECONDS = 3.0  # edit the progress message at most this often
 
 
 class BroadcastService:
     def __init__(
         self,
         *,
-        bot: Bot,
         clock: Clock,
-        core: FluentRuntimeCore,
+        announcements: AnnouncementRenderer,
         deliveries: DeliveryRepository,
         recipients: RecipientRepository,
-        sender: Sender,
-        default_locale: str,
-        tz: tzinfo = UTC,
+        sender: Deliverer,
     ) -> None:
-        self.bot = bot
         self.clock = clock
-        self.core = core
+        self.announcements = announcements
         self.deliveries = deliveries
         self.recipients = recipients
         self.sender = sender
-        self.default_locale = default_locale
-        self.tz = tz
         self._running: dict[str, asyncio.Task[DeliveryCounts]] = {}
         self._stops: dict[str, asyncio.Event] = {}
 
@@ -133,14 +123,19 @@ class BroadcastService:
         if not campaign.materialised:
             # the linked active chats when it starts (or, interrupted, when it resumes)
             await self._materialise(campaign_id)
-        progress = _Progress(self, campaign, await self.deliveries.counts(campaign_id))
+        progress = self.announcements.progress(campaign, await self.deliveries.counts(campaign_id))
         try:
             counts = await self.sender.run(
                 campaign_id, self._renderer(campaign), progress=progress.update, stop=stop
             )
             finished = await self.deliveries.finish(campaign_id, self.clock.now())
             interrupted = stop.is_set() or self.sender.stopping
-            await progress.final(counts, finished, self.sender.quiet_until(), interrupted)
+            await progress.final(
+                counts,
+                finished=finished,
+                quiet_until=self.sender.quiet_until(),
+                interrupted=interrupted,
+            )
             log.info(
                 "%s: sent %s, failed %s, blocked %s%s",
                 campaign_id,
@@ -153,86 +148,12 @@ class BroadcastService:
         finally:
             self._stops.pop(campaign_id, None)
 
-    def _renderer(self, campaign: Campaign) -> Renderer:
-        message = Outgoing(campaign.params["text"])
+    def _renderer(self, campaign: Campaign) -> Render:
+        message = self.announcements.message(campaign.params["text"])
 
-        async def render(chat_ids: Sequence[int]) -> Mapping[int, Outgoing]:
+        async def render(chat_ids: Sequence[int]) -> Mapping[int, Message]:
             # a chat blocked or erased since the announcement was confirmed is skipped
             active = await self.recipients.locales_of(chat_ids)
             return {chat_id: message for chat_id in chat_ids if chat_id in active}
 
         return render
-
-
-class _Progress:
-    """The operator's one progress message, edited every few seconds."""
-
-    def __init__(self, service: BroadcastService, campaign: Campaign, before: dict[str, int]):
-        self.service = service
-        self.campaign = campaign
-        self.before = before  # counts when this run started (a resumed announcement)
-        self.total = sum(before.values())
-        self.locale = campaign.params.get("locale") or service.default_locale
-        self._edited_at = service.sender.pacer.monotonic()
-
-    def _figures(self, counts: DeliveryCounts) -> dict[str, int]:
-        b = self.before
-        sent = b["sent"] + counts.sent
-        blocked = b["blocked"] + counts.blocked
-        # not delivered (as far as we know): refused, blocked, no longer active, failing for a
-        # day, or unknown (in flight when a process died; `counts.unknown` includes those
-        # found this run, which `before` counted as 'sending')
-        failed = b["failed"] + counts.failed + blocked + b["skipped"] + counts.skipped
-        failed += b["given_up"] + counts.given_up + b["unknown"] + counts.unknown
-        return {"sent": sent, "failed": failed, "blocked": blocked, "total": self.total}
-
-    async def update(self, counts: DeliveryCounts) -> None:
-        now = self.service.sender.pacer.monotonic()
-        if now - self._edited_at < PROGRESS_SECONDS:
-            return
-        self._edited_at = now
-        await self._edit("broadcast-progress", counts)
-
-    async def final(
-        self,
-        counts: DeliveryCounts,
-        finished: bool,
-        quiet_until: datetime | None,
-        interrupted: bool,
-    ) -> None:
-        if finished:
-            await self._edit("broadcast-done", counts)
-        elif interrupted:
-            await self._edit("broadcast-stopped", counts)
-        elif quiet_until is not None:
-            local = quiet_until.astimezone(self.service.tz)
-            await self._edit("broadcast-quiet", counts, until=f"{local:%H:%M}")
-        else:  # waiting for retries later than the run waits
-            await self._edit("broadcast-retrying", counts)
-
-    async def _edit(self, key: str, counts: DeliveryCounts, **extra: str) -> None:
-        c = self.campaign
-        if c.admin_chat_id is None or c.progress_message_id is None:
-            return
-        text = self.service.core.get(
-            key,
-            self.locale,
-            campaign=c.id.removeprefix("broadcast:"),
-            **self._figures(counts),
-            **extra,
-        )
-        sender = self.service.sender
-        # the edit counts towards BROADCAST_RATE like any other message
-        if not await sender.pacer.wait(lambda: False):
-            return
-        try:
-            await self.service.bot.edit_message_text(
-                text=text, chat_id=c.admin_chat_id, message_id=c.progress_message_id
-            )
-        except TelegramRetryAfter as exc:
-            sender.pacer.hold(exc.retry_after)
-        except TelegramBadRequest as exc:
-            if "message is not modified" not in exc.message:
-                log.warning("%s: progress message not updated: %s", c.id, exc.message)
-        except TelegramAPIError as exc:
-            log.warning("%s: progress message not updated: %s", c.id, type(exc).__name__)

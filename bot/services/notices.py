@@ -13,22 +13,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramRetryAfter,
-)
-from aiogram_i18n.cores import FluentRuntimeCore
-
 from bot.clock import Clock
-from bot.storage.notices import Notice, NoticeRepository
+from bot.services.ports import NoticeDeliverer
+from bot.storage.notices import NoticeRepository
 
 log = logging.getLogger(__name__)
 
-# each kind of notice and the message that says it
-TEXTS = {"phone-changed": "notice-phone-changed"}
 BATCH = 100  # notices read at a time
 
 
@@ -44,31 +34,18 @@ class NoticeService:
     def __init__(
         self,
         notices: NoticeRepository,
-        bot: Bot,
-        core: FluentRuntimeCore,
+        deliverer: NoticeDeliverer,
         clock: Clock,
         *,
-        default_locale: str,
-        support_contact: str,
         rate: float,
         on_blocked: Callable[[int], None] = lambda chat_id: None,
     ) -> None:
         self.notices = notices
-        self.bot = bot
-        self.core = core
+        self.deliverer = deliverer
         self.clock = clock
-        self.default_locale = default_locale
-        self.support_contact = support_contact
         self.interval = 1 / rate
         self.on_blocked = on_blocked
         self._lock = asyncio.Lock()  # the start-up run and the periodic job never overlap
-
-    def render(self, notice: Notice) -> str | None:
-        key = TEXTS.get(notice.kind)
-        if key is None:
-            return None
-        locale = notice.locale or self.default_locale
-        return self.core.get(key, locale, support=self.support_contact, **notice.args)
 
     async def send_pending(self) -> NoticeReport:
         """Send every pending notice, at most BROADCAST_RATE a second. A notice Telegram
@@ -77,7 +54,9 @@ class NoticeService:
         async with self._lock:
             while batch := await self.notices.pending(BATCH):
                 for notice in batch:
-                    outcome = await self._send(notice)
+                    outcome = await self.deliverer.deliver(notice)
+                    if outcome == "blocked":
+                        self.on_blocked(notice.chat_id)
                     if outcome is None:
                         report.left = True
                         return report
@@ -92,25 +71,3 @@ class NoticeService:
                 report.failed,
             )
         return report
-
-    async def _send(self, notice: Notice) -> str | None:
-        """'sent', 'blocked' or 'failed'; None: try again at the next run."""
-        text = self.render(notice)
-        if text is None:
-            log.error("notice %d of unknown kind %r", notice.id, notice.kind)
-            return "failed"
-        try:
-            await self.bot.send_message(notice.chat_id, text)
-        except TelegramForbiddenError:
-            self.on_blocked(notice.chat_id)
-            return "blocked"
-        except TelegramBadRequest as exc:  # chat not found, say: it will not get better
-            log.warning("notice %d to chat %d refused: %s", notice.id, notice.chat_id, exc)
-            return "failed"
-        except TelegramRetryAfter as exc:
-            log.info("notices wait: Telegram asks for %s s", exc.retry_after)
-            return None
-        except (TelegramAPIError, OSError, TimeoutError) as exc:  # 5xx, network
-            log.warning("notice %d not sent, will retry: %s", notice.id, type(exc).__name__)
-            return None
-        return "sent"

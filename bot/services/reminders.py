@@ -14,28 +14,21 @@ first run gets it at the next run, and nobody gets it twice. Unfinished runs res
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
-
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram_i18n.cores import FluentRuntimeCore
-from fluent.syntax import ast as fluent_ast
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.domain.periods import Period
 from bot.domain.windows import SubmissionWindow, WindowDates
-from bot.english import counted
-from bot.keyboards.callbacks import SubmitStartCb
-from bot.services.sender import DeliveryCounts, Outgoing, Renderer, Sender
-from bot.storage.deliveries import (
-    Campaign,
-    DeliveryRepository,
+from bot.services.ports import Deliverer, Message, ReminderRenderer, Render
+from bot.services.reminder_report import CampaignResult, ReminderReport, format_report
+from bot.storage.campaigns import Campaign
+from bot.storage.deliveries import DeliveryRepository
+from bot.storage.recipients import (
     MeterRule,
     RecipientAccount,
     RecipientMeter,
@@ -44,16 +37,10 @@ from bot.storage.deliveries import (
     WindowRule,
 )
 
-if TYPE_CHECKING:
-    from bot.app import App
-
 log = logging.getLogger(__name__)
 
 KINDS = ("opening", "closing", "verification")
 SELECT_BATCH = 5000
-_MARKER = re.compile("\x00([0-9]+)\x00")
-_MAX_FLUENT_PART = 2500  # fluent.runtime refuses longer placeables: `get` reports it
-_NO_TEMPLATE: Any = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,80 +49,6 @@ class CampaignPlan:
     kind: str
     params: dict[str, Any]
     expires_on: date
-
-
-@dataclass
-class CampaignResult:
-    campaign_id: str
-    kind: str
-    recipients: int = 0  # delivery rows this run added
-    counts: DeliveryCounts = field(default_factory=DeliveryCounts)
-    resumed: bool = False
-    expired: int = 0  # pending deliveries dropped: the window closed while the bot was down
-    finished: bool = False
-    quiet_until: datetime | None = None  # paused by QUIET_HOURS; resumes at their end
-
-    @property
-    def eventful(self) -> bool:
-        c = self.counts
-        return bool(
-            self.recipients or c.done or c.retried or c.deferred or self.expired or self.quiet_until
-        )
-
-
-@dataclass
-class ReminderReport:
-    day: date
-    campaigns: list[CampaignResult] = field(default_factory=list)
-
-    @property
-    def totals(self) -> DeliveryCounts:
-        total = DeliveryCounts()
-        for result in self.campaigns:
-            total.add(result.counts)
-        return total
-
-
-def _counts(c: DeliveryCounts) -> str:
-    return (
-        f"sent {c.sent}, blocked {c.blocked}, retried {c.retried}, given up {c.given_up},"
-        f" failed {c.failed}, skipped {c.skipped}, unknown {c.unknown}"
-    )
-
-
-def format_report(report: ReminderReport) -> str:
-    """A few lines for the operator (`send-reminders`) and the log.
-
-    Per campaign and in total: sent; blocked (the resident blocked the bot); retried (passing
-    failures, each tried again later); given up (failing for a day); failed (refused for good);
-    skipped (no longer due); unknown (the request was under way when a process died, or timed
-    out: it may have arrived and is never sent again).
-    """
-    if not any(r.eventful for r in report.campaigns):
-        return f"{report.day}: nothing to send ({counted(len(report.campaigns), 'reminder')} due)"
-    lines = []
-    for r in report.campaigns:
-        if not r.eventful:
-            continue  # due, but nobody new to tell
-        line = f"{r.campaign_id}: {_counts(r.counts)}"
-        extras = []
-        if r.resumed:
-            extras.append("resumed")
-        if r.recipients:
-            extras.append(f"{r.recipients} new recipients")
-        if r.counts.deferred:
-            extras.append(f"{r.counts.deferred} held back: resident in a submission walk")
-        if r.expired:
-            extras.append(f"{r.expired} dropped: window closed")
-        if r.quiet_until is not None:
-            extras.append(f"paused: quiet hours until {r.quiet_until:%Y-%m-%d %H:%M}")
-        elif not r.finished:
-            extras.append("unfinished: the rest goes out in a later run")
-        if extras:
-            line += f" ({', '.join(extras)})"
-        lines.append(line)
-    lines.append(f"{report.day}: {len(report.campaigns)} campaigns, {_counts(report.totals)}")
-    return "\n".join(lines)
 
 
 def plan_window_reminders(
@@ -207,14 +120,14 @@ class ReminderService:
         *,
         settings: Settings,
         clock: Clock,
-        core: FluentRuntimeCore,
+        messages: ReminderRenderer,
         deliveries: DeliveryRepository,
         recipients: RecipientRepository,
-        sender: Sender,
+        sender: Deliverer,
     ) -> None:
         self.settings = settings
         self.clock = clock
-        self.core = core
+        self.messages = messages
         self.deliveries = deliveries
         self.recipients = recipients
         self.sender = sender
@@ -268,9 +181,9 @@ class ReminderService:
                 created = await self.deliveries.create_campaign(
                     plan.id, plan.kind, plan.params, self.clock.now(), expires_on=plan.expires_on
                 )
-                campaign = await self.deliveries.get(plan.id)
-                assert campaign is not None
-                if not created and campaign.params != plan.params:
+                stored = await self.deliveries.get(plan.id)
+                assert stored is not None
+                if not created and stored.params != plan.params:
                     # meters with new window days that open (close) the same day join it
                     await self.deliveries.update_params(plan.id, plan.params, plan.expires_on)
                 report.campaigns.append(await self._run_planned(plan.id, today))
@@ -367,9 +280,9 @@ class ReminderService:
 
     # --- words ------------------------------------------------------------------------------
 
-    def renderer(self, campaign: Campaign) -> Renderer:
+    def renderer(self, campaign: Campaign) -> Render:
+        """Each chat's message, from what is due to it now (a chat no longer due drops out)."""
         rules = _rules(campaign)
-        words = _Words(self.core, self.settings.default_locale)
         kind = campaign.kind
         if kind == "opening":
             windows = {
@@ -379,13 +292,13 @@ class ReminderService:
                 for r in campaign.params["rules"]
             }
 
-            async def render_opening(chat_ids: Sequence[int]) -> Mapping[int, Outgoing]:
+            async def render_opening(chat_ids: Sequence[int]) -> Mapping[int, Message]:
                 rows = await self.recipients.accounts_of(kind, rules, chat_ids)
                 by_chat: dict[int, list[RecipientAccount]] = {}
                 for row in rows:
                     by_chat.setdefault(row.chat_id, []).append(row)
                 return {
-                    chat_id: self._opening(words, windows, accounts)
+                    chat_id: self._opening(windows, accounts)
                     for chat_id, accounts in by_chat.items()
                 }
 
@@ -393,25 +306,20 @@ class ReminderService:
 
         render_chat = self._closing if kind == "closing" else self._verification
 
-        async def render(chat_ids: Sequence[int]) -> Mapping[int, Outgoing]:
+        async def render(chat_ids: Sequence[int]) -> Mapping[int, Message]:
             rows = await self.recipients.meters_of(kind, rules, chat_ids)
             by_chat: dict[int, list[RecipientMeter]] = {}
             for row in rows:
                 by_chat.setdefault(row.chat_id, []).append(row)
-            return {
-                chat_id: render_chat(campaign, words, meters) for chat_id, meters in by_chat.items()
-            }
+            return {chat_id: render_chat(campaign, meters) for chat_id, meters in by_chat.items()}
 
         return render
 
     def _opening(
         self,
-        words: _Words,
         windows: Mapping[tuple[int | None, int | None], WindowDates],
         rows: list[RecipientAccount],
-    ) -> Outgoing:
-        first = rows[0]
-        locale = words.locale(first.locale)
+    ) -> Message:
         closes: dict[int, date] = {}
         accounts: dict[int, RecipientAccount] = {}
         for row in rows:
@@ -419,198 +327,19 @@ class ReminderService:
             day = windows[row.window_start, row.window_end].closes
             closes[row.account_id] = min(closes.get(row.account_id, day), day)
             accounts.setdefault(row.account_id, row)
-        period = windows[first.window_start, first.window_end].period
-        lines = [words.title("remind-opening-title", locale, period=words.period(locale, period))]
-        lines += [
-            words.fill(
-                "remind-opening-line-address" if a.address else "remind-opening-line",
-                locale,
-                number=html.escape(a.number),
-                address=html.escape(a.address or ""),
-                closes=words.date(locale, closes[a.account_id]),
-            )
-            for a in accounts.values()
-        ]
-        lines += ["", words.title("remind-opening-footer", locale)]
-        return Outgoing("\n".join(lines), words.submit_buttons(locale, list(accounts.values())))
+        period = windows[rows[0].window_start, rows[0].window_end].period
+        return self.messages.opening(period, [(a, closes[a.account_id]) for a in accounts.values()])
 
-    def _closing(self, campaign: Campaign, words: _Words, meters: list[RecipientMeter]) -> Outgoing:
-        locale = words.locale(meters[0].locale)
+    def _closing(self, campaign: Campaign, meters: list[RecipientMeter]) -> Message:
         closes = date.fromisoformat(campaign.params["day"])
         periods = {
-            (r["window_start"], r["window_end"]): r["period"] for r in campaign.params["rules"]
+            (r["window_start"], r["window_end"]): Period.parse(r["period"])
+            for r in campaign.params["rules"]
         }
         days = max(0, (closes - self.today()).days)
-        lines = [
-            words.get("remind-closing-title", locale, days=days, closes=words.date(locale, closes))
-        ]
-        by_period: dict[str, list[RecipientMeter]] = {}
-        for m in meters:
-            by_period.setdefault(periods[m.window_start, m.window_end], []).append(m)
-        for period, group in sorted(by_period.items()):
-            lines.append(
-                words.get(
-                    "remind-closing-period",
-                    locale,
-                    period=words.period(locale, Period.parse(period)),
-                )
-            )
-            lines += [
-                words.fill(
-                    "remind-closing-line",
-                    locale,
-                    resource=words.resource(locale, m.resource),
-                    serial=html.escape(m.serial[-4:]),
-                    account=words.account(locale, m, with_address=False),
-                )
-                for m in group
-            ]
-        lines += ["", words.title("remind-closing-footer", locale)]
-        return Outgoing("\n".join(lines), words.submit_buttons(locale, _accounts(meters)))
+        unread = [(periods[m.window_start, m.window_end], m) for m in meters]
+        return self.messages.closing(closes, days, unread)
 
-    def _verification(
-        self, campaign: Campaign, words: _Words, meters: list[RecipientMeter]
-    ) -> Outgoing:
-        m = meters[0]
-        locale = words.locale(m.locale)
+    def _verification(self, campaign: Campaign, meters: list[RecipientMeter]) -> Message:
         due = date.fromisoformat(campaign.params["due"])
-        text = words.get(
-            "remind-verification",
-            locale,
-            resource=words.resource(locale, m.resource),
-            serial=html.escape(m.serial[-4:]),
-            account=words.account(locale, m),
-            due=words.date(locale, due),
-            days=max(0, (due - self.today()).days),
-            support=html.escape(self.settings.support_contact),
-        )
-        return Outgoing(text)
-
-
-def _accounts(meters: Sequence[RecipientMeter]) -> list[RecipientMeter]:
-    """The first row of each account, in the order the chat linked them."""
-    seen: dict[int, RecipientMeter] = {}
-    for m in meters:
-        seen.setdefault(m.account_id, m)
-    return list(seen.values())
-
-
-class _Words:
-    """Fluent lookups for one campaign, memoised: most chats share most of the words."""
-
-    def __init__(self, core: FluentRuntimeCore, default_locale: str) -> None:
-        self.core = core
-        self.default_locale = default_locale
-        self._memo: dict[tuple[Any, ...], Any] = {}
-        self._locales = frozenset(core.available_locales)
-
-    def locale(self, stored: str | None) -> str:
-        return stored if stored in self._locales else self.default_locale
-
-    def get(self, key: str, locale: str, **kwargs: Any) -> str:
-        return self.core.get(key, locale, **kwargs)
-
-    def fill(self, key: str, locale: str, **values: str) -> str:
-        """``get`` for a message whose variables are all text and only ever shown as they are
-        (no selector, no function): formatted once per campaign with markers, then each chat's
-        values are put in their places. Exactly what ``get`` returns, several times faster."""
-        names = tuple(sorted(values))
-        memo_key = ("fill", key, locale, names)
-        template = self._memo.get(memo_key, _NO_TEMPLATE)
-        if template is _NO_TEMPLATE:
-            template = self._memo[memo_key] = self._template(key, locale, names)
-        if template is None or any(len(v) > _MAX_FLUENT_PART for v in values.values()):
-            return self.core.get(key, locale, **values)
-        parts = template[:]
-        for index in range(1, len(parts), 2):
-            parts[index] = values[parts[index]]
-        return "".join(parts)
-
-    def _template(self, key: str, locale: str, names: tuple[str, ...]) -> list[str] | None:
-        """The message as [text, variable name, text, ...], or None when it cannot be one."""
-        try:
-            message = self.core.get_translator(locale)._messages[key]
-        except (AttributeError, KeyError, LookupError):
-            return None  # another locale's message stands in: leave it to `get`
-        if message.value is None or not all(
-            isinstance(element, fluent_ast.TextElement)
-            or (
-                isinstance(element, fluent_ast.Placeable)
-                and isinstance(element.expression, fluent_ast.VariableReference)
-                and element.expression.id.name in names
-            )
-            for element in message.value.elements
-        ):
-            return None
-        markers = {name: f"\x00{index}\x00" for index, name in enumerate(names)}
-        formatted = self.core.get(key, locale, **markers)
-        parts = _MARKER.split(formatted)
-        if "\x00" in "".join(parts[::2]):
-            return None
-        for index in range(1, len(parts), 2):
-            parts[index] = names[int(parts[index])]
-        return parts
-
-    def title(self, key: str, locale: str, **kwargs: Any) -> str:
-        memo_key = (key, locale, *sorted(kwargs.items())) if kwargs else (key, locale)
-        found = self._memo.get(memo_key)
-        if found is None:
-            found = self._memo[memo_key] = self.core.get(key, locale, **kwargs)
-        return found  # type: ignore[no-any-return]
-
-    def date(self, locale: str, day: date) -> str:
-        memo_key = ("date", locale, day)
-        found = self._memo.get(memo_key)
-        if found is None:
-            found = self._memo[memo_key] = self.title(
-                "remind-date", locale, day=day.day, month=day.month
-            )
-        return found  # type: ignore[no-any-return]
-
-    def period(self, locale: str, period: Period) -> str:
-        memo_key = ("period", locale, period)
-        found = self._memo.get(memo_key)
-        if found is None:
-            found = self._memo[memo_key] = self.title(
-                "remind-period", locale, month=period.month, year=str(period.year)
-            )
-        return found  # type: ignore[no-any-return]
-
-    def resource(self, locale: str, resource: str) -> str:
-        return self.title("remind-resource", locale, resource=resource)
-
-    def account(self, locale: str, m: RecipientMeter, *, with_address: bool = True) -> str:
-        if with_address and m.address:
-            return self.fill(
-                "remind-account-address",
-                locale,
-                number=html.escape(m.number),
-                address=html.escape(m.address),
-            )
-        return self.fill("remind-account", locale, number=html.escape(m.number))
-
-    def submit_buttons(
-        self, locale: str, accounts: Sequence[RecipientMeter | RecipientAccount]
-    ) -> InlineKeyboardMarkup:
-        if len(accounts) == 1:
-            labels = [self.title("remind-button-submit", locale)]
-        else:
-            labels = [
-                self.fill("remind-button-submit-account", locale, number=a.number) for a in accounts
-            ]
-        return InlineKeyboardMarkup(
-            inline_keyboard=[
-                [
-                    InlineKeyboardButton(
-                        text=label, callback_data=SubmitStartCb(account_id=a.account_id).pack()
-                    )
-                ]
-                for label, a in zip(labels, accounts, strict=True)
-            ]
-        )
-
-
-async def send_reminders(app: App, kinds: Sequence[str] | None = None) -> ReminderReport:
-    """Run the reminder job now, exactly as the scheduler does (`python -m bot send-reminders`):
-    resume what is unfinished, then send what is due today; nothing goes out twice."""
-    return await app.reminders.run_due(kinds)
+        return self.messages.verification(meters[0], due, max(0, (due - self.today()).days))

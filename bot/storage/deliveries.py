@@ -1,51 +1,21 @@
-"""Campaigns and their per-chat deliveries; who a reminder goes to (SQL only, no rules).
+"""The per-chat deliveries of a campaign: recorded, claimed by a run, settled (SQL only).
 
-Every query here works in batches: recipients are selected and recorded a few thousand at a
-time, so a campaign of a million chats costs a few hundred statements, not millions.
+Every query here works in batches: a campaign of a million chats costs a few hundred
+statements, not millions. Who a campaign goes to is bot/storage/recipients.py.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from bot.storage.db import Database
-from bot.storage.timestamps import day_from_db, from_db, to_db
+from bot.storage.campaigns import Campaign, CampaignRepository
+from bot.storage.timestamps import from_db, to_db
 
-KINDS = ("opening", "closing", "verification", "broadcast")
-REMINDER_FLAGS = {
-    "opening": "remind_opening",
-    "closing": "remind_closing",
-    "verification": "remind_verification",
-}
-STATUSES = (
-    "pending",
-    "claimed",
-    "sent",
-    "failed",
-    "blocked",
-    "skipped",
-    "unknown",
-    "given_up",
-)
-FINAL_STATUSES = ("sent", "failed", "blocked", "skipped", "unknown", "given_up")
-# SQLite allows 32766 variables; stay far below for any one IN (...) list.
-_MAX_VARIABLES = 900
-
-
-@dataclass(frozen=True, slots=True)
-class Campaign:
-    id: str
-    kind: str
-    params: dict[str, Any]
-    expires_on: date | None
-    materialised: bool
-    finished: bool
-    admin_chat_id: int | None = None
-    progress_message_id: int | None = None
+__all__ = ["Campaign", "DeliveryRepository", "Retrying"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,231 +28,40 @@ class Retrying:
     deferred_since: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
-class WindowRule:
-    """Meters whose own window days are exactly these (None = the default day); with
-    `unread_period`, only those still lacking a current reading for that period."""
-
-    window_start: int | None
-    window_end: int | None
-    unread_period: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MeterRule:
-    """One meter, while its verification date is still `due`."""
-
-    meter_id: int
-    due: date
-
-
-Rule = WindowRule | MeterRule
-
-
-@dataclass(frozen=True, slots=True)
-class RecipientMeter:
-    """One row of what a reminder says: a chat, one of its accounts, one meter of it."""
-
-    chat_id: int
-    locale: str | None
-    account_id: int
-    number: str
-    address: str | None
-    meter_id: int
-    serial: str
-    resource: str
-    window_start: int | None
-    window_end: int | None
-    verified_until: date | None
-
-
-@dataclass(frozen=True, slots=True)
-class RecipientAccount:
-    """A chat, one of its accounts, and one window the account's matching meters use."""
-
-    chat_id: int
-    locale: str | None
-    account_id: int
-    number: str
-    address: str | None
-    window_start: int | None
-    window_end: int | None
-
-
-def _campaign(row: Any) -> Campaign:
-    return Campaign(
-        id=row["id"],
-        kind=row["kind"],
-        params=json.loads(row["params"]),
-        expires_on=day_from_db(row["expires_on"]),
-        materialised=row["materialised_at"] is not None,
-        finished=row["finished_at"] is not None,
-        admin_chat_id=row["admin_chat_id"],
-        progress_message_id=row["progress_message_id"],
+def _other_changes(
+    campaign_id: str, other: list[tuple[int, str, str | None]], run: str, stamp: str
+) -> tuple[str, dict[str, Any]]:
+    """Changes but 'sent' as one statement. The changes as a materialised table, each looked
+    up by primary key: a plain FROM json_each(...) lets SQLite scan the whole campaign for
+    each change."""
+    return (
+        "WITH c AS MATERIALIZED (SELECT json_extract(value, '$[0]') AS chat_id,"
+        "  json_extract(value, '$[1]') AS change,"
+        "  json_extract(value, '$[2]') AS retry_at FROM json_each(:changes))"
+        " UPDATE deliveries SET"
+        " status = CASE WHEN c.change IN ('retry', 'defer') THEN 'pending'"
+        "  ELSE c.change END,"
+        " owner = NULL, batch = NULL,"
+        " attempts = attempts + (c.change = 'retry'),"
+        " failing_since = CASE WHEN c.change = 'retry'"
+        "  THEN coalesce(failing_since, :now) ELSE failing_since END,"
+        " deferred_since = CASE WHEN c.change = 'defer'"
+        "  THEN coalesce(deferred_since, :now) ELSE deferred_since END,"
+        " retry_at = c.retry_at, updated_at = :now"
+        " FROM c WHERE deliveries.campaign = :campaign"
+        " AND deliveries.chat_id = c.chat_id"
+        " AND +deliveries.owner = :run AND +deliveries.status = 'claimed'",
+        {
+            "now": stamp,
+            "campaign": campaign_id,
+            "changes": json.dumps(other),
+            "run": run,
+        },
     )
 
 
-def _rules_sql(rules: Sequence[Rule]) -> tuple[str, list[Any]]:
-    """An SQL condition on `m` (meters) matching any of the rules."""
-    parts: list[str] = []
-    params: list[Any] = []
-    for rule in rules:
-        if isinstance(rule, MeterRule):
-            parts.append("(m.id = ? AND m.verified_until = ?)")
-            params += [rule.meter_id, rule.due.isoformat()]
-            continue
-        part = "m.window_start IS ? AND m.window_end IS ?"
-        params += [rule.window_start, rule.window_end]
-        if rule.unread_period is not None:
-            part += (
-                " AND NOT EXISTS (SELECT 1 FROM readings AS r WHERE r.meter_id = m.id"
-                " AND r.period = ? AND r.replaced_at IS NULL)"
-            )
-            params.append(rule.unread_period)
-        parts.append(f"({part})")
-    return (" OR ".join(parts) or "0"), params
-
-
-def _chunks(items: Sequence[int], size: int = _MAX_VARIABLES) -> Iterable[Sequence[int]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-class DeliveryRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    # --- campaigns ---------------------------------------------------------------------------
-
-    async def create_campaign(
-        self,
-        campaign_id: str,
-        kind: str,
-        params: dict[str, Any],
-        now: datetime,
-        *,
-        expires_on: date | None = None,
-        admin_chat_id: int | None = None,
-    ) -> bool:
-        """False when a campaign with this id exists already (it ran, or is running)."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "INSERT INTO campaigns (id, kind, params, expires_on, created_at, admin_chat_id)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                (
-                    campaign_id,
-                    kind,
-                    json.dumps(params, ensure_ascii=False, separators=(",", ":")),
-                    expires_on and expires_on.isoformat(),
-                    to_db(now),
-                    admin_chat_id,
-                ),
-            )
-            return cur.rowcount == 1
-
-    async def update_params(
-        self, campaign_id: str, params: dict[str, Any], expires_on: date | None
-    ) -> None:
-        """What the campaign covers, as planned today (a meter with new window days, say)."""
-        await self.db.execute(
-            "UPDATE campaigns SET params = ?, expires_on = ? WHERE id = ?",
-            (
-                json.dumps(params, ensure_ascii=False, separators=(",", ":")),
-                expires_on and expires_on.isoformat(),
-                campaign_id,
-            ),
-        )
-
-    async def get(self, campaign_id: str) -> Campaign | None:
-        row = await self.db.fetchone("SELECT * FROM campaigns WHERE id = ?", (campaign_id,))
-        return None if row is None else _campaign(row)
-
-    async def existing(self, campaign_ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        for start in range(0, len(campaign_ids), _MAX_VARIABLES):
-            chunk = campaign_ids[start : start + _MAX_VARIABLES]
-            rows = await self.db.fetchall(
-                f"SELECT id FROM campaigns WHERE id IN ({','.join('?' * len(chunk))})", chunk
-            )
-            found.update(row["id"] for row in rows)
-        return found
-
-    async def unfinished(self, kinds: Sequence[str]) -> list[Campaign]:
-        """Campaigns of these kinds with something still to do, oldest first."""
-        rows = await self.db.fetchall(
-            "SELECT * FROM campaigns WHERE finished_at IS NULL"
-            f" AND kind IN ({','.join('?' * len(kinds))}) ORDER BY created_at, id",
-            list(kinds),
-        )
-        return [_campaign(row) for row in rows]
-
-    async def mark_materialised(self, campaign_id: str, now: datetime) -> None:
-        await self.db.execute(
-            "UPDATE campaigns SET materialised_at = ? WHERE id = ? AND materialised_at IS NULL",
-            (to_db(now), campaign_id),
-        )
-
-    async def finish(self, campaign_id: str, now: datetime) -> bool:
-        """Close the campaign when nothing is pending and no run holds rows of it; False
-        while something is (a retry to come, a run's claims, a dead run's to resolve)."""
-        async with self.db.transaction() as conn:
-            async with conn.execute(
-                "SELECT 1 FROM deliveries WHERE campaign = ? AND status = 'pending'"
-                " UNION ALL SELECT 1 FROM delivery_runs WHERE campaign = ? LIMIT 1",
-                (campaign_id, campaign_id),
-            ) as cur:
-                if await cur.fetchone() is not None:
-                    return False
-            await conn.execute(
-                "UPDATE campaigns SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
-                (to_db(now), campaign_id),
-            )
-        return True
-
-    async def expire(self, campaign_id: str, now: datetime) -> int:
-        """Drop what is still pending (its window closed) and close the campaign."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE deliveries SET status = 'skipped', updated_at = ?"
-                " WHERE campaign = ? AND status = 'pending'",
-                (to_db(now), campaign_id),
-            )
-            dropped = cur.rowcount
-            await conn.execute(
-                "UPDATE campaigns SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
-                (to_db(now), campaign_id),
-            )
-        return dropped
-
-    async def set_progress_message(self, campaign_id: str, message_id: int) -> None:
-        await self.db.execute(
-            "UPDATE campaigns SET progress_message_id = ? WHERE id = ?",
-            (message_id, campaign_id),
-        )
-
-    async def create_broadcast(
-        self, params: dict[str, Any], admin_chat_id: int, now: datetime
-    ) -> str:
-        """A new announcement campaign, numbered after the ones before it; returns its id."""
-        async with self.db.transaction() as conn:
-            async with conn.execute(
-                "SELECT count(*) FROM campaigns WHERE kind = 'broadcast'"
-            ) as cur:
-                row = await cur.fetchone()
-            campaign_id = f"broadcast:{(row[0] if row else 0) + 1}"
-            await conn.execute(
-                "INSERT INTO campaigns (id, kind, params, created_at, admin_chat_id)"
-                " VALUES (?, 'broadcast', ?, ?, ?)",
-                (
-                    campaign_id,
-                    json.dumps(params, ensure_ascii=False, separators=(",", ":")),
-                    to_db(now),
-                    admin_chat_id,
-                ),
-            )
-        return campaign_id
-
-    # --- deliveries --------------------------------------------------------------------------
+class DeliveryRepository(CampaignRepository):
+    """A campaign's rows (`CampaignRepository`) and its deliveries, one per chat."""
 
     async def add_recipients(self, campaign_id: str, chat_ids: Sequence[int], now: datetime) -> int:
         """Pending rows for these chats; a chat already in the campaign keeps its row."""
@@ -370,7 +149,7 @@ class DeliveryRepository:
         stamp = to_db(now)
         sent = [chat_id for chat_id, change, _ in changes if change == "sent"]
         other = [
-            (chat_id, change, at and to_db(at))
+            (chat_id, change, None if at is None else to_db(at))
             for chat_id, change, at in changes
             if change != "sent"
         ]
@@ -386,34 +165,7 @@ class DeliveryRepository:
                 )
             )
         if other:
-            # the changes as a materialised table, each looked up by primary key: a plain
-            # FROM json_each(...) lets SQLite scan the whole campaign for each change
-            statements.append(
-                (
-                    "WITH c AS MATERIALIZED (SELECT json_extract(value, '$[0]') AS chat_id,"
-                    "  json_extract(value, '$[1]') AS change,"
-                    "  json_extract(value, '$[2]') AS retry_at FROM json_each(:changes))"
-                    " UPDATE deliveries SET"
-                    " status = CASE WHEN c.change IN ('retry', 'defer') THEN 'pending'"
-                    "  ELSE c.change END,"
-                    " owner = NULL, batch = NULL,"
-                    " attempts = attempts + (c.change = 'retry'),"
-                    " failing_since = CASE WHEN c.change = 'retry'"
-                    "  THEN coalesce(failing_since, :now) ELSE failing_since END,"
-                    " deferred_since = CASE WHEN c.change = 'defer'"
-                    "  THEN coalesce(deferred_since, :now) ELSE deferred_since END,"
-                    " retry_at = c.retry_at, updated_at = :now"
-                    " FROM c WHERE deliveries.campaign = :campaign"
-                    " AND deliveries.chat_id = c.chat_id"
-                    " AND +deliveries.owner = :run AND +deliveries.status = 'claimed'",
-                    {
-                        "now": stamp,
-                        "campaign": campaign_id,
-                        "changes": json.dumps(other),
-                        "run": run,
-                    },
-                )
-            )
+            statements.append(_other_changes(campaign_id, other, run, stamp))
         blocked = [chat_id for chat_id, change, _ in changes if change == "blocked"]
         if blocked:
             statements.append(
@@ -509,225 +261,3 @@ class DeliveryRepository:
                 {"campaign": campaign_id, "now": to_db(now)},
             )
         )
-
-    async def counts(self, campaign_id: str) -> dict[str, int]:
-        rows = await self.db.fetchall(
-            "SELECT status, count(*) AS n FROM deliveries WHERE campaign = ? GROUP BY status",
-            (campaign_id,),
-        )
-        counts = dict.fromkeys(STATUSES, 0)
-        counts.update({row["status"]: row["n"] for row in rows})
-        return counts
-
-    async def statuses(self, campaign_id: str) -> dict[int, str]:
-        """Every chat's status in the campaign (for tests and small campaigns)."""
-        rows = await self.db.fetchall(
-            "SELECT chat_id, status FROM deliveries WHERE campaign = ?", (campaign_id,)
-        )
-        return {row["chat_id"]: row["status"] for row in rows}
-
-
-class RecipientRepository:
-    """Who a campaign goes to: linked, active chats, with the reminder kind switched on."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    async def window_days(self) -> list[tuple[int | None, int | None]]:
-        """Each distinct (window_start, window_end) the meters have; None = the default."""
-        rows = await self.db.fetchall("SELECT DISTINCT window_start, window_end FROM meters")
-        return [(row[0], row[1]) for row in rows]
-
-    async def verification_due(self, first: date, last: date) -> list[tuple[int, date]]:
-        """(meter, due date) for meters due between the two days that have a recipient not
-        reminded yet: a linked active chat with verification reminders on."""
-        rows = await self.db.fetchall(
-            "SELECT DISTINCT m.id, m.verified_until FROM meters AS m"
-            " JOIN links AS l ON l.account_id = m.account_id"
-            " JOIN chats AS c ON c.chat_id = l.chat_id"
-            " WHERE m.verified_until BETWEEN ? AND ?"
-            " AND c.active = 1 AND c.remind_verification = 1"
-            " AND NOT EXISTS (SELECT 1 FROM deliveries AS d"
-            "  WHERE d.campaign = 'verification:' || m.id || ':' || m.verified_until"
-            "  AND d.chat_id = l.chat_id)"
-            " ORDER BY m.verified_until, m.id",
-            (first.isoformat(), last.isoformat()),
-        )
-        return [(row[0], date.fromisoformat(row[1])) for row in rows]
-
-    @staticmethod
-    def _due(kind: str, rules: Sequence[Rule] | None, new_in: str | None) -> tuple[str, list[Any]]:
-        """What makes chat `c` a recipient, as an SQL condition and its parameters."""
-        params: list[Any] = []
-        condition = "c.active = 1"
-        if kind in REMINDER_FLAGS:
-            condition += f" AND c.{REMINDER_FLAGS[kind]} = 1"
-        if new_in is not None:
-            condition += (
-                " AND NOT EXISTS (SELECT 1 FROM deliveries AS d"
-                " WHERE d.campaign = ? AND d.chat_id = c.chat_id)"
-            )
-            params.append(new_in)
-        if rules is None:
-            linked = "SELECT 1 FROM links AS l WHERE l.chat_id = c.chat_id"
-        else:
-            matching, rule_params = _rules_sql(rules)
-            linked = (
-                "SELECT 1 FROM links AS l JOIN meters AS m ON m.account_id = l.account_id"
-                f" WHERE l.chat_id = c.chat_id AND ({matching})"
-            )
-            params += rule_params
-        return f"{condition} AND EXISTS ({linked})", params
-
-    async def chats_for(
-        self,
-        kind: str,
-        rules: Sequence[Rule] | None,
-        *,
-        after: int,
-        limit: int,
-        new_in: str | None = None,
-    ) -> list[int]:
-        """The next `limit` recipients after chat `after`, in chat order.
-
-        `rules` None: every linked active chat (an announcement); otherwise chats linked to an
-        account with a meter matching the rules, with this kind of reminder on. `new_in`: only
-        chats without a delivery in that campaign yet.
-        """
-        condition, params = self._due(kind, rules, new_in)
-        rows = await self.db.fetchall(
-            f"SELECT c.chat_id FROM chats AS c WHERE c.chat_id > ? AND {condition}"
-            " ORDER BY c.chat_id LIMIT ?",
-            [after, *params, limit],
-        )
-        return [row[0] for row in rows]
-
-    async def add_due(
-        self,
-        campaign_id: str,
-        kind: str,
-        rules: Sequence[Rule] | None,
-        *,
-        after: int,
-        limit: int,
-        now: datetime,
-    ) -> tuple[int, int | None]:
-        """Pending deliveries for the next `limit` recipients after chat `after` that the
-        campaign does not have yet (`chats_for` with `new_in`, then `add_recipients`), in one
-        transaction and without the chats travelling through Python. Returns the rows added
-        and the chat to continue after, None when no recipient is left."""
-        condition, params = self._due(kind, rules, campaign_id)
-        async with self.db.transaction() as conn:
-            [[count, last]] = await conn.execute_fetchall(
-                "SELECT count(*), max(chat_id) FROM ("
-                f" SELECT c.chat_id FROM chats AS c WHERE c.chat_id > ? AND {condition}"
-                " ORDER BY c.chat_id LIMIT ?)",
-                [after, *params, limit],
-            )
-            if not count:
-                return 0, None
-            before = conn.total_changes
-            await conn.execute(
-                "INSERT INTO deliveries (campaign, chat_id, updated_at)"
-                " SELECT ?, c.chat_id, ? FROM chats AS c"
-                f" WHERE c.chat_id > ? AND c.chat_id <= ? AND {condition}"
-                " ON CONFLICT DO NOTHING",
-                [campaign_id, to_db(now), after, last, *params],
-            )
-            added = conn.total_changes - before
-            if added:  # something is pending again
-                await conn.execute(
-                    "UPDATE campaigns SET finished_at = NULL WHERE id = ?", (campaign_id,)
-                )
-        return added, (last if count == limit else None)
-
-    async def count_linked_active(self) -> int:
-        return int(
-            await self.db.fetchval(
-                "SELECT count(*) FROM chats AS c WHERE c.active = 1"
-                " AND EXISTS (SELECT 1 FROM links AS l WHERE l.chat_id = c.chat_id)"
-            )
-        )
-
-    async def meters_of(
-        self, kind: str, rules: Sequence[Rule], chat_ids: Sequence[int]
-    ) -> list[RecipientMeter]:
-        """What the reminder names for these chats, checked again now: a chat that switched
-        the kind off, was blocked or unlinked, or a meter read since, drops out."""
-        condition, rule_params = _rules_sql(rules)
-        found: list[RecipientMeter] = []
-        for chunk in _chunks(chat_ids):
-            rows = await self.db.fetchall(
-                "SELECT c.chat_id, c.locale, a.id AS account_id, a.number, a.address,"
-                " m.id AS meter_id, m.serial, m.resource, m.window_start, m.window_end,"
-                " m.verified_until"
-                " FROM chats AS c JOIN links AS l ON l.chat_id = c.chat_id"
-                " JOIN accounts AS a ON a.id = l.account_id"
-                " JOIN meters AS m ON m.account_id = a.id"
-                f" WHERE c.chat_id IN ({','.join('?' * len(chunk))})"
-                f" AND c.active = 1 AND c.{REMINDER_FLAGS[kind]} = 1 AND ({condition})"
-                " ORDER BY c.chat_id, l.linked_at, a.id, m.resource, m.serial",
-                [*chunk, *rule_params],
-            )
-            found += [
-                RecipientMeter(
-                    chat_id=row["chat_id"],
-                    locale=row["locale"],
-                    account_id=row["account_id"],
-                    number=row["number"],
-                    address=row["address"],
-                    meter_id=row["meter_id"],
-                    serial=row["serial"],
-                    resource=row["resource"],
-                    window_start=row["window_start"],
-                    window_end=row["window_end"],
-                    verified_until=day_from_db(row["verified_until"]),
-                )
-                for row in rows
-            ]
-        return found
-
-    async def accounts_of(
-        self, kind: str, rules: Sequence[Rule], chat_ids: Sequence[int]
-    ) -> list[RecipientAccount]:
-        """Like `meters_of`, one row per account and window instead of per meter."""
-        condition, rule_params = _rules_sql(rules)
-        found: list[RecipientAccount] = []
-        for chunk in _chunks(chat_ids):
-            rows = await self.db.fetchall(
-                "SELECT DISTINCT c.chat_id, c.locale, a.id, a.number, a.address,"
-                " m.window_start, m.window_end, l.linked_at"
-                " FROM chats AS c JOIN links AS l ON l.chat_id = c.chat_id"
-                " JOIN accounts AS a ON a.id = l.account_id"
-                " JOIN meters AS m ON m.account_id = a.id"
-                f" WHERE c.chat_id IN ({','.join('?' * len(chunk))})"
-                f" AND c.active = 1 AND c.{REMINDER_FLAGS[kind]} = 1 AND ({condition})"
-                " ORDER BY c.chat_id, l.linked_at, a.id",
-                [*chunk, *rule_params],
-            )
-            found += [RecipientAccount(*row[:7]) for row in rows]
-        return found
-
-    async def locales_of(self, chat_ids: Sequence[int]) -> dict[int, str | None]:
-        """Active chats among these, with their stored language."""
-        found: dict[int, str | None] = {}
-        for chunk in _chunks(chat_ids):
-            rows = await self.db.fetchall(
-                f"SELECT chat_id, locale FROM chats WHERE chat_id IN ({','.join('?' * len(chunk))})"
-                " AND active = 1",
-                list(chunk),
-            )
-            found.update({row[0]: row[1] for row in rows})
-        return found
-
-    async def mid_walk(self, chat_ids: Sequence[int]) -> set[int]:
-        """Chats among these in the middle of a submission conversation (its state stored)."""
-        found: set[int] = set()
-        for chunk in _chunks(chat_ids):
-            rows = await self.db.fetchall(
-                "SELECT DISTINCT chat_id FROM fsm_states"
-                f" WHERE chat_id IN ({','.join('?' * len(chunk))}) AND state LIKE 'Submission:%'",
-                list(chunk),
-            )
-            found.update(row[0] for row in rows)
-        return found

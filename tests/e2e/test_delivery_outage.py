@@ -17,11 +17,12 @@ import pytest
 
 from bot.app import App, build_app
 from bot.clock import FrozenClock
-from bot.services.reminders import format_report, send_reminders
-from bot.services.sender import ManualTime, Pacer
+from bot.notifications.pacer import Pacer
+from bot.services.reminders import format_report
 from tests.fakes.bot_api import FakeBotApi
 from tests.harness import make_settings
 from tests.seed import M, add_account
+from tests.support.time import ManualTime
 
 MSK = ZoneInfo("Europe/Moscow")
 TOKEN = "424242:E2E-outage-token"
@@ -93,11 +94,11 @@ async def test_an_outage_of_refused_connections_and_5xx_delays_reminders_but_eac
         api.fail_next("sendMessage", error_code=502, times=6)
         api.fail_next("sendMessage", error_code=500, times=6)
 
-        report = await send_reminders(app, ["opening"])
+        report = await app.reminders.run_due(["opening"])
         totals = report.totals
         while not report.campaigns[-1].finished:  # what a later run (the resume job) sends
             app.clock.advance(minutes=10)
-            report = await send_reminders(app, ["opening"])
+            report = await app.reminders.run_due(["opening"])
             totals.add(report.totals)
     finally:
         await app.close()
@@ -119,11 +120,11 @@ async def test_a_delivery_failing_for_more_than_a_day_is_given_up_and_counted(
         api.fail_next("sendMessage", CHATS[0], error_code=502, times=10**6)  # never recovers
         started = app.clock.now()
 
-        report = await send_reminders(app, ["opening"])
+        report = await app.reminders.run_due(["opening"])
         totals = report.totals
         while not report.campaigns[-1].finished:
             app.clock.advance(hours=1)  # the resume job, hourly once the back-off is that long
-            report = await send_reminders(app, ["opening"])
+            report = await app.reminders.run_due(["opening"])
             totals.add(report.totals)
         statuses = await app.deliveries.statuses(f"opening:{OPENING.date()}")
     finally:

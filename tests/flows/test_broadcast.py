@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiogram.methods import EditMessageText, SendMessage
 
-from bot.services.sender import ManualTime, Pacer
+from bot.notifications.pacer import Pacer
 from tests.harness import BotHarness, ChatClient, start_harness
 from tests.seed import M, add_account
+from tests.support.time import ManualTime
 
 MSK = ZoneInfo("Europe/Moscow")
 ADMIN = 777  # ADMIN_IDS in the harness

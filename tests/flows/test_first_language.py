@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services.reminders import send_reminders
-from bot.services.sender import ManualTime, Pacer
+from bot.notifications.pacer import Pacer
 from tests.flows.test_linking import link as link_by_code
 from tests.harness import BotHarness, ChatClient, start_harness
 from tests.seed import M, add_account
+from tests.support.time import ManualTime
 
 MSK = ZoneInfo("Europe/Moscow")
 CHAT = 101
@@ -37,7 +37,7 @@ async def opening_reminder(h: BotHarness, chat: ChatClient) -> str:
     account = await add_account(h.db, "5000000001", "+79160000001", M("CW-1111", "cold_water"))
     await h.app.links.link(chat.chat_id, account, h.clock.now())
     before = len(chat.messages)
-    await send_reminders(h.app, ["opening"])
+    await h.app.reminders.run_due(["opening"])
     got = [m.text for m in chat.messages[before:]]
     assert len(got) == 1, got
     return got[0]

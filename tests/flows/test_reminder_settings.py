@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services.reminders import send_reminders
-from bot.services.sender import ManualTime, Pacer
+from bot.notifications.pacer import Pacer
 from tests.harness import BotHarness, ChatClient, start_harness
 from tests.seed import M, add_account
+from tests.support.time import ManualTime
 
 MSK = ZoneInfo("Europe/Moscow")
 CHAT = 101
@@ -42,7 +42,7 @@ async def h(tmp_path: Path) -> AsyncIterator[BotHarness]:
 async def reminders_received(h: BotHarness, chat: ChatClient, day: datetime) -> list[str]:
     before = len(chat.messages)
     h.clock.set(day)
-    await send_reminders(h.app)
+    await h.app.reminders.run_due()
     return [m.text for m in chat.messages[before:]]
 
 

@@ -12,10 +12,11 @@ import pytest
 
 from bot.domain.windows import SubmissionWindow
 from bot.keyboards.callbacks import SubmitStartCb
-from bot.services.reminders import format_report, plan_window_reminders, send_reminders
-from bot.services.sender import ManualTime, Pacer
+from bot.notifications.pacer import Pacer
+from bot.services.reminders import format_report, plan_window_reminders
 from tests.harness import BotHarness, start_harness
 from tests.seed import M, add_account
+from tests.support.time import ManualTime
 
 MSK = ZoneInfo("Europe/Moscow")
 
@@ -104,7 +105,7 @@ async def test_opening_goes_to_linked_active_chats_with_it_on_whose_window_opens
     await h.app.chats.set_active(104, False)
     await h.app.chats.set_reminder(105, "opening", False)
 
-    report = await send_reminders(h.app, ["opening"])
+    report = await h.app.reminders.run_due(["opening"])
 
     assert reached(h) == {101, 102}
     for chat_id in (101, 102):
@@ -121,10 +122,10 @@ async def test_opening_goes_to_linked_active_chats_with_it_on_whose_window_opens
 async def test_running_the_job_twice_sends_nothing_new(start: Start) -> None:
     h = await start(at(11, 15))
     await account(h, "5000000001", M("CW-0001", "cold_water"), chats=(101,))
-    await send_reminders(h.app)
+    await h.app.reminders.run_due()
     calls = len(h.session.calls_of("SendMessage"))
     h.clock.advance(hours=2)
-    second = await send_reminders(h.app)
+    second = await h.app.reminders.run_due()
     assert len(h.session.calls_of("SendMessage")) == calls == 1
     assert second.totals.sent == 0
     assert "nothing to send" in format_report(second)
@@ -133,10 +134,10 @@ async def test_running_the_job_twice_sends_nothing_new(start: Start) -> None:
 async def test_a_chat_linked_after_the_opening_gets_it_at_the_next_run(start: Start) -> None:
     h = await start(at(11, 15))
     account_id = await account(h, "5000000001", M("CW-0001", "cold_water"), chats=(101,))
-    await send_reminders(h.app)
+    await h.app.reminders.run_due()
     await h.app.links.link(102, account_id, h.clock.now())  # a family member, later that day
     h.clock.set(at(11, 16))
-    report = await send_reminders(h.app)
+    report = await h.app.reminders.run_due()
     assert report.totals.sent == 1
     assert len(texts(h, 101)) == 1 and len(texts(h, 102)) == 1
 
@@ -146,10 +147,10 @@ async def test_a_reminder_due_before_anyone_linked_reaches_the_first_to_link(
 ) -> None:
     h = await start(at(11, 15))  # the bot's first day: nobody has linked yet
     account_id = await account(h, "5000000001", M("CW-0001", "cold_water"))
-    assert (await send_reminders(h.app)).totals.sent == 0
+    assert (await h.app.reminders.run_due()).totals.sent == 0
     await h.app.links.link(101, account_id, h.clock.now())
     h.clock.set(at(11, 16))
-    await send_reminders(h.app)
+    await h.app.reminders.run_due()
     assert len(texts(h, 101)) == 1
 
 
@@ -157,7 +158,7 @@ async def test_one_opening_message_names_every_account_of_the_chat(start: Start)
     h = await start(at(11, 15))
     first = await account(h, "5000000001", M("CW-0001", "cold_water"), chats=(101,))
     second = await account(h, "5000000002", M("HW-0002", "hot_water"), chats=(101,))
-    await send_reminders(h.app, ["opening"])
+    await h.app.reminders.run_due(["opening"])
     [sent] = h.session.messages[101]
     assert "5000000001" in sent.text and "5000000002" in sent.text
     accounts = [SubmitStartCb.unpack(data).account_id for _, data in sent.buttons()]
@@ -168,11 +169,11 @@ async def test_a_meter_with_its_own_window_is_reminded_on_its_own_day(start: Sta
     h = await start(at(11, 15))
     await account(h, "5000000001", M("CW-0001", "cold_water"), chats=(101,))
     await account(h, "5000000002", M("EL-0002", "electricity", window=(20, 25)), chats=(102,))
-    await send_reminders(h.app, ["opening"])
+    await h.app.reminders.run_due(["opening"])
     assert reached(h) == {101}
 
     h.clock.set(at(11, 20))
-    report = await send_reminders(h.app, ["opening"])
+    report = await h.app.reminders.run_due(["opening"])
     sent = {r.campaign_id: r.counts.sent for r in report.campaigns}
     assert sent == {"opening:2026-11-15": 0, "opening:2026-11-20": 1}
     assert len(texts(h, 101)) == 1 and len(texts(h, 102)) == 1
@@ -184,11 +185,11 @@ async def test_a_meter_imported_later_with_the_same_opening_day_joins_the_remind
 ) -> None:
     h = await start(at(11, 15))
     await account(h, "5000000001", M("CW-0001", "cold_water"), chats=(101,))
-    await send_reminders(h.app)
+    await h.app.reminders.run_due()
     # the next import brings a meter with its own days, opening on the 15th as well
     await account(h, "5000000002", M("EL-0002", "electricity", window=(15, 25)), chats=(102,))
     h.clock.set(at(11, 16))
-    await send_reminders(h.app)
+    await h.app.reminders.run_due()
     assert len(texts(h, 101)) == 1
     [text] = texts(h, 102)
     assert "до 25 ноября" in text
@@ -197,7 +198,7 @@ async def test_a_meter_imported_later_with_the_same_opening_day_joins_the_remind
 async def test_a_missed_opening_goes_out_while_the_window_is_still_open(start: Start) -> None:
     h = await start(at(11, 18))  # the bot was down on the 15th
     await account(h, "5000000001", M("CW-0001", "cold_water"), chats=(101,))
-    report = await send_reminders(h.app, ["opening"])
+    report = await h.app.reminders.run_due(["opening"])
     assert [r.campaign_id for r in report.campaigns] == ["opening:2026-11-15"]
     assert len(texts(h, 101)) == 1
 
@@ -205,7 +206,7 @@ async def test_a_missed_opening_goes_out_while_the_window_is_still_open(start: S
 async def test_no_opening_after_the_window_closed(start: Start) -> None:
     h = await start(at(12, 4))  # the window 15 → 3 closed yesterday; the next opens on the 15th
     await account(h, "5000000001", M("CW-0001", "cold_water"), chats=(101,))
-    report = await send_reminders(h.app)
+    report = await h.app.reminders.run_due()
     assert report.campaigns == [] and reached(h) == set()
 
 
@@ -227,7 +228,7 @@ async def test_closing_names_the_meters_still_without_a_reading(start: Start) ->
     await h.app.chats.set_reminder(103, "closing", False)
     await h.app.chats.set_active(104, False)
 
-    report = await send_reminders(h.app, ["closing"])
+    report = await h.app.reminders.run_due(["closing"])
 
     assert [r.campaign_id for r in report.campaigns] == ["closing:2026-12-03"]
     assert reached(h) == {101}
@@ -242,14 +243,14 @@ async def test_closing_names_the_meters_still_without_a_reading(start: Start) ->
 async def test_closing_is_not_sent_before_its_day(start: Start) -> None:
     h = await start(at(11, 30), closing_reminder_days=2)
     await account(h, "5000000001", M("CW-1111", "cold_water"), chats=(101,))
-    report = await send_reminders(h.app, ["closing"])
+    report = await h.app.reminders.run_due(["closing"])
     assert report.campaigns == [] and reached(h) == set()
 
 
 async def test_closing_reminder_days_zero_turns_it_off(start: Start) -> None:
     h = await start(at(12, 3), closing_reminder_days=0)
     await account(h, "5000000001", M("CW-1111", "cold_water"), chats=(101,))
-    report = await send_reminders(h.app, ["closing"])
+    report = await h.app.reminders.run_due(["closing"])
     assert report.campaigns == [] and reached(h) == set()
 
 
@@ -259,7 +260,7 @@ async def test_a_reading_submitted_meanwhile_drops_the_closing_reminder(start: S
     await account(h, "5000000002", M("CW-2222", "cold_water"), chats=(102,))
     campaign_id = await select_recipients(h, "closing")
     await submit(h, first, "CW-1111", "2026-11")  # between selection and sending
-    await send_reminders(h.app, ["closing"])
+    await h.app.reminders.run_due(["closing"])
     assert reached(h) == {102}
     assert (await h.app.deliveries.statuses(campaign_id)) == {101: "skipped", 102: "sent"}
 
@@ -282,7 +283,7 @@ async def test_verification_once_per_meter_and_due_date(start: Start) -> None:
     )
     await h.app.chats.set_reminder(102, "verification", False)
 
-    report = await send_reminders(h.app, ["verification"])
+    report = await h.app.reminders.run_due(["verification"])
     assert [r.campaign_id for r in report.campaigns] == [
         f"verification:{await meter_id(h, 'HW-1234')}:2026-12-20"  # GS-4321's chat: off
     ]
@@ -294,9 +295,9 @@ async def test_verification_once_per_meter_and_due_date(start: Start) -> None:
     assert reached(h) == {101}
 
     h.clock.advance(days=1)  # the other meter is due now; the first one is not sent again
-    await send_reminders(h.app, ["verification"])
+    await h.app.reminders.run_due(["verification"])
     assert len(texts(h, 101)) == 2 and "…5678" in texts(h, 101)[1]
-    await send_reminders(h.app, ["verification"])
+    await h.app.reminders.run_due(["verification"])
     assert len(texts(h, 101)) == 2
 
 
@@ -305,10 +306,10 @@ async def test_a_new_due_date_is_a_new_verification_reminder(start: Start) -> No
     await account(
         h, "5000000001", M("HW-1234", "hot_water", verified_until=date(2026, 12, 1)), chats=(101,)
     )
-    await send_reminders(h.app, ["verification"])
+    await h.app.reminders.run_due(["verification"])
     # verified again, the billing system moved the date; it falls due again later
     await h.db.execute("UPDATE meters SET verified_until = '2026-12-15'")
-    await send_reminders(h.app, ["verification"])
+    await h.app.reminders.run_due(["verification"])
     assert len(texts(h, 101)) == 2 and "15 декабря" in texts(h, 101)[1]
 
 
@@ -317,7 +318,7 @@ async def test_verification_reminder_days_zero_turns_it_off(start: Start) -> Non
     await account(
         h, "5000000001", M("HW-1234", "hot_water", verified_until=date(2026, 11, 25)), chats=(101,)
     )
-    report = await send_reminders(h.app, ["verification"])
+    report = await h.app.reminders.run_due(["verification"])
     assert report.campaigns == [] and reached(h) == set()
 
 
@@ -333,7 +334,7 @@ async def test_reminders_are_rendered_in_each_chats_language(start: Start) -> No
     await account(h, "5000000001", M("CW-1111", "cold_water"), chats=(101, 102, 103))
     await h.app.chats.set_locale(101, "en", h.clock.now())
     await h.app.chats.set_locale(102, "ru", h.clock.now())
-    await send_reminders(h.app, ["opening", "closing"])
+    await h.app.reminders.run_due(["opening", "closing"])
 
     opening_en, closing_en = texts(h, 101)
     assert "Meter readings for November 2026 are being accepted" in opening_en
@@ -348,7 +349,7 @@ async def test_reminders_are_rendered_in_each_chats_language(start: Start) -> No
 async def test_default_locale_applies_to_chats_without_a_language(start: Start) -> None:
     h = await start(at(11, 15), default_locale="en")
     await account(h, "5000000001", M("CW-1111", "cold_water"), chats=(101,))
-    await send_reminders(h.app, ["opening"])
+    await h.app.reminders.run_due(["opening"])
     assert "being accepted" in texts(h, 101)[0]
 
 
@@ -357,7 +358,7 @@ async def test_resident_text_is_escaped(start: Start) -> None:
     await add_account(h.db, "5000000001", "+79160000001", M("CW<b>", "cold_water"), address="<i>")
     account_id = int(await h.db.fetchval("SELECT id FROM accounts"))
     await h.app.links.link(101, account_id, h.clock.now())
-    await send_reminders(h.app, ["opening"])
+    await h.app.reminders.run_due(["opening"])
     assert "&lt;i&gt;" in texts(h, 101)[0]
 
 
@@ -379,7 +380,7 @@ async def test_an_interrupted_reminder_resumes_on_start_and_sends_none_twice(sta
         return result
 
     h.app.bot.session.middleware(count_and_die)
-    first = await send_reminders(h.app, ["opening"])
+    first = await h.app.reminders.run_due(["opening"])
     assert first.totals.sent == 5 and not first.campaigns[0].finished
 
     h.app.sender._stopping = False  # a new process
@@ -476,7 +477,7 @@ async def test_a_run_that_reaches_quiet_hours_pauses_and_resumes_at_their_end(
         return await make_request(bot, method)
 
     h.app.bot.session.middleware(when)
-    first = await send_reminders(h.app, ["opening"])
+    first = await h.app.reminders.run_due(["opening"])
     assert 25 <= first.totals.sent <= 31  # one a second, until 21:00
     assert first.campaigns[0].quiet_until == at(11, 16, 9, 0)
     assert max(moments) < datetime(2026, 11, 15, 21, 0, tzinfo=MSK)

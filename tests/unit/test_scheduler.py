@@ -12,8 +12,6 @@ from bot.scheduler import (
     RESUME_JOB_ID,
     RESUME_SECONDS,
     next_run_times,
-    on_shutdown,
-    on_startup,
     reminder_trigger,
 )
 from tests.harness import start_harness
@@ -76,7 +74,7 @@ async def test_the_scheduler_starts_and_stops_with_the_bot(tmp_path: Path) -> No
     try:
         account = await add_account(h.db, "5000000001", "+79160000001", M("CW-1", "cold_water"))
         await h.app.links.link(101, account, h.clock.now())
-        await on_startup(h.app)
+        await h.app.jobs.on_startup()
         assert h.app.scheduler.running
         job = h.app.scheduler.scheduler.get_job(JOB_ID)
         assert job is not None
@@ -84,7 +82,7 @@ async def test_the_scheduler_starts_and_stops_with_the_bot(tmp_path: Path) -> No
         assert nxt.isoformat() == "2026-12-01T10:00:00+03:00"
         await asyncio.gather(*h.app._background)  # the start-up catch-up
         assert len(h.session.messages[101]) == 1
-        await on_shutdown(h.app)
+        await h.app.jobs.on_shutdown()
         await asyncio.sleep(0)  # AsyncIOScheduler stops on the loop's next turn
         assert not h.app.scheduler.running and h.app.sender.stopping
     finally:
@@ -100,7 +98,7 @@ async def test_the_resume_job_sends_what_quiet_hours_held_back_once_they_end(
     try:
         account = await add_account(h.db, "5000000001", "+79160000001", M("CW-1", "cold_water"))
         await h.app.links.link(101, account, h.clock.now())
-        await on_startup(h.app)
+        await h.app.jobs.on_startup()
         job = h.app.scheduler.scheduler.get_job(RESUME_JOB_ID)
         assert job is not None and job.trigger.interval.total_seconds() == RESUME_SECONDS
         await asyncio.gather(*h.app._background)  # the catch-up at 22:00: quiet
@@ -110,6 +108,6 @@ async def test_the_resume_job_sends_what_quiet_hours_held_back_once_they_end(
         await job.func()  # the resume job's minute comes after the quiet hours
         await asyncio.gather(*h.app._background)
         assert len(h.session.messages[101]) == 1
-        await on_shutdown(h.app)
+        await h.app.jobs.on_shutdown()
     finally:
         await h.close()

@@ -14,9 +14,12 @@ import pytest
 from aiogram.exceptions import TelegramNetworkError, TelegramServerError
 from aiogram.methods import SendMessage
 
+from bot.notifications.messages import Outgoing
+from bot.notifications.pacer import Pacer
+from bot.notifications.sender import Sender
 from bot.services.owners import ProcessOwner
-from bot.services.sender import ManualTime, Outgoing, Pacer, Sender
 from tests.harness import BotHarness, start_harness
+from tests.support.time import ManualTime
 
 CAMPAIGN = "broadcast:1"
 TEXT = "Плановое отключение горячей воды 1–14 июня"

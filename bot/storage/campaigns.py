@@ -1,0 +1,196 @@
+"""Campaigns: a reminder or an announcement, with what it covers and where it stands (SQL only).
+
+`DeliveryRepository` (bot/storage/deliveries.py) adds the per-chat deliveries of a campaign.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from bot.storage.db import Database
+from bot.storage.timestamps import day_from_db, to_db
+
+STATUSES = (
+    "pending",
+    "claimed",
+    "sent",
+    "failed",
+    "blocked",
+    "skipped",
+    "unknown",
+    "given_up",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    id: str
+    kind: str
+    params: dict[str, Any]
+    expires_on: date | None
+    materialised: bool
+    finished: bool
+    admin_chat_id: int | None = None
+    progress_message_id: int | None = None
+
+
+def _campaign(row: Any) -> Campaign:
+    return Campaign(
+        id=row["id"],
+        kind=row["kind"],
+        params=json.loads(row["params"]),
+        expires_on=day_from_db(row["expires_on"]),
+        materialised=row["materialised_at"] is not None,
+        finished=row["finished_at"] is not None,
+        admin_chat_id=row["admin_chat_id"],
+        progress_message_id=row["progress_message_id"],
+    )
+
+
+def _params(params: dict[str, Any]) -> str:
+    return json.dumps(params, ensure_ascii=False, separators=(",", ":"))
+
+
+class CampaignRepository:
+    """The campaigns table: one row per reminder or announcement."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create_campaign(
+        self,
+        campaign_id: str,
+        kind: str,
+        params: dict[str, Any],
+        now: datetime,
+        *,
+        expires_on: date | None = None,
+        admin_chat_id: int | None = None,
+    ) -> bool:
+        """False when a campaign with this id exists already (it ran, or is running)."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO campaigns (id, kind, params, expires_on, created_at, admin_chat_id)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (
+                    campaign_id,
+                    kind,
+                    _params(params),
+                    expires_on and expires_on.isoformat(),
+                    to_db(now),
+                    admin_chat_id,
+                ),
+            )
+            return cur.rowcount == 1
+
+    async def update_params(
+        self, campaign_id: str, params: dict[str, Any], expires_on: date | None
+    ) -> None:
+        """What the campaign covers, as planned today (a meter with new window days, say)."""
+        await self.db.execute(
+            "UPDATE campaigns SET params = ?, expires_on = ? WHERE id = ?",
+            (
+                _params(params),
+                expires_on and expires_on.isoformat(),
+                campaign_id,
+            ),
+        )
+
+    async def get(self, campaign_id: str) -> Campaign | None:
+        row = await self.db.fetchone("SELECT * FROM campaigns WHERE id = ?", (campaign_id,))
+        return None if row is None else _campaign(row)
+
+    async def unfinished(self, kinds: Sequence[str]) -> list[Campaign]:
+        """Campaigns of these kinds with something still to do, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM campaigns WHERE finished_at IS NULL"
+            f" AND kind IN ({','.join('?' * len(kinds))}) ORDER BY created_at, id",
+            list(kinds),
+        )
+        return [_campaign(row) for row in rows]
+
+    async def mark_materialised(self, campaign_id: str, now: datetime) -> None:
+        await self.db.execute(
+            "UPDATE campaigns SET materialised_at = ? WHERE id = ? AND materialised_at IS NULL",
+            (to_db(now), campaign_id),
+        )
+
+    async def finish(self, campaign_id: str, now: datetime) -> bool:
+        """Close the campaign when nothing is pending and no run holds rows of it; False
+        while something is (a retry to come, a run's claims, a dead run's to resolve)."""
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT 1 FROM deliveries WHERE campaign = ? AND status = 'pending'"
+                " UNION ALL SELECT 1 FROM delivery_runs WHERE campaign = ? LIMIT 1",
+                (campaign_id, campaign_id),
+            ) as cur:
+                if await cur.fetchone() is not None:
+                    return False
+            await conn.execute(
+                "UPDATE campaigns SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
+                (to_db(now), campaign_id),
+            )
+        return True
+
+    async def expire(self, campaign_id: str, now: datetime) -> int:
+        """Drop what is still pending (its window closed) and close the campaign."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE deliveries SET status = 'skipped', updated_at = ?"
+                " WHERE campaign = ? AND status = 'pending'",
+                (to_db(now), campaign_id),
+            )
+            dropped = cur.rowcount
+            await conn.execute(
+                "UPDATE campaigns SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
+                (to_db(now), campaign_id),
+            )
+        return dropped
+
+    async def set_progress_message(self, campaign_id: str, message_id: int) -> None:
+        await self.db.execute(
+            "UPDATE campaigns SET progress_message_id = ? WHERE id = ?",
+            (message_id, campaign_id),
+        )
+
+    async def create_broadcast(
+        self, params: dict[str, Any], admin_chat_id: int, now: datetime
+    ) -> str:
+        """A new announcement campaign, numbered after the ones before it; returns its id."""
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "SELECT count(*) FROM campaigns WHERE kind = 'broadcast'"
+            ) as cur:
+                row = await cur.fetchone()
+            campaign_id = f"broadcast:{(row[0] if row else 0) + 1}"
+            await conn.execute(
+                "INSERT INTO campaigns (id, kind, params, created_at, admin_chat_id)"
+                " VALUES (?, 'broadcast', ?, ?, ?)",
+                (
+                    campaign_id,
+                    _params(params),
+                    to_db(now),
+                    admin_chat_id,
+                ),
+            )
+        return campaign_id
+
+    async def counts(self, campaign_id: str) -> dict[str, int]:
+        rows = await self.db.fetchall(
+            "SELECT status, count(*) AS n FROM deliveries WHERE campaign = ? GROUP BY status",
+            (campaign_id,),
+        )
+        counts = dict.fromkeys(STATUSES, 0)
+        counts.update({row["status"]: row["n"] for row in rows})
+        return counts
+
+    async def statuses(self, campaign_id: str) -> dict[int, str]:
+        """Every chat's status in the campaign (for tests and small campaigns)."""
+        rows = await self.db.fetchall(
+            "SELECT chat_id, status FROM deliveries WHERE campaign = ?", (campaign_id,)
+        )
+        return {row["chat_id"]: row["status"] for row in rows}

@@ -1,0 +1,282 @@
+"""Who a campaign goes to, and what a reminder names for each chat (SQL only, no rules).
+
+Recipients are selected and recorded a few thousand at a time, inside SQLite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from bot.storage.db import Database
+from bot.storage.timestamps import day_from_db, to_db
+
+REMINDER_FLAGS = {
+    "opening": "remind_opening",
+    "closing": "remind_closing",
+    "verification": "remind_verification",
+}
+# SQLite allows 32766 variables; stay far below for any one IN (...) list.
+_MAX_VARIABLES = 900
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRule:
+    """Meters whose own window days are exactly these (None = the default day); with
+    `unread_period`, only those still lacking a current reading for that period."""
+
+    window_start: int | None
+    window_end: int | None
+    unread_period: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MeterRule:
+    """One meter, while its verification date is still `due`."""
+
+    meter_id: int
+    due: date
+
+
+Rule = WindowRule | MeterRule
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientMeter:
+    """One row of what a reminder says: a chat, one of its accounts, one meter of it."""
+
+    chat_id: int
+    locale: str | None
+    account_id: int
+    number: str
+    address: str | None
+    meter_id: int
+    serial: str
+    resource: str
+    window_start: int | None
+    window_end: int | None
+    verified_until: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientAccount:
+    """A chat, one of its accounts, and one window the account's matching meters use."""
+
+    chat_id: int
+    locale: str | None
+    account_id: int
+    number: str
+    address: str | None
+    window_start: int | None
+    window_end: int | None
+
+
+def _rules_sql(rules: Sequence[Rule]) -> tuple[str, list[Any]]:
+    """An SQL condition on `m` (meters) matching any of the rules."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for rule in rules:
+        if isinstance(rule, MeterRule):
+            parts.append("(m.id = ? AND m.verified_until = ?)")
+            params += [rule.meter_id, rule.due.isoformat()]
+            continue
+        part = "m.window_start IS ? AND m.window_end IS ?"
+        params += [rule.window_start, rule.window_end]
+        if rule.unread_period is not None:
+            part += (
+                " AND NOT EXISTS (SELECT 1 FROM readings AS r WHERE r.meter_id = m.id"
+                " AND r.period = ? AND r.replaced_at IS NULL)"
+            )
+            params.append(rule.unread_period)
+        parts.append(f"({part})")
+    return (" OR ".join(parts) or "0"), params
+
+
+def _chunks(items: Sequence[int], size: int = _MAX_VARIABLES) -> Iterable[Sequence[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class RecipientRepository:
+    """Who a campaign goes to: linked, active chats, with the reminder kind switched on."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def window_days(self) -> list[tuple[int | None, int | None]]:
+        """Each distinct (window_start, window_end) the meters have; None = the default."""
+        rows = await self.db.fetchall("SELECT DISTINCT window_start, window_end FROM meters")
+        return [(row[0], row[1]) for row in rows]
+
+    async def verification_due(self, first: date, last: date) -> list[tuple[int, date]]:
+        """(meter, due date) for meters due between the two days that have a recipient not
+        reminded yet: a linked active chat with verification reminders on."""
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT m.id, m.verified_until FROM meters AS m"
+            " JOIN links AS l ON l.account_id = m.account_id"
+            " JOIN chats AS c ON c.chat_id = l.chat_id"
+            " WHERE m.verified_until BETWEEN ? AND ?"
+            " AND c.active = 1 AND c.remind_verification = 1"
+            " AND NOT EXISTS (SELECT 1 FROM deliveries AS d"
+            "  WHERE d.campaign = 'verification:' || m.id || ':' || m.verified_until"
+            "  AND d.chat_id = l.chat_id)"
+            " ORDER BY m.verified_until, m.id",
+            (first.isoformat(), last.isoformat()),
+        )
+        return [(row[0], date.fromisoformat(row[1])) for row in rows]
+
+    @staticmethod
+    def _due(kind: str, rules: Sequence[Rule] | None, new_in: str | None) -> tuple[str, list[Any]]:
+        """What makes chat `c` a recipient, as an SQL condition and its parameters."""
+        params: list[Any] = []
+        condition = "c.active = 1"
+        if kind in REMINDER_FLAGS:
+            condition += f" AND c.{REMINDER_FLAGS[kind]} = 1"
+        if new_in is not None:
+            condition += (
+                " AND NOT EXISTS (SELECT 1 FROM deliveries AS d"
+                " WHERE d.campaign = ? AND d.chat_id = c.chat_id)"
+            )
+            params.append(new_in)
+        if rules is None:
+            linked = "SELECT 1 FROM links AS l WHERE l.chat_id = c.chat_id"
+        else:
+            matching, rule_params = _rules_sql(rules)
+            linked = (
+                "SELECT 1 FROM links AS l JOIN meters AS m ON m.account_id = l.account_id"
+                f" WHERE l.chat_id = c.chat_id AND ({matching})"
+            )
+            params += rule_params
+        return f"{condition} AND EXISTS ({linked})", params
+
+    async def add_due(
+        self,
+        campaign_id: str,
+        kind: str,
+        rules: Sequence[Rule] | None,
+        *,
+        after: int,
+        limit: int,
+        now: datetime,
+    ) -> tuple[int, int | None]:
+        """Pending deliveries for the next `limit` recipients after chat `after` that the
+        campaign does not have yet, in one transaction and without the chats travelling
+        through Python. Returns the rows added and the chat to continue after, None when no
+        recipient is left."""
+        condition, params = self._due(kind, rules, campaign_id)
+        async with self.db.transaction() as conn:
+            [[count, last]] = await conn.execute_fetchall(
+                "SELECT count(*), max(chat_id) FROM ("
+                f" SELECT c.chat_id FROM chats AS c WHERE c.chat_id > ? AND {condition}"
+                " ORDER BY c.chat_id LIMIT ?)",
+                [after, *params, limit],
+            )
+            if not count:
+                return 0, None
+            before = conn.total_changes
+            await conn.execute(
+                "INSERT INTO deliveries (campaign, chat_id, updated_at)"
+                " SELECT ?, c.chat_id, ? FROM chats AS c"
+                f" WHERE c.chat_id > ? AND c.chat_id <= ? AND {condition}"
+                " ON CONFLICT DO NOTHING",
+                [campaign_id, to_db(now), after, last, *params],
+            )
+            added = conn.total_changes - before
+            if added:  # something is pending again
+                await conn.execute(
+                    "UPDATE campaigns SET finished_at = NULL WHERE id = ?", (campaign_id,)
+                )
+        return added, (last if count == limit else None)
+
+    async def count_linked_active(self) -> int:
+        return int(
+            await self.db.fetchval(
+                "SELECT count(*) FROM chats AS c WHERE c.active = 1"
+                " AND EXISTS (SELECT 1 FROM links AS l WHERE l.chat_id = c.chat_id)"
+            )
+        )
+
+    async def meters_of(
+        self, kind: str, rules: Sequence[Rule], chat_ids: Sequence[int]
+    ) -> list[RecipientMeter]:
+        """What the reminder names for these chats, checked again now: a chat that switched
+        the kind off, was blocked or unlinked, or a meter read since, drops out."""
+        condition, rule_params = _rules_sql(rules)
+        found: list[RecipientMeter] = []
+        for chunk in _chunks(chat_ids):
+            rows = await self.db.fetchall(
+                "SELECT c.chat_id, c.locale, a.id AS account_id, a.number, a.address,"
+                " m.id AS meter_id, m.serial, m.resource, m.window_start, m.window_end,"
+                " m.verified_until"
+                " FROM chats AS c JOIN links AS l ON l.chat_id = c.chat_id"
+                " JOIN accounts AS a ON a.id = l.account_id"
+                " JOIN meters AS m ON m.account_id = a.id"
+                f" WHERE c.chat_id IN ({','.join('?' * len(chunk))})"
+                f" AND c.active = 1 AND c.{REMINDER_FLAGS[kind]} = 1 AND ({condition})"
+                " ORDER BY c.chat_id, l.linked_at, a.id, m.resource, m.serial",
+                [*chunk, *rule_params],
+            )
+            found += [
+                RecipientMeter(
+                    chat_id=row["chat_id"],
+                    locale=row["locale"],
+                    account_id=row["account_id"],
+                    number=row["number"],
+                    address=row["address"],
+                    meter_id=row["meter_id"],
+                    serial=row["serial"],
+                    resource=row["resource"],
+                    window_start=row["window_start"],
+                    window_end=row["window_end"],
+                    verified_until=day_from_db(row["verified_until"]),
+                )
+                for row in rows
+            ]
+        return found
+
+    async def accounts_of(
+        self, kind: str, rules: Sequence[Rule], chat_ids: Sequence[int]
+    ) -> list[RecipientAccount]:
+        """Like `meters_of`, one row per account and window instead of per meter."""
+        condition, rule_params = _rules_sql(rules)
+        found: list[RecipientAccount] = []
+        for chunk in _chunks(chat_ids):
+            rows = await self.db.fetchall(
+                "SELECT DISTINCT c.chat_id, c.locale, a.id, a.number, a.address,"
+                " m.window_start, m.window_end, l.linked_at"
+                " FROM chats AS c JOIN links AS l ON l.chat_id = c.chat_id"
+                " JOIN accounts AS a ON a.id = l.account_id"
+                " JOIN meters AS m ON m.account_id = a.id"
+                f" WHERE c.chat_id IN ({','.join('?' * len(chunk))})"
+                f" AND c.active = 1 AND c.{REMINDER_FLAGS[kind]} = 1 AND ({condition})"
+                " ORDER BY c.chat_id, l.linked_at, a.id",
+                [*chunk, *rule_params],
+            )
+            found += [RecipientAccount(*row[:7]) for row in rows]
+        return found
+
+    async def locales_of(self, chat_ids: Sequence[int]) -> dict[int, str | None]:
+        """Active chats among these, with their stored language."""
+        found: dict[int, str | None] = {}
+        for chunk in _chunks(chat_ids):
+            rows = await self.db.fetchall(
+                f"SELECT chat_id, locale FROM chats WHERE chat_id IN ({','.join('?' * len(chunk))})"
+                " AND active = 1",
+                list(chunk),
+            )
+            found.update({row[0]: row[1] for row in rows})
+        return found
+
+    async def mid_walk(self, chat_ids: Sequence[int]) -> set[int]:
+        """Chats among these in the middle of a submission conversation (its state stored)."""
+        found: set[int] = set()
+        for chunk in _chunks(chat_ids):
+            rows = await self.db.fetchall(
+                "SELECT DISTINCT chat_id FROM fsm_states"
+                f" WHERE chat_id IN ({','.join('?' * len(chunk))}) AND state LIKE 'Submission:%'",
+                list(chunk),
+            )
+            found.update(row[0] for row in rows)
+        return found
