@@ -213,8 +213,9 @@ def _settings(tmp: Path, **overrides: Any) -> Any:
 
 
 async def _build(tmp: Path, chats: int, **overrides: Any) -> tuple[Any, Any]:
-    from bot.app import build_app, settle_heap
+    from bot.app import build_app
     from bot.clock import FrozenClock
+    from bot.polling import settle_heap
 
     await seed(tmp / "bot.sqlite3", chats)
     session = light_session_class()(chats, timed="broadcast_rate" in overrides)
@@ -235,7 +236,7 @@ async def _check(app: Any, session: Any, chats: int, report: Any) -> list[str]:
         )
     if report.totals.sent != chats:
         problems.append(f"the report says {report.totals.sent} sent")
-    rows = await app.db.fetchall(
+    rows = await app.storage.db.fetchall(
         "SELECT status, count(*) FROM deliveries WHERE campaign = ? GROUP BY status",
         (f"opening:{OPENING_DAY.date()}",),
     )
@@ -253,14 +254,14 @@ async def unpaced(chats: int, *, trace: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-broadcast-") as tmp:
         app, session = await _build(Path(tmp), chats)
         try:
-            app.sender.pacer = Pacer(None)
+            app.delivery.sender.pacer = Pacer(None)
             lifetime_peak = peak_rss_mb()
             before = rss_mb()
             reset = reset_peak_rss()
             if trace:
                 tracemalloc.start()
             started = time.perf_counter()
-            report = await app.reminders.run_due(["opening"])
+            report = await app.delivery.reminders.run_due(["opening"])
             elapsed = time.perf_counter() - started
             traced_peak = tracemalloc.get_traced_memory()[1] / 2**20 if trace else 0.0
             tracemalloc.stop()
@@ -286,7 +287,7 @@ async def paced(chats: int, rate: float) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory(prefix="bench-broadcast-") as tmp:
         app, session = await _build(Path(tmp), chats, broadcast_rate=rate)
-        pacer, releases = app.sender.pacer, array("d")
+        pacer, releases = app.delivery.sender.pacer, array("d")
         wait = pacer.wait
 
         async def recorded(*args: Any, **kwargs: Any) -> bool:
@@ -298,7 +299,7 @@ async def paced(chats: int, rate: float) -> dict[str, Any]:
         pacer.wait = recorded
         try:
             started = time.perf_counter()
-            report = await app.reminders.run_due(["opening"])
+            report = await app.delivery.reminders.run_due(["opening"])
             elapsed = time.perf_counter() - started
             problems = await _check(app, session, chats, report)
         finally:

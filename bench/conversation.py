@@ -44,9 +44,10 @@ from aiogram.types import (
 )
 
 from bench.__main__ import TARGET_LINE, machine
-from bot.app import App, build_app, settle_heap
+from bot.app import App, build_app
 from bot.clock import FrozenClock
 from bot.config import Settings
+from bot.polling import settle_heap
 from bot.storage.chats import LinkRepository
 
 RouterT = TypeVar("RouterT", bound=Router)
@@ -262,7 +263,7 @@ def month_at(offset: int) -> datetime:
 async def seed(app: App, chat_ids: list[int]) -> None:
     """One account with three meters per chat, linked to it; last readings from October."""
     accounts = [(f"50{chat_id:08d}", f"+7916{chat_id:07d}") for chat_id in chat_ids]
-    async with app.db.transaction() as conn:
+    async with app.storage.db.transaction() as conn:
         for number, phone in accounts:
             cur = await conn.execute(
                 "INSERT INTO accounts (number, phone, address, updated_at) VALUES (?, ?, ?, ?)",
@@ -278,8 +279,8 @@ async def seed(app: App, chat_ids: list[int]) -> None:
                     (account_id, f"EL-{number}", "electricity", 2, None, 1_000, 400),
                 ],
             )
-    links = LinkRepository(app.db)
-    rows = await app.db.fetchall("SELECT id, number FROM accounts")
+    links = LinkRepository(app.storage.db)
+    rows = await app.storage.db.fetchall("SELECT id, number FROM accounts")
     by_number = {row["number"]: row["id"] for row in rows}
     for chat_id, (number, _) in zip(chat_ids, accounts, strict=True):
         await links.link(chat_id, by_number[number], app.clock.now())
@@ -296,7 +297,7 @@ async def build_ours(directory: Path, name: str = "ours") -> tuple[App, Target]:
     session = BenchSession()
     app = await build_app(settings, clock=clock, session=session)
     settle_heap()  # as `python -m bot run` does
-    mode = await app.db.fetchval("PRAGMA journal_mode")
+    mode = await app.storage.db.fetchval("PRAGMA journal_mode")
     assert mode == "wal", mode
     return app, Target(name, app.dispatcher, app.bot, session, clock)
 
@@ -482,11 +483,13 @@ async def _run(app: App, ours: Target, stack: Target, calls: Target) -> int:
             by_step[step].append(seconds)
     solo_elapsed = time.perf_counter() - solo_started
 
-    await app.fsm_storage.flush()  # the last updates' states are written behind them
+    await app.storage.fsm.flush()  # the last updates' states are written behind them
     expected = (ROUNDS + 1) * RESIDENTS * 3 + SOLO_WALKS * 3
-    saved = int(await app.db.fetchval("SELECT count(*) FROM readings"))
-    current = int(await app.db.fetchval("SELECT count(*) FROM readings WHERE replaced_at IS NULL"))
-    left = int(await app.db.fetchval("SELECT count(*) FROM fsm_states"))
+    saved = int(await app.storage.db.fetchval("SELECT count(*) FROM readings"))
+    current = int(
+        await app.storage.db.fetchval("SELECT count(*) FROM readings WHERE replaced_at IS NULL")
+    )
+    left = int(await app.storage.db.fetchval("SELECT count(*) FROM fsm_states"))
 
     ratio = statistics.median(ratios)
     calls_ratios = floor_ratios[calls.name]

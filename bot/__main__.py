@@ -116,7 +116,7 @@ def run() -> None:
     settings = _settings()
     try:
         preflight(settings.database_path)  # at once, before seconds of importing aiogram
-        from bot.app import run_polling
+        from bot.polling import run_polling
 
         asyncio.run(run_polling(settings))
     except StartupError as exc:
@@ -219,14 +219,15 @@ def export(period: str, output: Path | None) -> None:
 )
 def send_reminders(kinds: tuple[str, ...]) -> None:
     """Run the reminder job now, exactly as the scheduler would (no duplicates)."""
-    from bot.app import build_app, settle_heap
+    from bot.app import build_app
+    from bot.polling import settle_heap
     from bot.services.reminders import format_report
 
     async def main(settings: Settings) -> Any:
         app = await build_app(settings)
         settle_heap()
         try:
-            return await app.reminders.run_due(list(kinds) or None)
+            return await app.delivery.reminders.run_due(list(kinds) or None)
         finally:
             await app.close()
 
@@ -241,7 +242,6 @@ def stats(period: str | None) -> None:
     """Linked chats, accounts, meters, submissions, share of meters read this period."""
     from bot.clock import SystemClock
     from bot.domain.periods import Period
-    from bot.domain.windows import SubmissionWindow
     from bot.services.export import collect_stats, format_stats
     from bot.storage.db import Database
 
@@ -253,8 +253,7 @@ def stats(period: str | None) -> None:
     async def main(settings: Settings) -> Any:
         async with Database(settings.database_path) as db:
             today = SystemClock().now().astimezone(settings.tz).date()
-            window = SubmissionWindow(settings.window_start_day, settings.window_end_day)
-            return await collect_stats(db, wanted, today, window=window)
+            return await collect_stats(db, wanted, today, window=settings.window)
 
     settings = _offline(database_must_exist=True)
     click.echo(format_stats(asyncio.run(main(settings))))

@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.domain.otp import OtpLimits
 from bot.domain.quiet_hours import QuietHours
+from bot.domain.windows import SubmissionWindow
 
 SUPPORT_PLACEHOLDER = "+7 (800) 000-00-00"
 
@@ -145,6 +147,21 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def window(self) -> SubmissionWindow:
+        """The default submission window (an account's own, from the import, wins)."""
+        return SubmissionWindow(self.window_start_day, self.window_end_day)
+
+    @property
+    def otp_limits(self) -> OtpLimits:
+        return OtpLimits(
+            ttl_seconds=self.otp_ttl_seconds,
+            max_attempts=self.otp_max_attempts,
+            resend_seconds=self.otp_resend_seconds,
+            daily_limit=self.otp_daily_limit,
+            daily_budget=self.sms_daily_budget,
+        )
 
     @property
     def quiet(self) -> QuietHours | None:

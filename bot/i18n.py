@@ -58,8 +58,13 @@ class RenderCachingCore(FluentRuntimeCore):
         self._rendered[key] = text
         return text
 
+    def get_once(self, message_id: str, locale: str | None = None, /, **kwargs: Any) -> str:
+        """A text made for one reader (an account number, an address in it): rendered, never
+        remembered, so a reminder to 100,000 chats does not push out the texts that repeat."""
+        return super().get(message_id, locale, **kwargs)
 
-def create_core(default_locale: str) -> FluentRuntimeCore:
+
+def create_core(default_locale: str) -> RenderCachingCore:
     return RenderCachingCore(path=LOCALES_DIR / "{locale}", default_locale=default_locale)
 
 

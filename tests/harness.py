@@ -10,7 +10,6 @@ Tests read like the conversation they check:
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import re
 from collections import defaultdict
@@ -328,7 +327,7 @@ class BotHarness:
 
     @property
     def db(self):  # type: ignore[no-untyped-def]
-        return self.app.db
+        return self.app.storage.db
 
     def chat(self, chat_id: int, **kwargs: Any) -> ChatClient:
         return ChatClient(self, chat_id, **kwargs)
@@ -338,8 +337,7 @@ class BotHarness:
 
     async def settle(self) -> None:
         """Wait for what the bot does in the background (admin warnings, say)."""
-        while self.app._background:
-            await asyncio.gather(*self.app._background, return_exceptions=True)
+        await self.app.background.settle()
 
     async def close(self) -> None:
         await self.app.close()

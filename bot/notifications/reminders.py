@@ -1,8 +1,10 @@
 """Reminders as residents read them (SPEC §7): texts in the chat's stored language, with the
 buttons that start a submission. Which reminder goes to whom is bot/services/reminders.py.
 
-Every text comes from the i18n core (`core.get`), whose render cache makes the words most
-chats share (titles, dates, periods, resource names) a dictionary lookup after the first.
+Every text comes from the i18n core: the words most chats share (titles, dates, periods,
+resource names) through `core.get`, whose render cache makes them a dictionary lookup after the
+first; a chat's own lines (its account numbers and addresses) through `core.get_once`, which
+renders without remembering (A/B in docs/benchmarks.md, "Issue 10").
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from datetime import date
 from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
-from aiogram_i18n.cores import FluentRuntimeCore
 
 from bot.domain.periods import Period
+from bot.i18n import RenderCachingCore
 from bot.keyboards.reminders import submit_keyboard
 from bot.notifications.messages import Outgoing
 from bot.storage.recipients import RecipientAccount, RecipientMeter
@@ -25,7 +27,7 @@ class ReminderMessages:
     """Builds opening, closing and verification reminders (services' `ReminderRenderer`)."""
 
     def __init__(
-        self, core: FluentRuntimeCore, *, default_locale: str, support_contact: str
+        self, core: RenderCachingCore, *, default_locale: str, support_contact: str
     ) -> None:
         self.core = core
         self.default_locale = default_locale
@@ -36,6 +38,9 @@ class ReminderMessages:
 
     def _get(self, key: str, locale: str, **kwargs: Any) -> str:
         return self.core.get(key, locale, **kwargs)
+
+    def _own(self, key: str, locale: str, **kwargs: Any) -> str:
+        return self.core.get_once(key, locale, **kwargs)
 
     def _date(self, locale: str, day: date) -> str:
         return self._get("remind-date", locale, day=day.day, month=day.month)
@@ -50,8 +55,8 @@ class ReminderMessages:
         number = html.escape(m.number)
         if with_address and m.address:
             address = html.escape(m.address)
-            return self._get("remind-account-address", locale, number=number, address=address)
-        return self._get("remind-account", locale, number=number)
+            return self._own("remind-account-address", locale, number=number, address=address)
+        return self._own("remind-account", locale, number=number)
 
     def _buttons(
         self, locale: str, accounts: Sequence[RecipientMeter | RecipientAccount]
@@ -60,7 +65,7 @@ class ReminderMessages:
             labels = [self._get("remind-button-submit", locale)]
         else:
             labels = [
-                self._get("remind-button-submit-account", locale, number=a.number) for a in accounts
+                self._own("remind-button-submit-account", locale, number=a.number) for a in accounts
             ]
         return submit_keyboard(
             [(label, a.account_id) for label, a in zip(labels, accounts, strict=True)]
@@ -72,7 +77,7 @@ class ReminderMessages:
         locale = self._locale(accounts[0][0].locale)
         lines = [self._get("remind-opening-title", locale, period=self._period(locale, period))]
         lines += [
-            self._get(
+            self._own(
                 "remind-opening-line-address" if a.address else "remind-opening-line",
                 locale,
                 number=html.escape(a.number),
@@ -101,7 +106,7 @@ class ReminderMessages:
                 self._get("remind-closing-period", locale, period=self._period(locale, period))
             )
             lines += [
-                self._get(
+                self._own(
                     "remind-closing-line",
                     locale,
                     resource=self._resource(locale, m.resource),
@@ -115,7 +120,7 @@ class ReminderMessages:
 
     def verification(self, meter: RecipientMeter, due: date, days: int) -> Outgoing:
         locale = self._locale(meter.locale)
-        text = self._get(
+        text = self._own(
             "remind-verification",
             locale,
             resource=self._resource(locale, meter.resource),

@@ -131,7 +131,7 @@ class ReminderService:
         self.deliveries = deliveries
         self.recipients = recipients
         self.sender = sender
-        self.default_window = SubmissionWindow(settings.window_start_day, settings.window_end_day)
+        self.default_window = settings.window
         # the scheduled job, the start-up catch-up and `send-reminders` never overlap in-process
         self._lock = asyncio.Lock()
 

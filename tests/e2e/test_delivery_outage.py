@@ -65,12 +65,12 @@ async def bot(tmp_path: Path, api: FakeBotApi, **overrides: Any) -> App:
     app = await build_app(settings, clock=FrozenClock(OPENING))
     for chat_id in CHATS:
         account = await add_account(
-            app.db,
+            app.storage.db,
             f"50000{chat_id:05d}",
             f"+7916000{chat_id:04d}",
             M(f"CW-{chat_id}", "cold_water"),
         )
-        await app.links.link(chat_id, account, app.clock.now())
+        await app.storage.links.link(chat_id, account, app.clock.now())
     return app
 
 
@@ -88,17 +88,17 @@ async def test_an_outage_of_refused_connections_and_5xx_delays_reminders_but_eac
         # Telegram unreachable for two minutes (connections refused), then answering 502 and
         # 500 to the next dozen messages, then well again
         time = OutageTime(app.clock, api, port, back_at=120.0)
-        app.sender.pacer = Pacer(10, monotonic=time.monotonic, sleep=time.sleep)
+        app.delivery.sender.pacer = Pacer(10, monotonic=time.monotonic, sleep=time.sleep)
         await api.stop()
         time.down = True
         api.fail_next("sendMessage", error_code=502, times=6)
         api.fail_next("sendMessage", error_code=500, times=6)
 
-        report = await app.reminders.run_due(["opening"])
+        report = await app.delivery.reminders.run_due(["opening"])
         totals = report.totals
         while not report.campaigns[-1].finished:  # what a later run (the resume job) sends
             app.clock.advance(minutes=10)
-            report = await app.reminders.run_due(["opening"])
+            report = await app.delivery.reminders.run_due(["opening"])
             totals.add(report.totals)
     finally:
         await app.close()
@@ -116,17 +116,17 @@ async def test_a_delivery_failing_for_more_than_a_day_is_given_up_and_counted(
     try:
         assert isinstance(app.clock, FrozenClock)
         time = ManualTime(clock=app.clock)
-        app.sender.pacer = Pacer(10, monotonic=time.monotonic, sleep=time.sleep)
+        app.delivery.sender.pacer = Pacer(10, monotonic=time.monotonic, sleep=time.sleep)
         api.fail_next("sendMessage", CHATS[0], error_code=502, times=10**6)  # never recovers
         started = app.clock.now()
 
-        report = await app.reminders.run_due(["opening"])
+        report = await app.delivery.reminders.run_due(["opening"])
         totals = report.totals
         while not report.campaigns[-1].finished:
             app.clock.advance(hours=1)  # the resume job, hourly once the back-off is that long
-            report = await app.reminders.run_due(["opening"])
+            report = await app.delivery.reminders.run_due(["opening"])
             totals.add(report.totals)
-        statuses = await app.deliveries.statuses(f"opening:{OPENING.date()}")
+        statuses = await app.storage.deliveries.statuses(f"opening:{OPENING.date()}")
     finally:
         await app.close()
 

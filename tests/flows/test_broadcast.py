@@ -26,12 +26,12 @@ RESIDENTS = (101, 102, 103)
 async def h(tmp_path: Path) -> AsyncIterator[BotHarness]:
     harness = await start_harness(tmp_path, broadcast_rate=5)
     time = ManualTime(clock=harness.clock)
-    harness.app.sender.pacer = Pacer(5, monotonic=time.monotonic, sleep=time.sleep)
+    harness.app.delivery.sender.pacer = Pacer(5, monotonic=time.monotonic, sleep=time.sleep)
     account = await add_account(harness.db, "5000000001", "+79160000001", M("CW-1", "cold_water"))
     for chat_id in (*RESIDENTS, 104):
-        await harness.app.links.link(chat_id, account, harness.clock.now())
-    await harness.app.chats.set_active(104, False)  # blocked the bot earlier
-    await harness.app.chats.ensure(105, harness.clock.now())  # wrote once, never linked
+        await harness.app.storage.links.link(chat_id, account, harness.clock.now())
+    await harness.app.storage.chats.set_active(104, False)  # blocked the bot earlier
+    await harness.app.storage.chats.ensure(105, harness.clock.now())  # wrote once, never linked
     yield harness
     await harness.close()
 
@@ -63,7 +63,7 @@ async def test_admin_previews_confirms_and_every_linked_active_chat_gets_it_once
     assert "Получателей: <b>3</b>" in question.text
 
     await admin.press("Отправить")
-    await h.app.broadcasts.join()
+    await h.app.delivery.broadcasts.join()
 
     for chat_id in RESIDENTS:
         assert sends_to(h, chat_id) == [preview.text]  # exactly the preview
@@ -72,7 +72,7 @@ async def test_admin_previews_confirms_and_every_linked_active_chat_gets_it_once
     assert admin.messages[-1] is question
     assert "завершена: отправлено 3 из 3" in question.text
     assert question.buttons() == []
-    assert (await h.app.deliveries.get("broadcast:1")).finished  # type: ignore[union-attr]
+    assert (await h.app.storage.deliveries.get("broadcast:1")).finished  # type: ignore[union-attr]
 
 
 async def test_cancel_sends_nothing(h: BotHarness) -> None:
@@ -81,7 +81,7 @@ async def test_cancel_sends_nothing(h: BotHarness) -> None:
     assert "ничего не отправлено" in admin.last_text
     assert all(sends_to(h, chat_id) == [] for chat_id in RESIDENTS)
     await admin.press_data(admin.last, "bcast:send")  # a stale button does nothing
-    await h.app.broadcasts.join()
+    await h.app.delivery.broadcasts.join()
     assert all(sends_to(h, chat_id) == [] for chat_id in RESIDENTS)
 
 
@@ -91,8 +91,8 @@ async def test_not_an_admin_gets_the_unknown_command_answer(h: BotHarness) -> No
     assert h.app.core.get("unknown-command", "ru") in resident.reply_text
     assert "текст объявления" not in resident.reply_text
     await resident.press_data(resident.last, "bcast:send")
-    await h.app.broadcasts.join()
-    assert await h.app.deliveries.get("broadcast:1") is None
+    await h.app.delivery.broadcasts.join()
+    assert await h.app.storage.deliveries.get("broadcast:1") is None
 
 
 async def test_only_text_is_accepted_as_an_announcement(h: BotHarness) -> None:
@@ -107,7 +107,7 @@ async def test_only_text_is_accepted_as_an_announcement(h: BotHarness) -> None:
 async def test_progress_is_edited_as_it_goes(h: BotHarness) -> None:
     account = await add_account(h.db, "5000000002", "+79160000002", M("CW-2", "cold_water"))
     for chat_id in range(200, 240):
-        await h.app.links.link(chat_id, account, h.clock.now())
+        await h.app.storage.links.link(chat_id, account, h.clock.now())
     edits: list[str] = []
 
     async def watch(make_request, bot, method):  # type: ignore[no-untyped-def]
@@ -119,7 +119,7 @@ async def test_progress_is_edited_as_it_goes(h: BotHarness) -> None:
     h.session.fail("EditMessageText", ADMIN, kind="400", times=1)  # "message is not modified"
     admin = await prepare(h, "Собрание жильцов в субботу")
     await admin.press("Отправить")
-    await h.app.broadcasts.join()
+    await h.app.delivery.broadcasts.join()
 
     # 43 chats at 5 a second: about 9 seconds, so a few edits on the way
     progress = [e for e in edits if "отправлено" in e and "завершена" not in e]
@@ -140,30 +140,30 @@ async def test_a_broadcast_cut_short_resumes_on_start_and_sends_none_twice(
         if isinstance(method, SendMessage) and int(method.chat_id) in RESIDENTS:
             sends += 1
             if sends == 2:
-                h.app.broadcasts.stop("broadcast:1")  # as a shutdown would
+                h.app.delivery.broadcasts.stop("broadcast:1")  # as a shutdown would
         return result
 
     h.app.bot.session.middleware(stop_after_two)
     await admin.press("Отправить")
-    await h.app.broadcasts.join()
+    await h.app.delivery.broadcasts.join()
     assert "приостановлена: отправлено 2 из 3" in admin.messages[-1].text
 
-    assert await h.app.broadcasts.resume() == ["broadcast:1"]  # the bot started again
-    await h.app.broadcasts.join()
+    assert await h.app.delivery.broadcasts.resume() == ["broadcast:1"]  # the bot started again
+    await h.app.delivery.broadcasts.join()
     assert [len(sends_to(h, chat_id)) for chat_id in RESIDENTS] == [1, 1, 1]
     assert "завершена: отправлено 3 из 3" in admin.messages[-1].text
-    assert await h.app.broadcasts.resume() == []
+    assert await h.app.delivery.broadcasts.resume() == []
 
 
 async def test_a_blocked_resident_is_counted_and_deactivated(h: BotHarness) -> None:
     h.session.fail("SendMessage", 102, kind="403")
     admin = await prepare(h, "Объявление")
     await admin.press("Отправить")
-    await h.app.broadcasts.join()
+    await h.app.delivery.broadcasts.join()
     assert "отправлено 2 из 3, не доставлено 1 (из них заблокировали бота: 1)" in (
         admin.messages[-1].text
     )
-    chat = await h.app.chats.get(102)
+    chat = await h.app.storage.chats.get(102)
     assert chat is not None and not chat.active
 
 
@@ -180,7 +180,7 @@ async def test_nobody_to_send_to(tmp_path: Path) -> None:
 
 async def test_the_sends_are_paced(h: BotHarness) -> None:
     moments: list[float] = []
-    pacer = h.app.sender.pacer
+    pacer = h.app.delivery.sender.pacer
 
     async def timed(make_request, bot, method):  # type: ignore[no-untyped-def]
         if isinstance(method, SendMessage) and int(method.chat_id) in RESIDENTS:
@@ -190,7 +190,7 @@ async def test_the_sends_are_paced(h: BotHarness) -> None:
     h.app.bot.session.middleware(timed)
     admin = await prepare(h, "Темп")
     await admin.press("Отправить")
-    await asyncio.wait_for(h.app.broadcasts.join(), 5)
+    await asyncio.wait_for(h.app.delivery.broadcasts.join(), 5)
     assert len(moments) == 3
     assert all(b - a >= 0.2 - 1e-9 for a, b in itertools.pairwise(moments))
 
@@ -201,18 +201,18 @@ async def test_an_announcement_confirmed_in_quiet_hours_waits_for_their_end(
     h.clock.set(datetime(2026, 11, 20, 22, 0, tzinfo=MSK))  # QUIET_HOURS 21:00-09:00
     admin = await prepare(h, "Завтра отключат воду")
     await admin.press("Отправить")
-    await h.app.broadcasts.join()
+    await h.app.delivery.broadcasts.join()
     assert all(sends_to(h, chat_id) == [] for chat_id in RESIDENTS)
     assert "тихих часов" in admin.messages[-1].text and "09:00" in admin.messages[-1].text
 
     h.clock.set(datetime(2026, 11, 21, 8, 59, tzinfo=MSK))  # the resume job, every minute
-    assert await h.app.broadcasts.resume_due() == []
+    assert await h.app.delivery.broadcasts.resume_due() == []
     h.clock.set(datetime(2026, 11, 21, 9, 0, tzinfo=MSK))
-    assert await h.app.broadcasts.resume_due() == ["broadcast:1"]
-    await h.app.broadcasts.join()
+    assert await h.app.delivery.broadcasts.resume_due() == ["broadcast:1"]
+    await h.app.delivery.broadcasts.join()
     assert [len(sends_to(h, chat_id)) for chat_id in RESIDENTS] == [1, 1, 1]
     assert "завершена: отправлено 3 из 3" in admin.messages[-1].text
-    assert await h.app.broadcasts.resume_due() == []
+    assert await h.app.delivery.broadcasts.resume_due() == []
 
 
 async def test_an_announcement_reaching_quiet_hours_pauses_and_resumes_at_their_end(
@@ -220,17 +220,17 @@ async def test_an_announcement_reaching_quiet_hours_pauses_and_resumes_at_their_
 ) -> None:
     account = await add_account(h.db, "5000000002", "+79160000002", M("CW-2", "cold_water"))
     for chat_id in range(200, 240):
-        await h.app.links.link(chat_id, account, h.clock.now())
+        await h.app.storage.links.link(chat_id, account, h.clock.now())
     h.clock.set(datetime(2026, 11, 20, 20, 59, 55, tzinfo=MSK))  # 5 a second: ~25 go out
     admin = await prepare(h, "Собрание жильцов")
     await admin.press("Отправить")
-    await h.app.broadcasts.join()
+    await h.app.delivery.broadcasts.join()
     first = sum(len(sends_to(h, chat_id)) for chat_id in (*RESIDENTS, *range(200, 240)))
     assert 0 < first < 43 and "тихих часов" in admin.messages[-1].text
 
     h.clock.set(datetime(2026, 11, 21, 9, 0, tzinfo=MSK))
-    assert await h.app.broadcasts.resume_due() == ["broadcast:1"]
-    await h.app.broadcasts.join()
+    assert await h.app.delivery.broadcasts.resume_due() == ["broadcast:1"]
+    await h.app.delivery.broadcasts.join()
     for chat_id in (*RESIDENTS, *range(200, 240)):
         assert len(sends_to(h, chat_id)) == 1
     assert "завершена: отправлено 43 из 43" in admin.messages[-1].text

@@ -57,7 +57,7 @@ async def test_a_read_only_database_at_confirm_is_answered_and_nothing_is_saved(
     chat = await link(harness, 1001, account)
     await chat.send(SUBMIT)
     await chat.send(VALUE)
-    await harness.app.fsm_storage.flush()
+    await harness.app.storage.fsm.flush()
     caplog.set_level(logging.INFO)
     await read_only(harness, True)
 
@@ -82,7 +82,7 @@ async def test_a_read_only_database_at_the_phone_step_is_answered_in_the_residen
     chat = harness.chat(1002, language_code="en")
     await chat.send("/start")
     await chat.send(ACCOUNT)
-    await harness.app.fsm_storage.flush()
+    await harness.app.storage.fsm.flush()
     caplog.set_level(logging.INFO)
     await read_only(harness, True)
 
@@ -112,7 +112,7 @@ async def test_a_repository_that_raises_leaves_no_personal_data_in_the_log(
     async def broken(**_: object) -> None:
         raise RuntimeError(f"account {ACCOUNT}, phone {PHONE}, value {VALUE}")
 
-    monkeypatch.setattr(harness.app.submissions.readings, "save", broken)
+    monkeypatch.setattr(harness.app.services.submissions.readings, "save", broken)
     caplog.set_level(logging.INFO)
     update = await press_confirm(chat)
     assert "RuntimeError" in assert_one_clean_line(caplog, update, ACCOUNT, PHONE, VALUE)

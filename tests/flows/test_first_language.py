@@ -28,16 +28,16 @@ async def h(tmp_path: Path) -> AsyncIterator[BotHarness]:
         tmp_path, now=datetime(2026, 11, 15, 10, 0, tzinfo=MSK), default_locale="ru"
     )
     time = ManualTime(clock=harness.clock)
-    harness.app.sender.pacer = Pacer(25, monotonic=time.monotonic, sleep=time.sleep)
+    harness.app.delivery.sender.pacer = Pacer(25, monotonic=time.monotonic, sleep=time.sleep)
     yield harness
     await harness.close()
 
 
 async def opening_reminder(h: BotHarness, chat: ChatClient) -> str:
     account = await add_account(h.db, "5000000001", "+79160000001", M("CW-1111", "cold_water"))
-    await h.app.links.link(chat.chat_id, account, h.clock.now())
+    await h.app.storage.links.link(chat.chat_id, account, h.clock.now())
     before = len(chat.messages)
-    await h.app.reminders.run_due(["opening"])
+    await h.app.delivery.reminders.run_due(["opening"])
     got = [m.text for m in chat.messages[before:]]
     assert len(got) == 1, got
     return got[0]

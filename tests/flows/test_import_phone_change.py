@@ -74,9 +74,9 @@ async def linked(h: BotHarness, account: str) -> list[int]:
 
 async def send_notices(h: BotHarness) -> None:
     """The bot's start-up: pending notices go out at once (then every 45 s)."""
-    await h.app.jobs.on_startup()
+    await h.app.delivery.jobs.on_startup()
     await h.settle()
-    await h.app.jobs.on_shutdown()
+    await h.app.delivery.jobs.on_shutdown()
 
 
 async def test_a_changed_phone_ends_the_old_links_and_the_bot_tells_each_chat_in_its_language(
@@ -169,7 +169,7 @@ async def test_a_chat_that_blocked_the_bot_is_done_and_not_tried_again(
     await link(h, h.chat(1001), FLAT, OLD_PHONE)
     await load(h, accounts_file(tmp_path, NEW_PHONE, "sold.csv"))
     h.session.fail("SendMessage", 1001, kind="403")
-    notices = h.app.notices
+    notices = h.app.delivery.notices
 
     report = await notices.send_pending()
 
@@ -190,7 +190,7 @@ async def test_a_notice_telegram_asks_to_wait_for_goes_out_at_the_next_run(
     await link(h, chat, FLAT, OLD_PHONE)
     await load(h, accounts_file(tmp_path, NEW_PHONE, "sold.csv"))
     h.session.fail("SendMessage", 1001, kind="429", retry_after=30)
-    notices = h.app.notices
+    notices = h.app.delivery.notices
 
     first = await notices.send_pending()
     assert (first.sent, first.left) == (0, True)

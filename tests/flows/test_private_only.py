@@ -67,7 +67,7 @@ async def test_a_group_is_told_once_that_the_bot_works_in_private_chats_only(
     chat = group_chat(kind)
     for text in ("/start", "5012345678", "/accounts", "📝 Передать показания", "/help"):
         await harness.feed(group_message(harness, text, chat, member()))
-    await harness.app.fsm_storage.flush()
+    await harness.app.storage.fsm.flush()
     assert sent_to(harness, GROUP) == [harness.app.core.get("private-only", "ru")]
     assert await nothing_kept(harness, GROUP)
 

@@ -27,14 +27,14 @@ async def h(tmp_path: Path) -> AsyncIterator[BotHarness]:
         verification_reminder_days=30,
     )
     time = ManualTime(clock=harness.clock)
-    harness.app.sender.pacer = Pacer(25, monotonic=time.monotonic, sleep=time.sleep)
+    harness.app.delivery.sender.pacer = Pacer(25, monotonic=time.monotonic, sleep=time.sleep)
     account = await add_account(
         harness.db,
         "5000000001",
         "+79160000001",
         M("CW-1111", "cold_water", verified_until=date(2026, 12, 10)),
     )
-    await harness.app.links.link(CHAT, account, harness.clock.now())
+    await harness.app.storage.links.link(CHAT, account, harness.clock.now())
     yield harness
     await harness.close()
 
@@ -42,7 +42,7 @@ async def h(tmp_path: Path) -> AsyncIterator[BotHarness]:
 async def reminders_received(h: BotHarness, chat: ChatClient, day: datetime) -> list[str]:
     before = len(chat.messages)
     h.clock.set(day)
-    await h.app.reminders.run_due()
+    await h.app.delivery.reminders.run_due()
     return [m.text for m in chat.messages[before:]]
 
 
@@ -103,23 +103,23 @@ async def test_a_reminder_due_at_a_restart_waits_until_the_residents_walk_ends(
     chat = h.chat(CHAT)
     await chat.send("📝 Передать показания")
     assert "Введите показания" in chat.last_text
-    await h.app.fsm_storage.flush()
+    await h.app.storage.fsm.flush()
     before = len(chat.messages)
 
     # the bot restarts at 10:30, after REMINDER_TIME, with the resident in the middle of a walk
     h.clock.set(datetime(2026, 11, 15, 10, 30, tzinfo=MSK))
-    report = await h.app.reminders.on_start()
+    report = await h.app.delivery.reminders.on_start()
     assert chat.messages[before:] == []
     assert report.totals.deferred == 2 and report.totals.sent == 0  # opening, verification
 
     await chat.send("5")
     await chat.press("Подтвердить")
-    await h.app.fsm_storage.flush()
+    await h.app.storage.fsm.flush()
     assert "Готово" in chat.last_text  # the walk is over
     after_walk = len(chat.messages)
 
     h.clock.advance(minutes=1)  # the resume job
-    resumed = await h.app.reminders.resume_due()
+    resumed = await h.app.delivery.reminders.resume_due()
     assert resumed is not None and resumed.totals.sent == 2
     got = [m.text for m in chat.messages[after_walk:]]
     assert any("Открыт приём" in text for text in got)
@@ -131,14 +131,14 @@ async def test_a_walk_left_open_holds_a_reminder_back_for_half_an_hour_at_most(
 ) -> None:
     chat = h.chat(CHAT)
     await chat.send("📝 Передать показания")
-    await h.app.fsm_storage.flush()
+    await h.app.storage.fsm.flush()
     before = len(chat.messages)
     h.clock.set(datetime(2026, 11, 15, 10, 30, tzinfo=MSK))
-    await h.app.reminders.on_start()
+    await h.app.delivery.reminders.on_start()
     for _ in range(29):  # the resume job, every minute, while the walk stays open
         h.clock.advance(minutes=1)
-        await h.app.reminders.resume_due()
+        await h.app.delivery.reminders.resume_due()
     assert chat.messages[before:] == []
     h.clock.advance(minutes=2)
-    await h.app.reminders.resume_due()
+    await h.app.delivery.reminders.resume_due()
     assert len(chat.messages[before:]) == 2

@@ -83,7 +83,7 @@ async def test_a_saved_key_from_another_chat_is_refused_when_the_window_has_clos
     """After the window, a key saved before is answered with its receipt: only to its chat."""
     account, data = await _owner_confirms(harness)
     await link(harness, FAMILY, account)
-    service = harness.app.submissions
+    service = harness.app.services.submissions
     task = await _cold_water_task(service, account)
     service.clock = FrozenClock(datetime(2026, 12, 10, 9, 0, tzinfo=UTC))  # window closed
     key = data.split(":")[-1]
@@ -110,7 +110,7 @@ async def test_saving_under_another_chats_key_never_returns_that_chats_reading(
             request_key=key,
             linked_account_id=account,
         )
-    service = harness.app.submissions
+    service = harness.app.services.submissions
     task = await _cold_water_task(service, account)
     outcome = await service.submit(chat_id=FAMILY, task=task, values=[999], request_key=key)
     assert isinstance(outcome, NotAllowed)

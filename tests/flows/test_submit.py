@@ -138,7 +138,7 @@ async def test_walk_through_three_meters_including_a_two_zone_one(harness: BotHa
         ("HW-00025678", "2026-11", 99995, None, 1001),
         ("EL-00039012", "2026-11", 1100, 450, 1001),
     ]
-    assert await harness.app.fsm_storage.get_state(_key(harness, chat)) is None
+    assert await harness.app.storage.fsm.get_state(_key(harness, chat)) is None
 
 
 def _key(harness: BotHarness, chat: ChatClient) -> StorageKey:
@@ -494,8 +494,8 @@ async def test_confirm_again_after_a_restart_returns_the_first_receipt(tmp_path:
     await chat.send("105")
     sent, data = chat.find_button("Подтвердить")
     # the save happened but the process died before the conversation moved on
-    state = await harness.app.fsm_storage.get_data(_key(harness, chat))
-    await harness.app.submissions.readings.save(
+    state = await harness.app.storage.fsm.get_data(_key(harness, chat))
+    await harness.app.services.submissions.readings.save(
         meter_id=state["tasks"][0]["id"],
         period=Period(2026, 11),
         values=[105],
@@ -522,12 +522,12 @@ async def test_a_walk_the_bot_cannot_read_is_started_again(harness: BotHarness) 
     account = await seed_flat(harness.db)
     chat = await link(harness, 1001, account)
     await chat.send(SUBMIT)
-    await harness.app.fsm_storage.set_data(_key(harness, chat), {"zone": 0})
+    await harness.app.storage.fsm.set_data(_key(harness, chat), {"zone": 0})
 
     await chat.send("105")
 
     assert chat.last_text == harness.app.core.get("submit-start-again", "ru")
-    assert await harness.app.fsm_storage.get_state(_key(harness, chat)) is None
+    assert await harness.app.storage.fsm.get_state(_key(harness, chat)) is None
     assert await count_readings(harness.db) == 0
 
 
@@ -676,4 +676,4 @@ async def test_pick_of_a_foreign_meter_is_refused(harness: BotHarness) -> None:
     gas = await meter_id(harness.db, "GAS-4321")
     await chat.press_data(Sent(1001, 1, "forged"), f"subp:{other}:{gas}")
     assert last_answer(harness) == "Эта кнопка уже не действует. Откройте меню заново."
-    assert await harness.app.fsm_storage.get_state(_key(harness, chat)) is None
+    assert await harness.app.storage.fsm.get_state(_key(harness, chat)) is None

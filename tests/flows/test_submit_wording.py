@@ -175,7 +175,7 @@ async def test_cancel_names_the_meters_kept_in_english(harness: BotHarness) -> N
 
 async def _state(harness: BotHarness, chat: ChatClient) -> str | None:
     key = StorageKey(bot_id=harness.app.bot.id, chat_id=chat.chat_id, user_id=chat.chat_id)
-    return await harness.app.fsm_storage.get_state(key)
+    return await harness.app.storage.fsm.get_state(key)
 
 
 # --- point 22: /help's window comes from WINDOW_START_DAY / WINDOW_END_DAY ------------------

@@ -75,3 +75,16 @@ async def test_translations_loaded_again_replace_what_was_remembered(
     source.write_text("line = New { $value }\n", encoding="utf8")
     await core.startup()
     assert core.get("line", "ru", value=value) == "New 5"
+
+
+async def test_a_text_for_one_reader_is_rendered_but_not_remembered(
+    cores: tuple[RenderCachingCore, FluentRuntimeCore],
+) -> None:
+    cached, plain = cores
+    cached.get("submit-confirm", "ru")
+    for number in range(100):
+        args = {"number": f"50{number:08d}"}
+        assert cached.get_once("remind-account", "en", **args) == plain.get(
+            "remind-account", "en", **args
+        )
+    assert len(cached._rendered) == 1  # only the text that repeats

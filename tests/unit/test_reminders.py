@@ -28,7 +28,7 @@ def at(month: int, day: int, hour: int = 10, minute: int = 0, year: int = 2026) 
 def manual_time(h: BotHarness) -> ManualTime:
     """The sender's pace measured on a clock that moves only when it sleeps."""
     time = ManualTime(clock=h.clock)
-    h.app.sender.pacer = Pacer(
+    h.app.delivery.sender.pacer = Pacer(
         h.app.settings.broadcast_rate, monotonic=time.monotonic, sleep=time.sleep
     )
     return time
@@ -55,7 +55,7 @@ async def start(tmp_path: Path) -> AsyncIterator[Start]:
 async def account(h: BotHarness, number: str, *meters: M, chats: tuple[int, ...] = ()) -> int:
     account_id = await add_account(h.db, number, "+7916" + number[-7:], *meters)
     for chat_id in chats:
-        await h.app.links.link(chat_id, account_id, h.clock.now())
+        await h.app.storage.links.link(chat_id, account_id, h.clock.now())
     return account_id
 
 
@@ -72,13 +72,13 @@ async def submit(h: BotHarness, account_id: int, serial: str, period: str) -> No
 
 async def select_recipients(h: BotHarness, kind: str) -> str:
     """Create today's campaign of this kind and record its recipients, sending nothing."""
-    [plan] = await h.app.reminders.plan(h.app.reminders.today(), [kind])
-    await h.app.deliveries.create_campaign(
+    [plan] = await h.app.delivery.reminders.plan(h.app.delivery.reminders.today(), [kind])
+    await h.app.storage.deliveries.create_campaign(
         plan.id, plan.kind, plan.params, h.clock.now(), expires_on=plan.expires_on
     )
-    campaign = await h.app.deliveries.get(plan.id)
+    campaign = await h.app.storage.deliveries.get(plan.id)
     assert campaign is not None
-    await h.app.reminders._materialise(campaign)
+    await h.app.delivery.reminders._materialise(campaign)
     return plan.id
 
 
@@ -102,10 +102,10 @@ async def test_opening_goes_to_linked_active_chats_with_it_on_whose_window_opens
     await account(h, "5000000003", M("CW-0003", "cold_water"), chats=(104,))
     await account(h, "5000000004", M("CW-0004", "cold_water"), chats=(105,))
     await account(h, "5000000005", M("CW-0005", "cold_water"))  # nobody linked
-    await h.app.chats.set_active(104, False)
-    await h.app.chats.set_reminder(105, "opening", False)
+    await h.app.storage.chats.set_active(104, False)
+    await h.app.storage.chats.set_reminder(105, "opening", False)
 
-    report = await h.app.reminders.run_due(["opening"])
+    report = await h.app.delivery.reminders.run_due(["opening"])
 
     assert reached(h) == {101, 102}
     for chat_id in (101, 102):
@@ -122,10 +122,10 @@ async def test_opening_goes_to_linked_active_chats_with_it_on_whose_window_opens
 async def test_running_the_job_twice_sends_nothing_new(start: Start) -> None:
     h = await start(at(11, 15))
     await account(h, "5000000001", M("CW-0001", "cold_water"), chats=(101,))
-    await h.app.reminders.run_due()
+    await h.app.delivery.reminders.run_due()
     calls = len(h.session.calls_of("SendMessage"))
     h.clock.advance(hours=2)
-    second = await h.app.reminders.run_due()
+    second = await h.app.delivery.reminders.run_due()
     assert len(h.session.calls_of("SendMessage")) == calls == 1
     assert second.totals.sent == 0
     assert "nothing to send" in format_report(second)
@@ -134,10 +134,12 @@ async def test_running_the_job_twice_sends_nothing_new(start: Start) -> None:
 async def test_a_chat_linked_after_the_opening_gets_it_at_the_next_run(start: Start) -> None:
     h = await start(at(11, 15))
     account_id = await account(h, "5000000001", M("CW-0001", "cold_water"), chats=(101,))
-    await h.app.reminders.run_due()
-    await h.app.links.link(102, account_id, h.clock.now())  # a family member, later that day
+    await h.app.delivery.reminders.run_due()
+    await h.app.storage.links.link(
+        102, account_id, h.clock.now()
+    )  # a family member, later that day
     h.clock.set(at(11, 16))
-    report = await h.app.reminders.run_due()
+    report = await h.app.delivery.reminders.run_due()
     assert report.totals.sent == 1
     assert len(texts(h, 101)) == 1 and len(texts(h, 102)) == 1
 
@@ -147,10 +149,10 @@ async def test_a_reminder_due_before_anyone_linked_reaches_the_first_to_link(
 ) -> None:
     h = await start(at(11, 15))  # the bot's first day: nobody has linked yet
     account_id = await account(h, "5000000001", M("CW-0001", "cold_water"))
-    assert (await h.app.reminders.run_due()).totals.sent == 0
-    await h.app.links.link(101, account_id, h.clock.now())
+    assert (await h.app.delivery.reminders.run_due()).totals.sent == 0
+    await h.app.storage.links.link(101, account_id, h.clock.now())
     h.clock.set(at(11, 16))
-    await h.app.reminders.run_due()
+    await h.app.delivery.reminders.run_due()
     assert len(texts(h, 101)) == 1
 
 
@@ -158,7 +160,7 @@ async def test_one_opening_message_names_every_account_of_the_chat(start: Start)
     h = await start(at(11, 15))
     first = await account(h, "5000000001", M("CW-0001", "cold_water"), chats=(101,))
     second = await account(h, "5000000002", M("HW-0002", "hot_water"), chats=(101,))
-    await h.app.reminders.run_due(["opening"])
+    await h.app.delivery.reminders.run_due(["opening"])
     [sent] = h.session.messages[101]
     assert "5000000001" in sent.text and "5000000002" in sent.text
     accounts = [SubmitStartCb.unpack(data).account_id for _, data in sent.buttons()]
@@ -169,11 +171,11 @@ async def test_a_meter_with_its_own_window_is_reminded_on_its_own_day(start: Sta
     h = await start(at(11, 15))
     await account(h, "5000000001", M("CW-0001", "cold_water"), chats=(101,))
     await account(h, "5000000002", M("EL-0002", "electricity", window=(20, 25)), chats=(102,))
-    await h.app.reminders.run_due(["opening"])
+    await h.app.delivery.reminders.run_due(["opening"])
     assert reached(h) == {101}
 
     h.clock.set(at(11, 20))
-    report = await h.app.reminders.run_due(["opening"])
+    report = await h.app.delivery.reminders.run_due(["opening"])
     sent = {r.campaign_id: r.counts.sent for r in report.campaigns}
     assert sent == {"opening:2026-11-15": 0, "opening:2026-11-20": 1}
     assert len(texts(h, 101)) == 1 and len(texts(h, 102)) == 1
@@ -185,11 +187,11 @@ async def test_a_meter_imported_later_with_the_same_opening_day_joins_the_remind
 ) -> None:
     h = await start(at(11, 15))
     await account(h, "5000000001", M("CW-0001", "cold_water"), chats=(101,))
-    await h.app.reminders.run_due()
+    await h.app.delivery.reminders.run_due()
     # the next import brings a meter with its own days, opening on the 15th as well
     await account(h, "5000000002", M("EL-0002", "electricity", window=(15, 25)), chats=(102,))
     h.clock.set(at(11, 16))
-    await h.app.reminders.run_due()
+    await h.app.delivery.reminders.run_due()
     assert len(texts(h, 101)) == 1
     [text] = texts(h, 102)
     assert "до 25 ноября" in text
@@ -198,7 +200,7 @@ async def test_a_meter_imported_later_with_the_same_opening_day_joins_the_remind
 async def test_a_missed_opening_goes_out_while_the_window_is_still_open(start: Start) -> None:
     h = await start(at(11, 18))  # the bot was down on the 15th
     await account(h, "5000000001", M("CW-0001", "cold_water"), chats=(101,))
-    report = await h.app.reminders.run_due(["opening"])
+    report = await h.app.delivery.reminders.run_due(["opening"])
     assert [r.campaign_id for r in report.campaigns] == ["opening:2026-11-15"]
     assert len(texts(h, 101)) == 1
 
@@ -206,7 +208,7 @@ async def test_a_missed_opening_goes_out_while_the_window_is_still_open(start: S
 async def test_no_opening_after_the_window_closed(start: Start) -> None:
     h = await start(at(12, 4))  # the window 15 → 3 closed yesterday; the next opens on the 15th
     await account(h, "5000000001", M("CW-0001", "cold_water"), chats=(101,))
-    report = await h.app.reminders.run_due()
+    report = await h.app.delivery.reminders.run_due()
     assert report.campaigns == [] and reached(h) == set()
 
 
@@ -225,10 +227,10 @@ async def test_closing_names_the_meters_still_without_a_reading(start: Start) ->
     await submit(h, partly, "CW-1111", "2026-11")
     await submit(h, done, "CW-3333", "2026-11")
     await submit(h, done, "CW-3333", "2026-10")
-    await h.app.chats.set_reminder(103, "closing", False)
-    await h.app.chats.set_active(104, False)
+    await h.app.storage.chats.set_reminder(103, "closing", False)
+    await h.app.storage.chats.set_active(104, False)
 
-    report = await h.app.reminders.run_due(["closing"])
+    report = await h.app.delivery.reminders.run_due(["closing"])
 
     assert [r.campaign_id for r in report.campaigns] == ["closing:2026-12-03"]
     assert reached(h) == {101}
@@ -243,14 +245,14 @@ async def test_closing_names_the_meters_still_without_a_reading(start: Start) ->
 async def test_closing_is_not_sent_before_its_day(start: Start) -> None:
     h = await start(at(11, 30), closing_reminder_days=2)
     await account(h, "5000000001", M("CW-1111", "cold_water"), chats=(101,))
-    report = await h.app.reminders.run_due(["closing"])
+    report = await h.app.delivery.reminders.run_due(["closing"])
     assert report.campaigns == [] and reached(h) == set()
 
 
 async def test_closing_reminder_days_zero_turns_it_off(start: Start) -> None:
     h = await start(at(12, 3), closing_reminder_days=0)
     await account(h, "5000000001", M("CW-1111", "cold_water"), chats=(101,))
-    report = await h.app.reminders.run_due(["closing"])
+    report = await h.app.delivery.reminders.run_due(["closing"])
     assert report.campaigns == [] and reached(h) == set()
 
 
@@ -260,9 +262,9 @@ async def test_a_reading_submitted_meanwhile_drops_the_closing_reminder(start: S
     await account(h, "5000000002", M("CW-2222", "cold_water"), chats=(102,))
     campaign_id = await select_recipients(h, "closing")
     await submit(h, first, "CW-1111", "2026-11")  # between selection and sending
-    await h.app.reminders.run_due(["closing"])
+    await h.app.delivery.reminders.run_due(["closing"])
     assert reached(h) == {102}
-    assert (await h.app.deliveries.statuses(campaign_id)) == {101: "skipped", 102: "sent"}
+    assert (await h.app.storage.deliveries.statuses(campaign_id)) == {101: "skipped", 102: "sent"}
 
 
 # --- verification --------------------------------------------------------------------------
@@ -281,9 +283,9 @@ async def test_verification_once_per_meter_and_due_date(start: Start) -> None:
     await account(
         h, "5000000002", M("GS-4321", "gas", verified_until=date(2026, 12, 1)), chats=(102,)
     )
-    await h.app.chats.set_reminder(102, "verification", False)
+    await h.app.storage.chats.set_reminder(102, "verification", False)
 
-    report = await h.app.reminders.run_due(["verification"])
+    report = await h.app.delivery.reminders.run_due(["verification"])
     assert [r.campaign_id for r in report.campaigns] == [
         f"verification:{await meter_id(h, 'HW-1234')}:2026-12-20"  # GS-4321's chat: off
     ]
@@ -295,9 +297,9 @@ async def test_verification_once_per_meter_and_due_date(start: Start) -> None:
     assert reached(h) == {101}
 
     h.clock.advance(days=1)  # the other meter is due now; the first one is not sent again
-    await h.app.reminders.run_due(["verification"])
+    await h.app.delivery.reminders.run_due(["verification"])
     assert len(texts(h, 101)) == 2 and "…5678" in texts(h, 101)[1]
-    await h.app.reminders.run_due(["verification"])
+    await h.app.delivery.reminders.run_due(["verification"])
     assert len(texts(h, 101)) == 2
 
 
@@ -306,10 +308,10 @@ async def test_a_new_due_date_is_a_new_verification_reminder(start: Start) -> No
     await account(
         h, "5000000001", M("HW-1234", "hot_water", verified_until=date(2026, 12, 1)), chats=(101,)
     )
-    await h.app.reminders.run_due(["verification"])
+    await h.app.delivery.reminders.run_due(["verification"])
     # verified again, the billing system moved the date; it falls due again later
     await h.db.execute("UPDATE meters SET verified_until = '2026-12-15'")
-    await h.app.reminders.run_due(["verification"])
+    await h.app.delivery.reminders.run_due(["verification"])
     assert len(texts(h, 101)) == 2 and "15 декабря" in texts(h, 101)[1]
 
 
@@ -318,7 +320,7 @@ async def test_verification_reminder_days_zero_turns_it_off(start: Start) -> Non
     await account(
         h, "5000000001", M("HW-1234", "hot_water", verified_until=date(2026, 11, 25)), chats=(101,)
     )
-    report = await h.app.reminders.run_due(["verification"])
+    report = await h.app.delivery.reminders.run_due(["verification"])
     assert report.campaigns == [] and reached(h) == set()
 
 
@@ -332,9 +334,9 @@ async def meter_id(h: BotHarness, serial: str) -> int:
 async def test_reminders_are_rendered_in_each_chats_language(start: Start) -> None:
     h = await start(at(12, 1), closing_reminder_days=2)
     await account(h, "5000000001", M("CW-1111", "cold_water"), chats=(101, 102, 103))
-    await h.app.chats.set_locale(101, "en", h.clock.now())
-    await h.app.chats.set_locale(102, "ru", h.clock.now())
-    await h.app.reminders.run_due(["opening", "closing"])
+    await h.app.storage.chats.set_locale(101, "en", h.clock.now())
+    await h.app.storage.chats.set_locale(102, "ru", h.clock.now())
+    await h.app.delivery.reminders.run_due(["opening", "closing"])
 
     opening_en, closing_en = texts(h, 101)
     assert "Meter readings for November 2026 are being accepted" in opening_en
@@ -349,7 +351,7 @@ async def test_reminders_are_rendered_in_each_chats_language(start: Start) -> No
 async def test_default_locale_applies_to_chats_without_a_language(start: Start) -> None:
     h = await start(at(11, 15), default_locale="en")
     await account(h, "5000000001", M("CW-1111", "cold_water"), chats=(101,))
-    await h.app.reminders.run_due(["opening"])
+    await h.app.delivery.reminders.run_due(["opening"])
     assert "being accepted" in texts(h, 101)[0]
 
 
@@ -357,8 +359,8 @@ async def test_resident_text_is_escaped(start: Start) -> None:
     h = await start(at(11, 15))
     await add_account(h.db, "5000000001", "+79160000001", M("CW<b>", "cold_water"), address="<i>")
     account_id = int(await h.db.fetchval("SELECT id FROM accounts"))
-    await h.app.links.link(101, account_id, h.clock.now())
-    await h.app.reminders.run_due(["opening"])
+    await h.app.storage.links.link(101, account_id, h.clock.now())
+    await h.app.delivery.reminders.run_due(["opening"])
     assert "&lt;i&gt;" in texts(h, 101)[0]
 
 
@@ -376,16 +378,16 @@ async def test_an_interrupted_reminder_resumes_on_start_and_sends_none_twice(sta
         result = await make_request(bot, method)
         sends += 1
         if sends == 5:
-            h.app.sender.request_stop()  # the process is told to stop mid-run
+            h.app.delivery.sender.request_stop()  # the process is told to stop mid-run
         return result
 
     h.app.bot.session.middleware(count_and_die)
-    first = await h.app.reminders.run_due(["opening"])
+    first = await h.app.delivery.reminders.run_due(["opening"])
     assert first.totals.sent == 5 and not first.campaigns[0].finished
 
-    h.app.sender._stopping = False  # a new process
+    h.app.delivery.sender._stopping = False  # a new process
     h.clock.set(at(11, 15, 9, 30))  # restarted before REMINDER_TIME: resume only
-    second = await h.app.reminders.on_start()
+    second = await h.app.delivery.reminders.on_start()
     assert second.campaigns[0].resumed and second.totals.sent == 7
     assert all(len(texts(h, 200 + n)) == 1 for n in range(12))
 
@@ -395,21 +397,21 @@ async def test_what_the_window_no_longer_needs_is_dropped_after_it_closed(start:
     await account(h, "5000000001", M("CW-1111", "cold_water"), chats=(101,))
     await select_recipients(h, "opening")  # the process died before sending anything
     h.clock.set(at(12, 5))
-    report = await h.app.reminders.on_start()
+    report = await h.app.delivery.reminders.on_start()
     assert report.campaigns[0].expired == 1 and reached(h) == set()
 
 
 async def test_on_start_after_reminder_time_runs_todays_job(start: Start) -> None:
     h = await start(at(11, 15, 11))
     await account(h, "5000000001", M("CW-1111", "cold_water"), chats=(101,))
-    await h.app.reminders.on_start()
+    await h.app.delivery.reminders.on_start()
     assert len(texts(h, 101)) == 1
 
 
 async def test_on_start_before_reminder_time_waits_for_the_job(start: Start) -> None:
     h = await start(at(11, 15, 9, 59))
     await account(h, "5000000001", M("CW-1111", "cold_water"), chats=(101,))
-    await h.app.reminders.on_start()
+    await h.app.delivery.reminders.on_start()
     assert reached(h) == set()
 
 
@@ -449,19 +451,19 @@ async def test_a_restart_after_reminder_time_in_quiet_hours_waits_for_their_end(
 ) -> None:
     h = await start(at(11, 15, 23, 0))  # QUIET_HOURS by default 21:00-09:00
     await account(h, "5000000001", M("CW-1111", "cold_water"), chats=(101,))
-    report = await h.app.reminders.on_start()
+    report = await h.app.delivery.reminders.on_start()
     assert reached(h) == set()
     [result] = report.campaigns
     assert result.recipients == 1 and result.quiet_until == at(11, 16, 9, 0)
     assert "paused: quiet hours until 2026-11-16 09:00" in format_report(report)
 
     h.clock.set(at(11, 16, 8, 59))  # the resume job, every minute
-    assert await h.app.reminders.resume_due() is None and reached(h) == set()
+    assert await h.app.delivery.reminders.resume_due() is None and reached(h) == set()
     h.clock.set(at(11, 16, 9, 0))
-    resumed = await h.app.reminders.resume_due()
+    resumed = await h.app.delivery.reminders.resume_due()
     assert resumed is not None and resumed.totals.sent == 1
     assert len(texts(h, 101)) == 1
-    assert await h.app.reminders.resume_due() is None
+    assert await h.app.delivery.reminders.resume_due() is None
 
 
 async def test_a_run_that_reaches_quiet_hours_pauses_and_resumes_at_their_end(
@@ -477,13 +479,13 @@ async def test_a_run_that_reaches_quiet_hours_pauses_and_resumes_at_their_end(
         return await make_request(bot, method)
 
     h.app.bot.session.middleware(when)
-    first = await h.app.reminders.run_due(["opening"])
+    first = await h.app.delivery.reminders.run_due(["opening"])
     assert 25 <= first.totals.sent <= 31  # one a second, until 21:00
     assert first.campaigns[0].quiet_until == at(11, 16, 9, 0)
     assert max(moments) < datetime(2026, 11, 15, 21, 0, tzinfo=MSK)
 
     h.clock.set(at(11, 16, 9, 0))
-    second = await h.app.reminders.resume_due()
+    second = await h.app.delivery.reminders.resume_due()
     assert second is not None and second.totals.sent == 40 - first.totals.sent
     assert min(moments[first.totals.sent :]) >= at(11, 16, 9, 0)
     assert all(len(texts(h, 200 + n)) == 1 for n in range(40))
@@ -492,5 +494,5 @@ async def test_a_run_that_reaches_quiet_hours_pauses_and_resumes_at_their_end(
 async def test_empty_quiet_hours_send_at_any_hour(start: Start) -> None:
     h = await start(at(11, 15, 23, 30), quiet_hours="")
     await account(h, "5000000001", M("CW-1111", "cold_water"), chats=(101,))
-    await h.app.reminders.on_start()
+    await h.app.delivery.reminders.on_start()
     assert len(texts(h, 101)) == 1

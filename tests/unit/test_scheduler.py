@@ -73,18 +73,20 @@ async def test_the_scheduler_starts_and_stops_with_the_bot(tmp_path: Path) -> No
     )
     try:
         account = await add_account(h.db, "5000000001", "+79160000001", M("CW-1", "cold_water"))
-        await h.app.links.link(101, account, h.clock.now())
-        await h.app.jobs.on_startup()
-        assert h.app.scheduler.running
-        job = h.app.scheduler.scheduler.get_job(JOB_ID)
+        await h.app.storage.links.link(101, account, h.clock.now())
+        await h.app.delivery.jobs.on_startup()
+        assert h.app.delivery.jobs.scheduler.running
+        job = h.app.delivery.jobs.scheduler.scheduler.get_job(JOB_ID)
         assert job is not None
-        [nxt] = h.app.scheduler.next_run_times(datetime(2026, 11, 30, 12, 0, tzinfo=MSK))
+        [nxt] = h.app.delivery.jobs.scheduler.next_run_times(
+            datetime(2026, 11, 30, 12, 0, tzinfo=MSK)
+        )
         assert nxt.isoformat() == "2026-12-01T10:00:00+03:00"
-        await asyncio.gather(*h.app._background)  # the start-up catch-up
+        await h.app.background.settle()  # the start-up catch-up
         assert len(h.session.messages[101]) == 1
-        await h.app.jobs.on_shutdown()
+        await h.app.delivery.jobs.on_shutdown()
         await asyncio.sleep(0)  # AsyncIOScheduler stops on the loop's next turn
-        assert not h.app.scheduler.running and h.app.sender.stopping
+        assert not h.app.delivery.jobs.scheduler.running and h.app.delivery.sender.stopping
     finally:
         await h.close()
 
@@ -97,17 +99,17 @@ async def test_the_resume_job_sends_what_quiet_hours_held_back_once_they_end(
     )
     try:
         account = await add_account(h.db, "5000000001", "+79160000001", M("CW-1", "cold_water"))
-        await h.app.links.link(101, account, h.clock.now())
-        await h.app.jobs.on_startup()
-        job = h.app.scheduler.scheduler.get_job(RESUME_JOB_ID)
+        await h.app.storage.links.link(101, account, h.clock.now())
+        await h.app.delivery.jobs.on_startup()
+        job = h.app.delivery.jobs.scheduler.scheduler.get_job(RESUME_JOB_ID)
         assert job is not None and job.trigger.interval.total_seconds() == RESUME_SECONDS
-        await asyncio.gather(*h.app._background)  # the catch-up at 22:00: quiet
+        await h.app.background.settle()  # the catch-up at 22:00: quiet
         assert h.session.messages.get(101, []) == []
 
         h.clock.set(datetime(2026, 11, 16, 9, 0, tzinfo=MSK))
         await job.func()  # the resume job's minute comes after the quiet hours
-        await asyncio.gather(*h.app._background)
+        await h.app.background.settle()
         assert len(h.session.messages[101]) == 1
-        await h.app.jobs.on_shutdown()
+        await h.app.delivery.jobs.on_shutdown()
     finally:
         await h.close()

@@ -67,9 +67,9 @@ class Recorder:
 
 async def campaign(h: BotHarness, chat_ids: Sequence[int]) -> None:
     for chat_id in chat_ids:
-        await h.app.chats.ensure(chat_id, h.clock.now())
-    await h.app.deliveries.create_campaign(CAMPAIGN, "broadcast", {}, h.clock.now())
-    await h.app.deliveries.add_recipients(CAMPAIGN, list(chat_ids), h.clock.now())
+        await h.app.storage.chats.ensure(chat_id, h.clock.now())
+    await h.app.storage.deliveries.create_campaign(CAMPAIGN, "broadcast", {}, h.clock.now())
+    await h.app.storage.deliveries.add_recipients(CAMPAIGN, list(chat_ids), h.clock.now())
 
 
 async def render(chat_ids: Sequence[int]) -> Mapping[int, Outgoing]:
@@ -78,7 +78,7 @@ async def render(chat_ids: Sequence[int]) -> Mapping[int, Outgoing]:
 
 def paced(h: BotHarness, rate: float | None, **kwargs: Any) -> tuple[Sender, Recorder]:
     time = ManualTime(clock=h.clock)
-    sender = h.app.sender
+    sender = h.app.delivery.sender
     sender.pacer = Pacer(rate, monotonic=time.monotonic, sleep=time.sleep)
     for name, value in kwargs.items():
         setattr(sender, f"_{name}", value)
@@ -147,7 +147,7 @@ async def test_a_429_forever_is_retried_in_later_runs_never_failed_at_once(
     counts = await sender.run(CAMPAIGN, render)
     assert counts.sent == 1 and counts.failed == 0 and counts.retried >= 5
     # still due: retried with back-off (in this run while the wait is short, then later)
-    assert (await h.app.deliveries.statuses(CAMPAIGN))[1000] == "pending"
+    assert (await h.app.storage.deliveries.statuses(CAMPAIGN))[1000] == "pending"
 
 
 async def test_a_timeout_after_the_request_left_is_unknown_and_never_resent(
@@ -168,7 +168,7 @@ async def test_a_timeout_after_the_request_left_is_unknown_and_never_resent(
     sender, _ = paced(h, 25)
     counts = await sender.run(CAMPAIGN, render)
     assert (counts.sent, counts.unknown, counts.retried) == (2, 1, 0)
-    assert (await h.app.deliveries.statuses(CAMPAIGN))[1001] == "unknown"
+    assert (await h.app.storage.deliveries.statuses(CAMPAIGN))[1001] == "unknown"
     await sender.run(CAMPAIGN, render)
     assert len(h.session.messages[1001]) == 1
 
@@ -201,12 +201,12 @@ async def test_a_403_marks_the_chat_inactive_until_the_resident_writes(h: BotHar
     counts = await sender.run(CAMPAIGN, render)
 
     assert (counts.sent, counts.blocked) == (1, 1)
-    assert (await h.app.deliveries.statuses(CAMPAIGN)) == {1000: "sent", 1001: "blocked"}
-    chat = await h.app.chats.get(1001)
+    assert (await h.app.storage.deliveries.statuses(CAMPAIGN)) == {1000: "sent", 1001: "blocked"}
+    chat = await h.app.storage.chats.get(1001)
     assert chat is not None and not chat.active
 
     await h.chat(1001).send("/help")  # unblocked the bot and wrote again
-    chat = await h.app.chats.get(1001)
+    chat = await h.app.storage.chats.get(1001)
     assert chat is not None and chat.active
 
 
@@ -219,7 +219,7 @@ async def test_other_errors_are_counted_and_logged_without_the_text(
     with caplog.at_level(logging.WARNING):
         counts = await sender.run(CAMPAIGN, render)
     assert (counts.sent, counts.failed) == (2, 1)
-    assert (await h.app.deliveries.statuses(CAMPAIGN))[1001] == "failed"
+    assert (await h.app.storage.deliveries.statuses(CAMPAIGN))[1001] == "failed"
     assert "1001" in caplog.text
     assert TEXT not in caplog.text and "TEST-token" not in caplog.text
 
@@ -232,7 +232,7 @@ async def test_a_stopped_run_started_again_sends_the_rest_and_none_twice(h: BotH
     recorder.hooks[17] = stop.set
     first = await sender.run(CAMPAIGN, render, stop=stop)
     assert first.sent == 17
-    statuses = await h.app.deliveries.statuses(CAMPAIGN)
+    statuses = await h.app.storage.deliveries.statuses(CAMPAIGN)
     assert sorted(statuses.values()).count("sent") == 17
     assert set(statuses.values()) == {"sent", "pending"}  # nothing left half-claimed
 
@@ -255,7 +255,7 @@ async def test_a_cancelled_run_hands_back_what_it_did_not_send(h: BotHarness) ->
 
 def dead_owner(h: BotHarness) -> ProcessOwner:
     """Another process that claimed deliveries and then died (its lock released, file left)."""
-    other = ProcessOwner(h.app.sender.owner.folder)
+    other = ProcessOwner(h.app.delivery.sender.owner.folder)
     other.hold()
     assert other._fd is not None
     os.close(other._fd)  # what the kernel does when a process is killed
@@ -268,7 +268,7 @@ async def test_a_dead_runs_claims_are_sent_and_its_requests_in_flight_never_agai
 ) -> None:
     await campaign(h, range(1000, 1010))
     run = f"{dead_owner(h).token}/1"
-    deliveries = h.app.deliveries
+    deliveries = h.app.storage.deliveries
     # it had claimed two batches, was sending the first, and marked its first two chats as
     # going out when it died: 1000 was answered and recorded, 1001 was under way
     assert (await deliveries.claim(CAMPAIGN, 3, h.clock.now(), run, 1))[0] == [1000, 1001, 1002]
@@ -291,16 +291,16 @@ async def test_a_dead_runs_claims_are_sent_and_its_requests_in_flight_never_agai
 
 async def test_a_live_runs_claims_are_left_to_it(h: BotHarness) -> None:
     await campaign(h, range(1000, 1006))
-    other = ProcessOwner(h.app.sender.owner.folder)
+    other = ProcessOwner(h.app.delivery.sender.owner.folder)
     other.hold()  # alive: another process sending the same campaign
     try:
         run = f"{other.token}/1"
-        await h.app.deliveries.claim(CAMPAIGN, 3, h.clock.now(), run, 1)
+        await h.app.storage.deliveries.claim(CAMPAIGN, 3, h.clock.now(), run, 1)
         sender, recorder = paced(h, 25)
         await sender.run(CAMPAIGN, render)
         assert sorted(recorder.chats()) == [1003, 1004, 1005]
-        assert not await h.app.deliveries.finish(CAMPAIGN, h.clock.now())  # its claims wait
-        assert await h.app.deliveries.runs(CAMPAIGN) == [run]
+        assert not await h.app.storage.deliveries.finish(CAMPAIGN, h.clock.now())  # its claims wait
+        assert await h.app.storage.deliveries.runs(CAMPAIGN) == [run]
     finally:
         other.release()
 
@@ -319,7 +319,7 @@ async def test_every_request_is_on_record_before_it_leaves(h: BotHarness) -> Non
         if not isinstance(method, SendMessage):
             return await make_request(bot, method)
         chat_id = int(method.chat_id)
-        unsettled = set(await h.app.deliveries.unsettled(CAMPAIGN))
+        unsettled = set(await h.app.storage.deliveries.unsettled(CAMPAIGN))
         assert chat_id in unsettled  # a kill now would never send it again
         worst_unanswered = max(worst_unanswered, len(unsettled - answered))
         result = await make_request(bot, method)
@@ -330,7 +330,7 @@ async def test_every_request_is_on_record_before_it_leaves(h: BotHarness) -> Non
     await sender.run(CAMPAIGN, render)
     assert len(answered) == 100
     assert worst_unanswered <= sender.concurrency + sender.lead == 16  # at 25 msg/s
-    assert await h.app.deliveries.unsettled(CAMPAIGN) == []
+    assert await h.app.storage.deliveries.unsettled(CAMPAIGN) == []
 
 
 async def test_two_runs_of_one_campaign_at_once_send_each_chat_once(h: BotHarness) -> None:
@@ -350,7 +350,7 @@ async def test_a_chat_the_renderer_leaves_out_is_skipped(h: BotHarness) -> None:
     sender, recorder = paced(h, 25)
     counts = await sender.run(CAMPAIGN, only_first)
     assert (counts.sent, counts.skipped) == (1, 1) and recorder.chats() == [1000]
-    assert (await h.app.deliveries.statuses(CAMPAIGN)) == {1000: "sent", 1001: "skipped"}
+    assert (await h.app.storage.deliveries.statuses(CAMPAIGN)) == {1000: "sent", 1001: "skipped"}
 
 
 async def test_the_pacer_spaces_releases_evenly() -> None:

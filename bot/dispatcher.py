@@ -1,0 +1,88 @@
+"""The Dispatcher: middlewares in their order, the routers, the error answer, the services
+by parameter name, and what starts and stops with polling."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, Dispatcher
+from aiogram.types import BotCommand, BotCommandScopeDefault
+
+from bot.config import Settings
+from bot.containers import Services, Storage
+from bot.handlers import get_routers
+from bot.handlers.errors import ErrorAnswer
+from bot.i18n import LOCALES, RenderCachingCore, create_i18n_middleware
+from bot.middlewares import retry_after
+from bot.middlewares.activity import ChatActivityMiddleware, InFlightMiddleware
+from bot.middlewares.chat_scope import FirstLanguage, PrivateChatsOnly
+from bot.middlewares.conversation import ConversationFlushMiddleware
+from bot.middlewares.leaving import WalkLeftMiddleware
+from bot.scheduler import DeliveryJobs
+from bot.storage.fsm import ChatIsolation
+
+log = logging.getLogger(__name__)
+
+PUBLIC_COMMANDS = (
+    "start",
+    "submit",
+    "meters",
+    "history",
+    "accounts",
+    "settings",
+    "language",
+    "help",
+    "cancel",
+    "forget",
+)
+SHUTDOWN_GRACE_SECONDS = 5.0  # updates in hand finish (of the 10 s a SIGTERM stop may take)
+
+
+def create_dispatcher(
+    *,
+    settings: Settings,
+    bot: Bot,
+    core: RenderCachingCore,
+    storage: Storage,
+    services: Services,
+    middlewares: tuple[InFlightMiddleware, ChatActivityMiddleware],
+    jobs: DeliveryJobs,
+) -> Dispatcher:
+    in_flight, activity = middlewares
+    locales, default_locale = services.locales, settings.default_locale
+    dp = Dispatcher(storage=storage.fsm, events_isolation=ChatIsolation())
+    dp.update.outer_middleware(in_flight)
+    retry_after.install(dp, bot)
+    dp.update.outer_middleware(
+        PrivateChatsOnly(storage.chats, core, services.clock, default_locale)
+    )
+    dp.update.outer_middleware(FirstLanguage(locales))
+    dp.update.outer_middleware(ConversationFlushMiddleware(storage.fsm))
+    create_i18n_middleware(core, locales, default_locale).setup(dp)
+    dp.update.outer_middleware(activity)
+    dp.update.outer_middleware(WalkLeftMiddleware())  # after state and i18n: it uses both
+    dp.workflow_data.update(services.by_name())
+    dp.include_routers(*get_routers())
+    support = settings.support_contact
+    dp.errors.register(ErrorAnswer(core, locales, default_locale, support).handle)
+
+    async def drain() -> None:
+        if not await in_flight.drain(SHUTDOWN_GRACE_SECONDS):
+            log.warning("stopped with updates still in hand after %.0f s", SHUTDOWN_GRACE_SECONDS)
+
+    dp.shutdown.register(drain)
+    dp.startup.register(jobs.on_startup)
+    dp.shutdown.register(jobs.on_shutdown)
+    return dp
+
+
+async def register_commands(bot: Bot, core: RenderCachingCore, default_locale: str) -> None:
+    """The command menu, in each language, and in the default one for the rest."""
+    for locale in LOCALES:
+        commands = [
+            BotCommand(command=name, description=core.get(f"cmd-{name}", locale))
+            for name in PUBLIC_COMMANDS
+        ]
+        await bot.set_my_commands(commands, BotCommandScopeDefault(), language_code=locale)
+        if locale == default_locale:
+            await bot.set_my_commands(commands, BotCommandScopeDefault())
