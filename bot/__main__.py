@@ -143,6 +143,7 @@ def import_(file: Path, skip_invalid: bool) -> None:
     from bot.clock import SystemClock
     from bot.services.importer import format_report, import_file
     from bot.storage.db import Database
+    from bot.storage.imports import ImportRepository
 
     def progress(done: int, total: int) -> None:
         click.echo(
@@ -154,7 +155,7 @@ def import_(file: Path, skip_invalid: bool) -> None:
     async def main(settings: Settings) -> Any:
         async with Database(settings.database_path) as db:
             return await import_file(
-                db,
+                ImportRepository(db),
                 file,
                 account_pattern=re.compile(settings.account_number_pattern, re.ASCII),
                 skip_invalid=skip_invalid,
@@ -185,6 +186,7 @@ def export(period: str, output: Path | None) -> None:
     from bot.domain.periods import Period
     from bot.services.export import export_period
     from bot.storage.db import Database
+    from bot.storage.readings import ReadingRepository
 
     try:
         wanted = Period.parse(period)
@@ -196,10 +198,11 @@ def export(period: str, output: Path | None) -> None:
 
     async def main(settings: Settings) -> int:
         async with Database(settings.database_path) as db:
+            readings = ReadingRepository(db)
             if output is None:
-                return await export_period(db, wanted, sys.stdout, settings.tz)
+                return await export_period(readings, wanted, sys.stdout, settings.tz)
             with output.open("w", encoding="utf-8", newline="") as out:
-                return await export_period(db, wanted, out, settings.tz)
+                return await export_period(readings, wanted, out, settings.tz)
 
     settings = _offline(database_must_exist=True)
     try:
@@ -244,6 +247,7 @@ def stats(period: str | None) -> None:
     from bot.domain.periods import Period
     from bot.services.export import collect_stats, format_stats
     from bot.storage.db import Database
+    from bot.storage.readings import ReadingRepository
 
     try:
         wanted = Period.parse(period) if period else None
@@ -253,7 +257,8 @@ def stats(period: str | None) -> None:
     async def main(settings: Settings) -> Any:
         async with Database(settings.database_path) as db:
             today = SystemClock().now().astimezone(settings.tz).date()
-            return await collect_stats(db, wanted, today, window=settings.window)
+            readings = ReadingRepository(db)
+            return await collect_stats(readings, wanted, today, window=settings.window)
 
     settings = _offline(database_must_exist=True)
     click.echo(format_stats(asyncio.run(main(settings))))

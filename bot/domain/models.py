@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from bot.domain.periods import Period
+
 
 class Resource(StrEnum):
     COLD_WATER = "cold_water"
@@ -58,3 +60,17 @@ class Chat:
     remind_closing: bool
     remind_verification: bool
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReading:
+    """A reading as saved, with its receipt; replaced_at once a correction replaced it."""
+
+    id: int
+    meter_id: int
+    period: Period
+    values: tuple[int, ...]  # one per tariff zone, T1 first
+    submitted_at: datetime
+    receipt: str
+    replaced_at: datetime | None
+    replaces: bool  # an earlier submission for the same meter and period exists

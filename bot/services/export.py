@@ -1,7 +1,7 @@
 """Readings out to the billing system (SPEC §4 export) and the operators' figures (§3, §8).
 
 `ExportService` serves the admin commands and History's CSV; the command line uses the
-functions of a database (`export_period`, `collect_stats`), which build on the same parts.
+functions `export_period` and `collect_stats`, which build on the same parts.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import TextIO
 from bot.clock import Clock
 from bot.domain.periods import Period
 from bot.domain.windows import SubmissionWindow
-from bot.storage.db import Database
 from bot.storage.readings import ExportRow, ReadingRepository
 from bot.storage.timestamps import from_db
 
@@ -96,9 +95,11 @@ _STORED_LENGTH = len("2026-11-15T05:00:01.000000+00:00")  # what `to_db` writes
 _MINUTES_REMEMBERED = 100_000
 
 
-async def export_period(db: Database, period: Period, out: TextIO, tz: tzinfo) -> int:
+async def export_period(
+    readings: ReadingRepository, period: Period, out: TextIO, tz: tzinfo
+) -> int:
     """The readings accepted for `period` as CSV into `out`; the number of rows written."""
-    return await _write_period(ReadingRepository(db), period, out, tz)
+    return await _write_period(readings, period, out, tz)
 
 
 async def _write_period(
@@ -144,14 +145,14 @@ class Stats:
 
 
 async def collect_stats(
-    db: Database,
+    readings: ReadingRepository,
     period: Period | None,
     today: date,
     *,
     window: SubmissionWindow = DEFAULT_WINDOW,
 ) -> Stats:
     """Figures for `period`; None means the open window's period, else the last one's."""
-    return await _stats(ReadingRepository(db), period or default_period(window, today))
+    return await _stats(readings, period or default_period(window, today))
 
 
 async def _stats(readings: ReadingRepository, period: Period) -> Stats:

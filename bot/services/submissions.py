@@ -13,7 +13,7 @@ from itertools import pairwise
 from typing import Any
 
 from bot.clock import Clock
-from bot.domain.models import Account, LastReading, Meter
+from bot.domain.models import Account, LastReading, Meter, StoredReading
 from bot.domain.periods import Period
 from bot.domain.readings import (
     RESOURCE_FLOORS,
@@ -32,7 +32,6 @@ from bot.storage.readings import (
     ReadingRepository,
     RecentReading,
     RequestKeyTaken,
-    StoredReading,
 )
 
 RECENT_PERIODS = 6  # "the meter's average over its last six periods" (SPEC §6)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -152,3 +152,24 @@ async def load_staged(
             if batch.rows:
                 done(batch)
         return await _notices_since(conn, notices_before)
+
+
+class ImportRepository:
+    """The import's writes as bot/services/importer sees them: a stage attached to the bot's
+    database, then loaded into it in one transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def attached_stage(self, expected_rows: int) -> AbstractAsyncContextManager[ImportStage]:
+        return attached_stage(self.db, expected_rows)
+
+    async def load_staged(
+        self,
+        stage: ImportStage,
+        now: datetime,
+        *,
+        skipping: bool,
+        done: Callable[[Upserted], None],
+    ) -> int:
+        return await load_staged(self.db, stage, now, skipping=skipping, done=done)

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import aiosqlite
 
-from bot.domain.models import LastReading
+from bot.domain.models import LastReading, StoredReading
 from bot.domain.periods import Period
 from bot.storage.db import Database
 from bot.storage.timestamps import day_from_db, from_db, to_db
@@ -72,18 +72,6 @@ class ChatNotLinked(LookupError):
 
 class RequestKeyTaken(LookupError):
     """The request key was saved by another chat: a crafted or replayed button."""
-
-
-@dataclass(frozen=True, slots=True)
-class StoredReading:
-    id: int
-    meter_id: int
-    period: Period
-    values: tuple[int, ...]  # one per tariff zone, T1 first
-    submitted_at: datetime
-    receipt: str
-    replaced_at: datetime | None
-    replaces: bool  # an earlier submission for the same meter and period exists
 
 
 class RecentReading(NamedTuple):

@@ -9,6 +9,8 @@ from pathlib import Path
 from bot.domain.periods import Period
 from bot.services.export import export_period
 from bot.services.importer import import_file
+from bot.storage.imports import ImportRepository
+from bot.storage.readings import ReadingRepository
 from tests.flows.test_submit import SUBMIT, count_readings, link, seed_flat, submit_one
 from tests.harness import BotHarness, start_harness
 
@@ -31,7 +33,7 @@ account,meter,resource,period,t1,t2,t3,submitted_at,receipt
 
 
 async def _import(harness: BotHarness, path: Path) -> None:
-    report = await import_file(harness.db, path, now=harness.clock.now())
+    report = await import_file(ImportRepository(harness.db), path, now=harness.clock.now())
     assert report.imported, report.errors
 
 
@@ -61,13 +63,17 @@ async def test_export_after_import_and_submissions_then_reimport_loses_nothing(
     await submit_one(family, "104")
 
     out = io.StringIO()
-    rows = await export_period(harness.db, Period(2026, 11), out, harness.app.settings.tz)
+    rows = await export_period(
+        ReadingRepository(harness.db), Period(2026, 11), out, harness.app.settings.tz
+    )
     assert rows == 3
     assert out.getvalue() == EXPECTED_EXPORT
 
     await _import(harness, accounts_file)  # the same file again
     again = io.StringIO()
-    await export_period(harness.db, Period(2026, 11), again, harness.app.settings.tz)
+    await export_period(
+        ReadingRepository(harness.db), Period(2026, 11), again, harness.app.settings.tz
+    )
     assert again.getvalue() == EXPECTED_EXPORT
     assert await count_readings(harness.db) == 4
 

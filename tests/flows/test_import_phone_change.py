@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.services.importer import ImportReport, format_report, import_file
+from bot.storage.imports import ImportRepository
 from tests.harness import BotHarness, ChatClient
 
 FLAT = "5012345678"
@@ -34,7 +35,7 @@ def accounts_file(tmp_path: Path, flat_phone: str, name: str = "accounts.csv") -
 
 
 async def load(h: BotHarness, path: Path) -> ImportReport:
-    report = await import_file(h.db, path, now=h.clock.now())
+    report = await import_file(ImportRepository(h.db), path, now=h.clock.now())
     assert report.imported and not report.errors, report.errors
     return report
 

@@ -85,7 +85,7 @@ async def seed(db: Database) -> None:
 async def test_export_writes_one_row_per_meter_with_its_current_reading(db: Database) -> None:
     await seed(db)
     out = io.StringIO()
-    rows = await export_period(db, Period(2026, 11), out, MSK)
+    rows = await export_period(ReadingRepository(db), Period(2026, 11), out, MSK)
     assert rows == 3
     assert out.getvalue() == (
         "account,meter,resource,period,t1,t2,t3,submitted_at,receipt\n"
@@ -114,14 +114,16 @@ async def test_current_readings_of_a_period_come_a_chunk_at_a_time_in_the_csv_or
 async def test_export_of_a_period_without_readings_is_the_header(db: Database) -> None:
     await seed(db)
     out = io.StringIO()
-    assert await export_period(db, Period(2026, 9), out, MSK) == 0
+    assert await export_period(ReadingRepository(db), Period(2026, 9), out, MSK) == 0
     assert out.getvalue() == "account,meter,resource,period,t1,t2,t3,submitted_at,receipt\n"
 
 
 async def test_export_offset_follows_the_time_zone(db: Database) -> None:
     await seed(db)
     out = io.StringIO()
-    await export_period(db, Period(2026, 10), out, ZoneInfo("Asia/Yekaterinburg"))
+    await export_period(
+        ReadingRepository(db), Period(2026, 10), out, ZoneInfo("Asia/Yekaterinburg")
+    )
     assert out.getvalue().splitlines()[1] == (
         "5000000001,GAS-3,gas,2026-10,10,,,2026-10-20T05:00:00+05:00,2610-000004"
     )
@@ -164,7 +166,7 @@ def test_default_period_of_a_window_within_one_month() -> None:
 
 async def test_stats_count_chats_accounts_meters_and_submissions(db: Database) -> None:
     await seed(db)
-    stats = await collect_stats(db, Period(2026, 11), date(2026, 11, 20))
+    stats = await collect_stats(ReadingRepository(db), Period(2026, 11), date(2026, 11, 20))
     assert stats == Stats(
         period=Period(2026, 11),
         linked_chats=2,
@@ -188,15 +190,19 @@ async def test_stats_count_chats_accounts_meters_and_submissions(db: Database) -
 
 async def test_stats_default_to_the_window_period(db: Database) -> None:
     await seed(db)
-    closed = await collect_stats(db, None, date(2026, 12, 10))
+    closed = await collect_stats(ReadingRepository(db), None, date(2026, 12, 10))
     assert closed.period == Period(2026, 11)
-    own = await collect_stats(db, None, date(2026, 11, 2), window=SubmissionWindow(1, 10))
+    own = await collect_stats(
+        ReadingRepository(db), None, date(2026, 11, 2), window=SubmissionWindow(1, 10)
+    )
     assert own.period == Period(2026, 11)
-    assert (await collect_stats(db, None, date(2026, 10, 25))).period == Period(2026, 10)
+    assert (await collect_stats(ReadingRepository(db), None, date(2026, 10, 25))).period == Period(
+        2026, 10
+    )
 
 
 async def test_stats_of_an_empty_database(db: Database) -> None:
-    stats = await collect_stats(db, Period(2026, 11), date(2026, 11, 20))
+    stats = await collect_stats(ReadingRepository(db), Period(2026, 11), date(2026, 11, 20))
     assert (stats.meters, stats.share) == (0, 0.0)
 
 
@@ -227,7 +233,7 @@ async def test_the_service_counts_the_figures_of_the_period_asked_for_or_the_las
     await seed(db)
     exports = service(db, datetime(2026, 12, 10, tzinfo=UTC))
     assert await exports.stats(None) == await collect_stats(
-        db, Period(2026, 11), date(2026, 12, 10)
+        ReadingRepository(db), Period(2026, 11), date(2026, 12, 10)
     )
     october = await exports.stats(Period(2026, 10))
     assert (october.period, october.meters_with_reading, october.submissions) == (

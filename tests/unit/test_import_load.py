@@ -11,6 +11,7 @@ import pytest
 from bot.services.importer import DEFAULT_ACCOUNT_PATTERN, ImportReport, format_report, import_file
 from bot.storage import imports
 from bot.storage.db import Database
+from bot.storage.imports import ImportRepository
 from bot.storage.timestamps import to_db
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -33,7 +34,9 @@ def write(tmp_path: Path, lines: list[str], name: str = "accounts.csv") -> Path:
 
 async def load(db: Database, path: Path, **kwargs: Any) -> ImportReport:
     kwargs.setdefault("now", NOW)
-    return await import_file(db, path, account_pattern=DEFAULT_ACCOUNT_PATTERN, **kwargs)
+    return await import_file(
+        ImportRepository(db), path, account_pattern=DEFAULT_ACCOUNT_PATTERN, **kwargs
+    )
 
 
 def counts(report: ImportReport) -> tuple[int, ...]:

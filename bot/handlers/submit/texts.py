@@ -9,6 +9,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram_i18n import I18nContext
 
 from bot.config import Settings
+from bot.domain.models import StoredReading
 from bot.domain.readings import (
     AboveCeiling,
     InvalidReading,
@@ -31,7 +32,6 @@ from bot.rendering import (
 )
 from bot.services.submissions import MeterStatus, MeterTask, Overview, consumption_since
 from bot.services.walk import SubmissionWalk
-from bot.storage.readings import StoredReading
 
 Doubt = RolloverSuspected | UnusualConsumption | AboveCeiling
 

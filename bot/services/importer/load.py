@@ -11,9 +11,8 @@ from pathlib import Path
 from bot.services.importer.across import check_into
 from bot.services.importer.report import ImportReport
 from bot.services.importer.rows import DEFAULT_ACCOUNT_PATTERN, FileCheck
-from bot.storage import imports
-from bot.storage.db import Database
 from bot.storage.import_stage import expected_rows, scratch_stage
+from bot.storage.imports import ImportRepository, Upserted
 
 
 def check_file(
@@ -29,11 +28,11 @@ def check_file(
 
 def _counting(
     report: ImportReport, total: int, progress: Callable[[int, int], None] | None
-) -> Callable[[imports.Upserted], None]:
+) -> Callable[[Upserted], None]:
     """What to do after each batch: add it to ``report``, and tell ``progress``."""
     done = 0
 
-    def count(batch: imports.Upserted) -> None:
+    def count(batch: Upserted) -> None:
         nonlocal done
         report.accounts_created += batch.accounts_created
         report.accounts_updated += batch.accounts_changed - batch.accounts_created
@@ -49,7 +48,7 @@ def _counting(
 
 
 async def import_file(
-    db: Database,
+    imports_into: ImportRepository,
     path: Path,
     *,
     account_pattern: re.Pattern[str] = DEFAULT_ACCOUNT_PATTERN,
@@ -61,7 +60,7 @@ async def import_file(
     and meters in one transaction, calling ``progress(rows written, rows to write)`` after
     each batch. Nothing is written when the report says ``imported=False``, nor when anything
     fails or the process dies before the end."""
-    async with imports.attached_stage(db, expected_rows(path)) as stage:
+    async with imports_into.attached_stage(expected_rows(path)) as stage:
         # Checking is CPU work: a thread keeps the event loop (a running bot) responsive.
         check = await asyncio.to_thread(
             check_into, path, stage, account_pattern=account_pattern, today=now.date()
@@ -70,8 +69,8 @@ async def import_file(
             return ImportReport(rows=check.rows, errors=check.errors)
         report = ImportReport(rows=check.rows, errors=check.errors)
         count = _counting(report, check.spooled - len(check.skip), progress)
-        report.links_ended = await imports.load_staged(
-            db, stage, now, skipping=bool(check.skip), done=count
+        report.links_ended = await imports_into.load_staged(
+            stage, now, skipping=bool(check.skip), done=count
         )
         report.imported = True
         return report
