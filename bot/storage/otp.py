@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, TypeVar
 
+import aiosqlite
+
 from bot.storage.db import Database
 from bot.storage.timestamps import from_db, to_db
 
@@ -109,41 +111,48 @@ class OtpRepository:
             )
             if not isinstance(decided, CodeToStore):
                 return decided, None
-            await conn.execute(
-                "INSERT INTO chats (chat_id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                (chat_id, to_db(now)),
-            )
-            await conn.execute(
-                "INSERT INTO otp_codes"
-                " (chat_id, account_id, code_hash, expires_at, attempts, sent_at)"
-                " VALUES (:chat_id, :account_id, :code_hash, :expires_at, 0, :now)"
-                " ON CONFLICT (chat_id) DO UPDATE SET account_id = excluded.account_id,"
-                " code_hash = excluded.code_hash, expires_at = excluded.expires_at,"
-                " attempts = 0, sent_at = excluded.sent_at",
-                {
-                    "chat_id": chat_id,
-                    "account_id": decided.account_id,
-                    "code_hash": decided.code_hash,
-                    "expires_at": to_db(decided.expires_at),
-                    "now": to_db(now),
-                },
-            )
-            cursor = await conn.execute(
-                "INSERT INTO otp_issues (chat_ref, account_id, sms_sent, sms_status, issued_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (
-                    chat_ref,
-                    decided.account_id,
-                    int(decided.sms),
-                    "sending" if decided.sms else "none",
-                    to_db(now),
-                ),
-            )
-            issue_id = cursor.lastrowid
-            await conn.execute(
-                "DELETE FROM otp_issues WHERE issued_at < ?", (to_db(now - timedelta(days=2)),)
-            )
+            issue_id = await self._store(conn, chat_id, chat_ref, decided, now)
         return decided, issue_id
+
+    @staticmethod
+    async def _store(
+        conn: aiosqlite.Connection, chat_id: int, chat_ref: str, code: CodeToStore, now: datetime
+    ) -> int | None:
+        """The chat's pending code (replacing the one before) and its issue row; the row's id."""
+        await conn.execute(
+            "INSERT INTO chats (chat_id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (chat_id, to_db(now)),
+        )
+        await conn.execute(
+            "INSERT INTO otp_codes"
+            " (chat_id, account_id, code_hash, expires_at, attempts, sent_at)"
+            " VALUES (:chat_id, :account_id, :code_hash, :expires_at, 0, :now)"
+            " ON CONFLICT (chat_id) DO UPDATE SET account_id = excluded.account_id,"
+            " code_hash = excluded.code_hash, expires_at = excluded.expires_at,"
+            " attempts = 0, sent_at = excluded.sent_at",
+            {
+                "chat_id": chat_id,
+                "account_id": code.account_id,
+                "code_hash": code.code_hash,
+                "expires_at": to_db(code.expires_at),
+                "now": to_db(now),
+            },
+        )
+        cursor = await conn.execute(
+            "INSERT INTO otp_issues (chat_ref, account_id, sms_sent, sms_status, issued_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (
+                chat_ref,
+                code.account_id,
+                int(code.sms),
+                "sending" if code.sms else "none",
+                to_db(now),
+            ),
+        )
+        await conn.execute(
+            "DELETE FROM otp_issues WHERE issued_at < ?", (to_db(now - timedelta(days=2)),)
+        )
+        return cursor.lastrowid
 
     async def record_outcome(
         self, issue_id: int, status: SmsStatus, error: str | None = None
