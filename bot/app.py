@@ -79,7 +79,6 @@ PUBLIC_COMMANDS = (
 # SIGTERM stops the process within 10 s (SPEC §9); the parts of the stop share that budget:
 SHUTDOWN_GRACE_SECONDS = 5.0  # updates in hand finish
 BACKGROUND_GRACE_SECONDS = 2.0  # SMS sends in flight record their outcome (else: 'sending')
-STARTUP_TIMEOUT_SECONDS = 10.0  # for each of Telegram's answers during start-up
 
 
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
@@ -322,12 +321,13 @@ async def register_commands(app: App) -> None:
 async def _register_commands_or_warn(app: App) -> None:
     """The command menu is a nicety: a Telegram that fails or stalls here delays nothing."""
     try:
-        await asyncio.wait_for(register_commands(app), STARTUP_TIMEOUT_SECONDS)
+        await asyncio.wait_for(register_commands(app), app.settings.telegram_startup_timeout)
     except TelegramAPIError as exc:
         log.warning("could not register the command menu: %s", exc)
     except TimeoutError:
         log.warning(
-            "could not register the command menu: no answer within %.0f s", STARTUP_TIMEOUT_SECONDS
+            "could not register the command menu: no answer within %g s",
+            app.settings.telegram_startup_timeout,
         )
 
 
@@ -362,12 +362,12 @@ async def _check_telegram(app: App) -> None:
     """getMe under a short timeout: the token and the Bot API server, before anything else."""
     url = app.settings.telegram_api_url
     try:
-        await asyncio.wait_for(app.bot.me(), STARTUP_TIMEOUT_SECONDS)
+        await asyncio.wait_for(app.bot.me(), app.settings.telegram_startup_timeout)
     except TelegramUnauthorizedError:
         raise StartupError(f"Telegram at {url} refused the token: check BOT_TOKEN") from None
     except TimeoutError:
         raise StartupError(
-            f"Telegram at {url} did not answer within {STARTUP_TIMEOUT_SECONDS:.0f} s: "
+            f"Telegram at {url} did not answer within {app.settings.telegram_startup_timeout:g} s: "
             "check TELEGRAM_API_URL and the network"
         ) from None
     except TelegramNetworkError as exc:
