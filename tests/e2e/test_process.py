@@ -179,6 +179,8 @@ async def test_readme_run_command_starts_the_bot_with_the_token_in_dotenv(
         "-f",
         str(ROOT / "Makefile"),
         f"VENV={venv}",
+        # the venv is there: never rebuild it (a newer pyproject.toml would reinstall into it)
+        f"--old-file={venv / '.installed'}",
         "run",
         env=env,
         cwd=tmp_path,
