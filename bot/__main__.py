@@ -8,9 +8,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import click
 
@@ -18,8 +17,6 @@ from bot.config import Settings, SettingsError, load_settings
 from bot.english import counted
 from bot.logs import redact, setup_logging
 from bot.storage.db import probe
-
-T = TypeVar("T")
 
 
 def _secrets(settings: Settings) -> list[str]:
@@ -40,11 +37,6 @@ def _settings(*, require_token: bool = True) -> Settings:
         sys.exit(2)
     _setup_logging(settings)
     return settings
-
-
-def _run(main: Callable[[Settings], Awaitable[T]]) -> T:
-    settings = _settings()
-    return asyncio.run(main(settings))
 
 
 def _refuse(message: str) -> NoReturn:

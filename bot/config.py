@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # needed by the commands that talk to Telegram (run, send-reminders); see load_settings
     bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
+    # seconds for each of Telegram's answers during start-up (getMe, the command menu)
+    telegram_startup_timeout: float = Field(10, gt=0, le=300)
     database_url: str = "sqlite:///data/bot.sqlite3"
     timezone: str = "Europe/Moscow"
     window_start_day: int = Field(15, ge=1, le=31)

@@ -27,8 +27,6 @@ from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
 
-STARTUP_TIMEOUT_SECONDS = 10.0  # for each of Telegram's answers during start-up
-
 
 def settle_heap() -> None:
     """Once the process is built: what exists now (aiogram's ~200k type objects, the app)
@@ -54,14 +52,14 @@ async def _open_app(settings: Settings) -> App:
 
 async def _check_telegram(app: App) -> None:
     """getMe under a short timeout: the token and the Bot API server, before anything else."""
-    url = app.settings.telegram_api_url
+    url, timeout = app.settings.telegram_api_url, app.settings.telegram_startup_timeout
     try:
-        await asyncio.wait_for(app.bot.me(), STARTUP_TIMEOUT_SECONDS)
+        await asyncio.wait_for(app.bot.me(), timeout)
     except TelegramUnauthorizedError:
         raise StartupError(f"Telegram at {url} refused the token: check BOT_TOKEN") from None
     except TimeoutError:
         raise StartupError(
-            f"Telegram at {url} did not answer within {STARTUP_TIMEOUT_SECONDS:.0f} s: "
+            f"Telegram at {url} did not answer within {timeout:g} s: "
             "check TELEGRAM_API_URL and the network"
         ) from None
     except TelegramNetworkError as exc:
@@ -76,17 +74,15 @@ async def _check_telegram(app: App) -> None:
 
 async def _register_commands_or_warn(app: App) -> None:
     """The command menu is a nicety: a Telegram that fails or stalls here delays nothing."""
+    timeout = app.settings.telegram_startup_timeout
     try:
         await asyncio.wait_for(
-            register_commands(app.bot, app.core, app.settings.default_locale),
-            STARTUP_TIMEOUT_SECONDS,
+            register_commands(app.bot, app.core, app.settings.default_locale), timeout
         )
     except TelegramAPIError as exc:
         log.warning("could not register the command menu: %s", exc)
     except TimeoutError:
-        log.warning(
-            "could not register the command menu: no answer within %.0f s", STARTUP_TIMEOUT_SECONDS
-        )
+        log.warning("could not register the command menu: no answer within %g s", timeout)
 
 
 async def run_polling(settings: Settings) -> None:

@@ -6,7 +6,16 @@ from pathlib import Path
 import pytest
 
 from bot.storage.db import Database
-from tests.harness import BotHarness, start_harness
+from tests.harness import BotHarness, fresh_database, start_harness
+
+E2E = Path(__file__).parent / "e2e"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in tests/e2e is `slow`: each runs processes or servers and waits on them."""
+    for item in items:
+        if item.path.is_relative_to(E2E):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
@@ -19,6 +28,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[BotHarness]:
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     """A fresh bot database (migrated, WAL) in the test's directory."""
+    await fresh_database(tmp_path / "bot.sqlite3")
     database = await Database.open(tmp_path / "bot.sqlite3")
     yield database
     await database.close()

@@ -61,6 +61,8 @@ def _valid_russian() -> re.Pattern[str]:
     digits (a +7 number they do not match is Kazakh), the general pattern, and the pattern
     of one type (fixed line, mobile, toll free, ...), as phonenumbers' metadata has them."""
     metadata = PhoneMetadata.metadata_for_region(DEFAULT_REGION)
+    if metadata is None or metadata.general_desc is None:  # phonenumbers always ships Russia's
+        raise LookupError(f"phonenumbers has no metadata for {DEFAULT_REGION}")
     kinds = [getattr(metadata, name, None) for name in _NUMBER_TYPES]
     types = [
         desc.national_number_pattern

@@ -41,7 +41,6 @@ class SubmissionWindow:
     ) -> SubmissionWindow:
         """The meter's own days override the default; a day the meter leaves unset comes from it."""
         return _window(
-            cls,
             default.start_day if start is None else start,
             default.end_day if end is None else end,
         )
@@ -130,8 +129,8 @@ _CACHE_SIZE = 4096
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
-def _window(cls: type[SubmissionWindow], start: int, end: int) -> SubmissionWindow:
-    return cls(start, end)
+def _window(start: int, end: int) -> SubmissionWindow:
+    return SubmissionWindow(start, end)
 
 
 @lru_cache(maxsize=_CACHE_SIZE)

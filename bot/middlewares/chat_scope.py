@@ -37,7 +37,7 @@ class PrivateChatsOnly(BaseMiddleware):
     def __init__(
         self,
         chats: ChatRepository,
-        core: BaseCore,  # type: ignore[type-arg]
+        core: BaseCore,
         clock: Clock,
         default_locale: str,
     ) -> None:

@@ -130,13 +130,14 @@ class LinkingService:
                 return CodeToStore(None, False, pending.code_hash, pending.expires_at)
             return decision
 
-        decided, issue_id = await self.codes.reserve(
+        reserved: tuple[CodeToStore | Refused, int | None] = await self.codes.reserve(
             chat_id=chat_id,
             chat_ref=self._chat_ref(chat_id),
             account_id=account_id,
             now=now,
             decide=decide,
         )
+        decided, issue_id = reserved
         if isinstance(decided, CodeToStore):
             if decided.sms and account is not None and issue_id is not None:
                 self.spawn(self._deliver(issue_id, account.phone, compose(code)))

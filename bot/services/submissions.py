@@ -213,7 +213,8 @@ def consumption_since(task: MeterTask, zone: int, value: int) -> int | None:
     if value >= previous.value:
         return value - previous.value
     if task.digits:
-        return 10**task.digits - previous.value + value
+        counter_size: int = 10**task.digits  # the counter wraps round to 0 here
+        return counter_size - previous.value + value
     return None
 
 

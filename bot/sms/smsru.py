@@ -180,6 +180,8 @@ def _decode(raw: bytes) -> dict[str, Any]:
 
 def _status_code(answer: dict[str, Any]) -> int | None:
     value = answer.get("status_code")
+    if value is None:
+        return None
     try:
         return int(value)
     except (TypeError, ValueError):

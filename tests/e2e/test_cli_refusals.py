@@ -1,33 +1,52 @@
 """The offline commands through the real command line (SPEC §2, §3): a refusal is one clear line
 on stderr and a non-zero exit, with --skip-invalid or without; no BOT_TOKEN needed; a database
-that does not exist is named, not created."""
+that does not exist is named, not created.
+
+Most cases run the click group in-process (click's CliRunner, stderr apart from stdout, any
+exception other than an exit raised into the test): each `python -m bot` costs seconds of
+imports. The last tests run the same refusals as real processes, to prove `python -m bot`
+itself: its entry point, its exit codes and what reaches the terminal."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+
+from bot.__main__ import cli as command_line
+from bot.logs import QUIETED_LOGGERS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "accounts.csv"
 HEADER = "account;phone;address;meter;resource"
+PROG = "python -m bot"
 
 
-def cli(
+def environment(cwd: Path, db: Path | None, env: dict[str, str]) -> dict[str, str]:
+    """The variables a command sees beyond PATH and HOME (every other upper-case one is unset)."""
+    return {
+        "DATABASE_URL": f"sqlite:///{db or cwd / 'db' / 'bot.sqlite3'}",
+        "LANG": "C.UTF-8",
+        **env,
+    }
+
+
+def process(
     cwd: Path, *args: str, db: Path | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ARGS` as a real process."""
     clean = {k: v for k, v in os.environ.items() if not k.isupper() or k in ("PATH", "HOME")}
-    clean.update(
-        PYTHONPATH=os.environ.get("PYTHONPATH", str(ROOT)),
-        DATABASE_URL=f"sqlite:///{db or cwd / 'db' / 'bot.sqlite3'}",
-        LANG="C.UTF-8",
-    )
-    clean.update(env)
+    clean.update(PYTHONPATH=os.environ.get("PYTHONPATH", str(ROOT)))
+    clean.update(environment(cwd, db, env))
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=cwd,
@@ -35,6 +54,40 @@ def cli(
         capture_output=True,
         text=True,
         timeout=120,
+    )
+
+
+@contextlib.contextmanager
+def logging_restored() -> Iterator[None]:
+    """The command sets up logging on the runner's stderr; put the test's logging back after."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    quieted = {name: logging.getLogger(name).level for name in QUIETED_LOGGERS}
+    try:
+        yield
+    finally:
+        for handler in root.handlers:
+            if handler not in handlers:
+                handler.close()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for name, lowest in quieted.items():
+            logging.getLogger(name).setLevel(lowest)
+
+
+def cli(
+    cwd: Path, *args: str, db: Path | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ARGS` in this process, in `cwd`, with the environment `process` gives."""
+    unset: dict[str, str | None] = {
+        k: None for k in os.environ if k.isupper() and k not in ("PATH", "HOME")
+    }
+    runner = CliRunner(env={**unset, **environment(cwd, db, env)})
+    with contextlib.chdir(cwd), logging_restored():
+        # catch_exceptions=False: what would be a traceback in a process fails the test
+        result = runner.invoke(command_line, list(args), catch_exceptions=False, prog_name=PROG)
+    return subprocess.CompletedProcess(
+        [PROG, *args], result.exit_code, result.stdout, result.stderr
     )
 
 
@@ -209,3 +262,27 @@ def test_a_refused_argument_is_one_line(
 ) -> None:
     line = one_line(cli(tmp_path, *args))
     assert line.startswith(expected)
+
+
+# The real `python -m bot`: its entry point, exit codes and streams, for each kind of refusal
+
+
+def test_python_m_bot_refuses_a_missing_argument_in_one_line_with_exit_2(tmp_path: Path) -> None:
+    result = process(tmp_path, "import")
+    assert one_line(result) == "error: Missing argument 'FILE'."
+    assert result.returncode == 2
+
+
+def test_python_m_bot_refuses_a_missing_database_in_one_line_with_exit_1(tmp_path: Path) -> None:
+    mistyped = tmp_path / "dta" / "bot.sqlite3"
+    result = process(tmp_path, "stats", db=mistyped)
+    assert one_line(result).startswith(f"error: no database at {mistyped}")
+    assert result.returncode == 1
+    assert not mistyped.parent.exists()
+
+
+def test_python_m_bot_help_speaks_to_operators(tmp_path: Path) -> None:
+    result = process(tmp_path, "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"Usage: {PROG} ")
+    assert "SPEC" not in result.stdout and "§" not in result.stdout

@@ -173,12 +173,16 @@ async def test_readme_run_command_starts_the_bot_with_the_token_in_dotenv(
         encoding="utf-8",
     )
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    # this checkout's code, whichever checkout the venv's editable install points at
+    env["PYTHONPATH"] = str(ROOT)
     proc = await asyncio.create_subprocess_exec(
         "make",
         "--no-print-directory",
         "-f",
         str(ROOT / "Makefile"),
         f"VENV={venv}",
+        # the venv is there: never rebuild it (a newer pyproject.toml would reinstall into it)
+        f"--old-file={venv / '.installed'}",
         "run",
         env=env,
         cwd=tmp_path,

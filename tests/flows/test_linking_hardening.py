@@ -343,6 +343,7 @@ class HungGateway:
         pass
 
 
+@pytest.mark.slow  # waits out the stop's grace for SMS sends, in wall time
 async def test_a_hung_gateway_does_not_hold_the_stop_and_the_code_still_counts(
     tmp_path: Path,
 ) -> None:

@@ -20,13 +20,21 @@ CASES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+_PLAIN: list[FluentRuntimeCore] = []
+
+
 @pytest.fixture
 async def cores() -> tuple[RenderCachingCore, FluentRuntimeCore]:
+    """A fresh caching core, and plain Fluent to compare with (it keeps nothing between
+    renders, so it is parsed once for the module: parsing the texts takes a few tenths of a
+    second)."""
     cached = RenderCachingCore(path=LOCALES_DIR / "{locale}", default_locale="ru")
-    plain = FluentRuntimeCore(path=LOCALES_DIR / "{locale}", default_locale="ru")
     await cached.startup()
-    await plain.startup()
-    return cached, plain
+    if not _PLAIN:
+        plain = FluentRuntimeCore(path=LOCALES_DIR / "{locale}", default_locale="ru")
+        await plain.startup()
+        _PLAIN.append(plain)
+    return cached, _PLAIN[0]
 
 
 @pytest.mark.parametrize("locale", ["ru", "en"])

@@ -131,7 +131,7 @@ def _spool_rows(
     batch: list[tuple[Any, ...]] = []
     see = across.see
     for item in checked_rows(binary, account_pattern=account_pattern, today=today):
-        if type(item) is not tuple:
+        if isinstance(item, RowError):
             errors.append(item)
             if item.line is not None:
                 check.rows += 1

@@ -117,4 +117,4 @@ def parse_rows(
     it is bad. A file that cannot be read at all yields errors with ``line=None`` and stops.
     Blank lines are skipped. Checks across rows are :func:`check_file`'s."""
     for item in checked_rows(lines, account_pattern=account_pattern, today=today):
-        yield ImportRow._make(item) if type(item) is tuple else item
+        yield item if isinstance(item, RowError) else ImportRow._make(item)
