@@ -54,7 +54,7 @@ class ErrorAnswer:
 
     def __init__(
         self,
-        core: BaseCore,  # type: ignore[type-arg]
+        core: BaseCore[Any],
         locales: ChatLocaleManager,
         default_locale: str,
         support: str,
