@@ -192,3 +192,37 @@ def test_the_checker_finds_no_circle_where_imports_go_one_way(tmp_path: Path) ->
         {"__init__.py": "", "a.py": "from pkg import b\n", "b.py": "import pkg.c\n", "c.py": ""},
     )
     assert cycles(pkg) == []
+
+
+# The shape issue 10 asks for: no file in bot/ over 400 lines, no function over 60, unless
+# the line that defines it says why ("# long: <reason>").
+MAX_FILE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+def too_long(package: Path) -> list[str]:
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        if len(lines) > MAX_FILE_LINES and "# long:" not in lines[0]:
+            found.append(f"{path.name}: {len(lines)} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES and "# long:" not in lines[node.lineno - 1]:
+                    found.append(f"{path.name}: {node.name} {length} lines")
+    return found
+
+
+def test_no_file_of_the_bot_over_400_lines_nor_function_over_60() -> None:
+    assert too_long(BOT) == []
+
+
+def test_the_length_check_sees_a_long_function_unless_it_says_why(tmp_path: Path) -> None:
+    body = "".join(f"    x{n} = {n}\n" for n in range(60))
+    pkg = make_package(
+        tmp_path,
+        {"a.py": f"def long():\n{body}\n\ndef said():  # long: a table\n{body}"},
+    )
+    assert too_long(pkg) == ["a.py: long 61 lines"]

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.services.submissions import MeterTask
+from bot.domain.meter_task import MeterTask
 
 
 @dataclass(frozen=True, slots=True)

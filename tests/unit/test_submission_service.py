@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.clock import FrozenClock
+from bot.domain.meter_task import MeterTask, consumption_since
 from bot.domain.periods import Period
 from bot.domain.readings import (
     Accepted,
@@ -16,12 +17,10 @@ from bot.domain.readings import (
 )
 from bot.domain.windows import SubmissionWindow
 from bot.services.submissions import (
-    MeterTask,
     NotAllowed,
     SubmissionService,
     Submitted,
     WindowClosed,
-    consumption_since,
     months_between,
 )
 from bot.storage.accounts import AccountRepository, MeterRepository

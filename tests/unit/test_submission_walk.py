@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from bot.domain.meter_task import MeterTask, ZoneBasis
 from bot.domain.periods import Period
 from bot.domain.readings import PreviousReading
-from bot.services.submissions import MeterTask, ZoneBasis
 from bot.services.walk import KeptReading, SkippedMeter, SubmissionWalk
 
 

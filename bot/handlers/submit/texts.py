@@ -9,6 +9,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram_i18n import I18nContext
 
 from bot.config import Settings
+from bot.domain.meter_task import MeterTask, consumption_since
 from bot.domain.models import StoredReading
 from bot.domain.readings import (
     AboveCeiling,
@@ -30,7 +31,7 @@ from bot.rendering import (
     unit,
     zone_name,
 )
-from bot.services.submissions import MeterStatus, MeterTask, Overview, consumption_since
+from bot.services.submissions import MeterStatus, Overview
 from bot.services.walk import SubmissionWalk
 
 Doubt = RolloverSuspected | UnusualConsumption | AboveCeiling
