@@ -9,13 +9,13 @@ import logging
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram_i18n import I18nContext
 
 from bot.fsm.broadcast import BroadcastForm
-from bot.handlers.filters import IsAdmin
+from bot.handlers.filters import HasText, IsAdmin, LooksLikeCommand
 from bot.keyboards.broadcast import broadcast_confirm_keyboard
 from bot.keyboards.callbacks import BroadcastCb
 from bot.services.broadcasts import BroadcastService
@@ -112,12 +112,9 @@ def get_router() -> Router:
     router.message.filter(IsAdmin())
     router.callback_query.filter(IsAdmin())
     router.message.register(ask_text, Command("broadcast"))
-    router.message.register(preview, BroadcastForm.text, F.text, ~F.text.startswith("/"))
-    router.message.register(not_text, BroadcastForm.text, ~F.text.startswith("/"))
-    router.callback_query.register(
-        confirm, BroadcastCb.filter(F.action == "send"), BroadcastForm.confirm
-    )
-    router.callback_query.register(
-        cancel, BroadcastCb.filter(F.action == "cancel"), BroadcastForm.confirm
-    )
+    asking_text, confirming = StateFilter(BroadcastForm.text), StateFilter(BroadcastForm.confirm)
+    router.message.register(preview, asking_text, HasText(), LooksLikeCommand(False))
+    router.message.register(not_text, asking_text, LooksLikeCommand(False))
+    router.callback_query.register(confirm, BroadcastCb.filter(F.action == "send"), confirming)
+    router.callback_query.register(cancel, BroadcastCb.filter(F.action == "cancel"), confirming)
     return router

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -13,7 +13,7 @@ from aiogram_i18n import I18nContext
 from bot.config import Settings
 from bot.fsm.linking import LinkAccount
 from bot.fsm.submission import Submission
-from bot.handlers.filters import MenuButton
+from bot.handlers.filters import LooksLikeCommand, MenuButton
 from bot.keyboards.callbacks import LanguageCb
 from bot.keyboards.menu import language_keyboard, main_menu
 from bot.rendering import kept_text
@@ -122,7 +122,7 @@ def get_router() -> Router:
 def get_fallback_router() -> Router:
     """Last in line: whatever nobody else understood."""
     router = Router(name="fallback")
-    router.message.register(unknown_command, F.text.startswith("/"))
+    router.message.register(unknown_command, LooksLikeCommand())
     router.message.register(unknown_text)
     router.callback_query.register(stale_button)
     return router

@@ -1,4 +1,11 @@
-"""Filters of the handler modules: a menu button in whatever language, an operator."""
+"""Filters of the handler modules: what a message holds, a menu button in whatever language,
+an operator.
+
+Every filter a handler is registered with is a coroutine (these, aiogram's `StateFilter`,
+`Command` and `CallbackData.filter()`): aiogram runs a plain callable filter (a bare `State`,
+`F.text`) in a worker thread, a thread hop per filter per update (docs/benchmarks.md, "Issue
+10"). tests/unit/test_services_container.py holds every registration to it.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +29,33 @@ def _variants(core: BaseCore[Any], key: str) -> frozenset[str]:
 @cache
 def _menu_texts(core: BaseCore[Any]) -> frozenset[str]:
     return frozenset().union(*(_variants(core, key) for row in MENU_KEYS for key in row))
+
+
+class HasText(Filter):
+    """The message has text (`HasText(False)`: it has none: a photo, a sticker, a voice)."""
+
+    def __init__(self, present: bool = True) -> None:
+        self.present = present
+
+    async def __call__(self, message: Message) -> bool:
+        return (message.text is not None) is self.present
+
+
+class SharesContact(Filter):
+    """The message is a shared contact (the "share my number" button)."""
+
+    async def __call__(self, message: Message) -> bool:
+        return message.contact is not None
+
+
+class LooksLikeCommand(Filter):
+    """Text starting with "/" (`LooksLikeCommand(False)`: anything else, text or not)."""
+
+    def __init__(self, command: bool = True) -> None:
+        self.command = command
+
+    async def __call__(self, message: Message) -> bool:
+        return (message.text is not None and message.text.startswith("/")) is self.command
 
 
 class ConversationInput(Filter):

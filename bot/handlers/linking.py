@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.domain import otp
 from bot.domain.phone import InvalidPhone, normalize_phone
 from bot.fsm.linking import LinkAccount
+from bot.handlers.filters import HasText, SharesContact
 from bot.handlers.replies import ask_account
 from bot.i18n import ChatLocaleManager
 from bot.keyboards.callbacks import LinkCb
@@ -225,13 +226,16 @@ async def restart(query: CallbackQuery, state: FSMContext, i18n: I18nContext) ->
 
 def get_router() -> Router:
     router = Router(name="linking")
-    router.message.register(account_number, LinkAccount.account_number, F.text)
-    router.message.register(account_number_not_text, LinkAccount.account_number)
-    router.message.register(phone_contact, LinkAccount.phone, F.contact)
-    router.message.register(phone_text, LinkAccount.phone, F.text)
-    router.message.register(phone_other, LinkAccount.phone)
-    router.message.register(code, LinkAccount.code, F.text)
-    router.message.register(code_not_text, LinkAccount.code)
+    asking_account = StateFilter(LinkAccount.account_number)
+    asking_phone = StateFilter(LinkAccount.phone)
+    asking_code = StateFilter(LinkAccount.code)
+    router.message.register(account_number, asking_account, HasText())
+    router.message.register(account_number_not_text, asking_account)
+    router.message.register(phone_contact, asking_phone, SharesContact())
+    router.message.register(phone_text, asking_phone, HasText())
+    router.message.register(phone_other, asking_phone)
+    router.message.register(code, asking_code, HasText())
+    router.message.register(code_not_text, asking_code)
     # also while the phone is asked: a code refused as too soon leaves the chat there
     router.callback_query.register(
         resend,

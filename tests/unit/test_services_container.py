@@ -2,7 +2,8 @@
 parameter a handler asks for is either what aiogram and our middlewares put in the data, or a
 field of `Services` with the very type the field has. A handler asking for `db`, a repository
 or the FSM storage, or for a service under another name or type, fails here, not at run time
-with a missing argument."""
+with a missing argument. And every filter they are registered with is a coroutine, which
+aiogram awaits, rather than a plain callable, which it runs in a worker thread."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import typing
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from aiogram import Router
+from aiogram import F, Router
+from aiogram.filters import StateFilter
 
 from bot.containers import Services
+from bot.fsm.submission import Submission
 from bot.handlers import get_routers
 
 # What aiogram (its dispatcher, FSM, filters) and aiogram-i18n put in a handler's data.
@@ -89,3 +92,34 @@ def test_the_check_sees_a_handler_asking_for_the_database_or_a_service_mistyped(
         "leaky.message leaky(db): not a service",
         "leaky.message leaky(submissions): not a SubmissionService",
     ]
+
+
+def thread_hopping_filters(routers: list[Router]) -> list[str]:
+    """Filters aiogram would run in a worker thread: every plain callable one (a bare State,
+    `F.text`), as opposed to a coroutine (bot/handlers/filters.py says why it matters)."""
+    found = []
+
+    def visit(router: Router) -> None:
+        for name, observer in router.observers.items():
+            for handler in observer.handlers:
+                for each in handler.filters or ():
+                    if not each.awaitable:
+                        found.append(f"{router.name}.{name} {handler.callback.__name__}")
+        for sub in router.sub_routers:
+            visit(sub)
+
+    for router in routers:
+        visit(router)
+    return found
+
+
+def test_every_filter_a_handler_is_registered_with_is_a_coroutine() -> None:
+    assert thread_hopping_filters(get_routers()) == []
+
+
+def test_the_filter_check_sees_a_bare_state_and_a_magic_filter() -> None:
+    router = Router(name="hops")
+    router.message.register(leaky, Submission.confirm)
+    router.message.register(leaky, F.text)
+    router.message.register(leaky, StateFilter(Submission.confirm))
+    assert thread_hopping_filters([router]) == ["hops.message leaky", "hops.message leaky"]

@@ -14,13 +14,14 @@ from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 
 from bot.fsm.submission import Submission
-from bot.handlers.filters import ConversationInput, MenuButton
+from bot.handlers.filters import ConversationInput, HasText, MenuButton
 from bot.handlers.submit.buttons import confirm, step
 from bot.handlers.submit.menu import pick, submit, submit_from_button
 from bot.handlers.submit.values import typed_at_confirmation, value_not_text, value_typed
 from bot.keyboards.callbacks import SubmitPickCb, SubmitStartCb, SubmitStepCb
 
 _IN_VALUE = StateFilter(Submission.value, Submission.suspicious)
+_CONFIRMING = StateFilter(Submission.confirm)
 
 
 def get_menu_router() -> Router:
@@ -37,8 +38,8 @@ def get_router() -> Router:
     """The walk: typed values, "are you sure?", Confirm / Change / Cancel, Skip."""
     router = Router(name="submit-flow")
     # commands fall through to the fallback ("unknown command"), keeping the walk
-    router.message.register(value_typed, _IN_VALUE, F.text, ConversationInput())
-    router.message.register(typed_at_confirmation, Submission.confirm, F.text, ConversationInput())
+    router.message.register(value_typed, _IN_VALUE, ConversationInput())
+    router.message.register(typed_at_confirmation, _CONFIRMING, ConversationInput())
     router.callback_query.register(confirm, SubmitStepCb.filter(F.action == "confirm"))
     router.callback_query.register(step, SubmitStepCb.filter())
     return router
@@ -47,6 +48,6 @@ def get_router() -> Router:
 def get_non_text_router() -> Router:
     """Stickers, photos, voice messages in the walk: after every router a caption may reach."""
     router = Router(name="submit-flow-non-text")
-    router.message.register(value_not_text, _IN_VALUE, ~F.text)
-    router.message.register(typed_at_confirmation, Submission.confirm, ~F.text)
+    router.message.register(value_not_text, _IN_VALUE, HasText(False))
+    router.message.register(typed_at_confirmation, _CONFIRMING, HasText(False))
     return router
