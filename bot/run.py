@@ -94,7 +94,7 @@ async def _register_commands_or_warn(app: App) -> None:
         log.warning("could not register the command menu: no answer within %g s", timeout)
 
 
-async def _check_webhook(app: App, *, delete_webhook: bool) -> None:
+async def check_webhook(app: App, *, delete_webhook: bool) -> None:
     """Polling gets nothing while a webhook is set (Telegram refuses getUpdates); webhook
     mode gets nothing unless Telegram's webhook is ours. Polling refuses to start beside a
     webhook unless told to delete it: that webhook may be another installation's live one."""
@@ -127,7 +127,7 @@ async def run_bot(settings: Settings, *, delete_webhook: bool = False) -> None:
             try:
                 await ask_telegram(settings, app.bot.me(), "getMe")
                 await _register_commands_or_warn(app)
-                await _check_webhook(app, delete_webhook=delete_webhook)
+                await check_webhook(app, delete_webhook=delete_webhook)
                 settle_heap()
                 if settings.run_mode == "webhook":
                     await _serve_webhook(app)

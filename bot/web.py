@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -61,9 +62,9 @@ class HttpServer:
             await site.start()
         except OSError as exc:
             await self._runner.cleanup()
-            reason = exc.strerror or str(exc)
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)  # "Address already in use"
             raise StartupError(
-                f"cannot listen on {host}:{port}: {reason} (HTTP_HOST, HTTP_PORT)"
+                f"the HTTP server cannot listen on {host}:{port}: {reason} (HTTP_HOST, HTTP_PORT)"
             ) from None
         self.port = site.port
         paths = ["/healthz", "/readyz", "/metrics"]
