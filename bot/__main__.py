@@ -284,8 +284,8 @@ def set_webhook() -> None:
     except StartupError as exc:
         _refuse(redact(" ".join(str(exc).split()), _secrets(settings)))
     click.echo(
-        f"webhook set: {settings.webhook_url} with the secret of WEBHOOK_SECRET, "
-        f"for {', '.join(updates)}"
+        f"webhook set: {settings.webhook_url} (secret: WEBHOOK_SECRET; updates: "
+        f"{', '.join(updates)}; pending updates kept)"
     )
 
 

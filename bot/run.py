@@ -179,10 +179,10 @@ async def set_webhook(settings: Settings) -> list[str]:
     """`python -m bot set-webhook`: Telegram posts to WEBHOOK_URL with WEBHOOK_SECRET, only the
     update types the dispatcher handles; pending updates are kept. Returns those types.
 
-    The App is built over a database in memory: the dispatcher is the one `run` builds, so the
-    update types cannot drift from it, and no database file is made or needed."""
+    The App is built as `run` builds it, so the update types cannot drift from its dispatcher,
+    over a database never opened: building asks nothing of it, and no file is made or needed."""
     assert settings.webhook_url is not None and settings.webhook_secret is not None
-    app = await build_app(settings, db=await Database.open(":memory:"))
+    app = await build_app(settings, db=Database(":memory:"))
     try:
         updates = app.dispatcher.resolve_used_update_types()
         call = app.bot.set_webhook(
