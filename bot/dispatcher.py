@@ -1,5 +1,5 @@
 """The Dispatcher: middlewares in their order, the routers, the error answer, the services
-by parameter name, and what starts and stops with polling."""
+by parameter name, and what starts and stops with the bot (polling or webhook)."""
 
 from __future__ import annotations
 

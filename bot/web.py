@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 READY_TIMEOUT_SECONDS = 2.0  # a database slower than this to answer a trivial read is not ready
 # Webhook requests are answered before their update is handled, so those in hand at a stop
 # end at once; this only bounds a client that is slow to send its body.
-REQUESTS_GRACE_SECONDS = 1.0
+REQUESTS_GRACE_SECONDS = 0.5
 
 
 class HttpServer:
