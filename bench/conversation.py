@@ -47,7 +47,7 @@ from bench.__main__ import TARGET_LINE, machine
 from bot.app import App, build_app
 from bot.clock import FrozenClock
 from bot.config import Settings
-from bot.polling import settle_heap
+from bot.run import settle_heap
 from bot.storage.chats import LinkRepository
 
 RouterT = TypeVar("RouterT", bound=Router)

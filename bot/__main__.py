@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|import|export|send-reminders|stats]` (SPEC §3).
+"""Command line: `python -m bot [run|import|export|send-reminders|stats|set-webhook]` (SPEC §3).
 
 Commands that never talk to Telegram (import, export, stats) run without BOT_TOKEN; a refusal
 is one line on stderr and a non-zero exit."""
@@ -22,7 +22,8 @@ from bot.storage.db import probe
 def _secrets(settings: Settings) -> list[str]:
     token = settings.bot_token.get_secret_value() if settings.bot_token else ""
     api_id = settings.smsru_api_id.get_secret_value() if settings.smsru_api_id else ""
-    return [token, token.partition(":")[2], api_id]
+    webhook = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    return [token, token.partition(":")[2], api_id, webhook]
 
 
 def _setup_logging(settings: Settings) -> None:
@@ -95,22 +96,27 @@ class _OneLineErrors(click.Group):
 @click.group(cls=_OneLineErrors, invoke_without_command=True)
 @click.pass_context
 def cli(ctx: click.Context) -> None:
-    """The meter-readings Telegram bot. Without a command: run it (long polling)."""
+    """The meter-readings Telegram bot. Without a command: run it (RUN_MODE)."""
     if ctx.invoked_subcommand is None:
         ctx.invoke(run)
 
 
 @cli.command()
-def run() -> None:
-    """Run the bot with long polling until SIGINT/SIGTERM."""
+@click.option(
+    "--delete-webhook",
+    is_flag=True,
+    help="In polling mode: delete a webhook that is set, instead of refusing to start.",
+)
+def run(delete_webhook: bool) -> None:
+    """Run the bot until SIGINT/SIGTERM: long polling, or a webhook with RUN_MODE=webhook."""
     from bot.startup import StartupError, preflight
 
     settings = _settings()
     try:
         preflight(settings.database_path)  # at once, before seconds of importing aiogram
-        from bot.polling import run_polling
+        from bot.run import run_bot
 
-        asyncio.run(run_polling(settings))
+        asyncio.run(run_bot(settings, delete_webhook=delete_webhook))
     except StartupError as exc:
         # one line, no traceback: the operator (or the supervisor's log) reads why (SPEC §9)
         line = " ".join(f"cannot start: {exc}".split())
@@ -215,7 +221,7 @@ def export(period: str, output: Path | None) -> None:
 def send_reminders(kinds: tuple[str, ...]) -> None:
     """Run the reminder job now, exactly as the scheduler would (no duplicates)."""
     from bot.app import build_app
-    from bot.polling import settle_heap
+    from bot.run import settle_heap
     from bot.services.reminders import format_report
 
     async def main(settings: Settings) -> Any:
@@ -254,6 +260,33 @@ def stats(period: str | None) -> None:
 
     settings = _offline(database_must_exist=True)
     click.echo(format_stats(asyncio.run(main(settings))))
+
+
+@cli.command("set-webhook")
+def set_webhook() -> None:
+    """Point Telegram at WEBHOOK_URL, with WEBHOOK_SECRET and the update types the bot uses.
+
+    Idempotent: setting the same webhook again changes nothing. Pending updates are kept.
+    """
+    from bot.startup import StartupError
+
+    settings = _settings()  # it talks to Telegram: BOT_TOKEN is needed
+    for name, value in (
+        ("WEBHOOK_URL", settings.webhook_url),
+        ("WEBHOOK_SECRET", settings.webhook_secret),
+    ):
+        if value is None:
+            _refuse(f"{name} is not set (see .env.example)")
+    from bot.run import set_webhook as point_telegram
+
+    try:
+        updates = asyncio.run(point_telegram(settings))
+    except StartupError as exc:
+        _refuse(redact(" ".join(str(exc).split()), _secrets(settings)))
+    click.echo(
+        f"webhook set: {settings.webhook_url} (secret: WEBHOOK_SECRET; updates: "
+        f"{', '.join(updates)}; pending updates kept)"
+    )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 (repositories over one database), the outbound side that talks to Telegram
 (bot/notifications), the services, then the Dispatcher that hands the services to handlers by
 parameter name. Nothing built here knows the `App`; the `App` only holds the parts, for the
-process that runs them (bot/polling.py, the command line, the tests) and for `close`.
+process that runs them (bot/run.py, the command line, the tests) and for `close`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from bot.config import Settings
 from bot.containers import Delivery, Services, Storage
 from bot.dispatcher import create_dispatcher
 from bot.i18n import ChatLocaleManager, RenderCachingCore, create_core
+from bot.metrics import BotMetrics
 from bot.middlewares.activity import ChatActivityMiddleware, InFlightMiddleware
+from bot.middlewares.metrics import UpdateMetricsMiddleware
 from bot.notifications.alerts import AdminAlerts
 from bot.notifications.announcements import Announcements
 from bot.notifications.notices import NoticeMessages
@@ -63,6 +65,7 @@ class App:
     background: Background
     in_flight: InFlightMiddleware
     dispatcher: Dispatcher
+    metrics: BotMetrics
 
     async def close(self) -> None:
         # a hung SMS gateway must not hold the stop: a code whose send is cut stays counted
@@ -109,6 +112,7 @@ async def build_app(
         await core.startup()
     sms = sms or create_sms_sender(settings)
     background = Background()
+    metrics = BotMetrics()
     locales = ChatLocaleManager(storage.chats, clock, settings.default_locale)
     activity = ChatActivityMiddleware(storage.chats)
     delivery = build_delivery(settings, clock, bot, core, storage, activity, background)
@@ -119,7 +123,9 @@ async def build_app(
         admin_ids=sorted(settings.admin_ids),
         default_locale=settings.default_locale,
     )
-    services = build_services(settings, clock, storage, sms, locales, background, alerts, delivery)
+    services = build_services(
+        settings, clock, storage, sms, locales, background, alerts, delivery, metrics
+    )
     in_flight = InFlightMiddleware()
     dispatcher = create_dispatcher(
         settings=settings,
@@ -129,6 +135,7 @@ async def build_app(
         services=services,
         middlewares=(in_flight, activity),
         jobs=delivery.jobs,
+        metrics=UpdateMetricsMiddleware(metrics),
     )
     return App(
         settings=settings,
@@ -142,6 +149,7 @@ async def build_app(
         background=background,
         in_flight=in_flight,
         dispatcher=dispatcher,
+        metrics=metrics,
     )
 
 
@@ -154,6 +162,7 @@ def build_services(
     background: Background,
     alerts: AdminAlerts,
     delivery: Delivery,
+    metrics: BotMetrics,
 ) -> Services:
     window = settings.window
     linking = LinkingService(
@@ -176,6 +185,7 @@ def build_services(
         clock=clock,
         tz=settings.tz,
         window=window,
+        on_saved=metrics.submission_saved,
     )
     # forgetting a chat drops what this process keeps in memory about it too
     forget_cached = (storage.fsm.forget_chat, locales.forget)

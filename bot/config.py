@@ -6,6 +6,7 @@ import re
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -57,6 +58,11 @@ class Settings(BaseSettings):
     default_locale: Literal["ru", "en"] = "ru"
     support_contact: str = SUPPORT_PLACEHOLDER
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    run_mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None  # the public https URL Telegram posts updates to
+    webhook_secret: SecretStr | None = None  # sent back by Telegram in each request's header
+    http_host: str = "127.0.0.1"  # the HTTP server: webhook, /healthz, /readyz, /metrics
+    http_port: int = Field(8080, ge=0, le=65535)  # 0: any free port (tests)
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -77,6 +83,33 @@ class Settings(BaseSettings):
     @classmethod
     def _any_case(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("run_mode", mode="before")
+    @classmethod
+    def _lower_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("webhook_url", "webhook_secret", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError("must be an https:// URL (Telegram posts only to HTTPS)")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's rule for secret_token
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
 
     @field_validator("support_contact")
     @classmethod
@@ -146,6 +179,17 @@ class Settings(BaseSettings):
             raise ValueError("SMSRU_API_ID is required when SMS_PROVIDER=smsru")
         return self
 
+    @model_validator(mode="after")
+    def _webhook_needs_url_and_secret(self) -> Settings:
+        if self.run_mode == "webhook":
+            for name, value in (
+                ("WEBHOOK_URL", self.webhook_url),
+                ("WEBHOOK_SECRET", self.webhook_secret),
+            ):
+                if value is None:
+                    raise ValueError(f"{name} is required when RUN_MODE=webhook (see .env.example)")
+        return self
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -180,6 +224,12 @@ class Settings(BaseSettings):
         if self.bot_token is None:
             raise SettingsError(_TOKEN_MISSING)
         return self.bot_token.get_secret_value()
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of WEBHOOK_URL, where the HTTP server takes Telegram's POSTs."""
+        assert self.webhook_url is not None  # webhook mode requires it
+        return urlsplit(self.webhook_url).path or "/"
 
     @property
     def secret_key(self) -> bytes:

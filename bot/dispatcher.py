@@ -1,5 +1,5 @@
 """The Dispatcher: middlewares in their order, the routers, the error answer, the services
-by parameter name, and what starts and stops with polling."""
+by parameter name, and what starts and stops with the bot (polling or webhook)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from bot.middlewares.activity import ChatActivityMiddleware, InFlightMiddleware
 from bot.middlewares.chat_scope import FirstLanguage, PrivateChatsOnly
 from bot.middlewares.conversation import ConversationFlushMiddleware
 from bot.middlewares.leaving import WalkLeftMiddleware
+from bot.middlewares.metrics import UpdateMetricsMiddleware
 from bot.scheduler import DeliveryJobs
 from bot.storage.fsm import ChatIsolation
 
@@ -47,17 +48,28 @@ def create_dispatcher(
     services: Services,
     middlewares: tuple[InFlightMiddleware, ChatActivityMiddleware],
     jobs: DeliveryJobs,
+    metrics: UpdateMetricsMiddleware,
 ) -> Dispatcher:
     in_flight, activity = middlewares
     locales, default_locale = services.locales, settings.default_locale
     dp = Dispatcher(storage=storage.fsm, events_isolation=ChatIsolation())
     dp.update.outer_middleware(in_flight)
+    metrics.install(dp)  # outer on updates, and where aiogram names the handler it picked
     retry_after.install(dp, bot)
     dp.update.outer_middleware(
         PrivateChatsOnly(storage.chats, core, services.clock, default_locale)
     )
     dp.update.outer_middleware(FirstLanguage(locales))
     dp.update.outer_middleware(ConversationFlushMiddleware(storage.fsm))
+
+    async def drain() -> None:
+        if not await in_flight.drain(SHUTDOWN_GRACE_SECONDS):
+            log.warning("stopped with updates still in hand after %.0f s", SHUTDOWN_GRACE_SECONDS)
+
+    # Shutdown hooks run in the order registered: the updates in hand and the sends finish
+    # before the i18n middleware's own hook clears the texts they render.
+    dp.shutdown.register(drain)
+    dp.shutdown.register(jobs.on_shutdown)
     create_i18n_middleware(core, locales, default_locale).setup(dp)
     dp.update.outer_middleware(activity)
     dp.update.outer_middleware(WalkLeftMiddleware())  # after state and i18n: it uses both
@@ -65,14 +77,7 @@ def create_dispatcher(
     dp.include_routers(*get_routers())
     support = settings.support_contact
     dp.errors.register(ErrorAnswer(core, locales, default_locale, support).handle)
-
-    async def drain() -> None:
-        if not await in_flight.drain(SHUTDOWN_GRACE_SECONDS):
-            log.warning("stopped with updates still in hand after %.0f s", SHUTDOWN_GRACE_SECONDS)
-
-    dp.shutdown.register(drain)
     dp.startup.register(jobs.on_startup)
-    dp.shutdown.register(jobs.on_shutdown)
     return dp
 
 

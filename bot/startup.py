@@ -1,7 +1,7 @@
 """How `run` starts, or refuses to: one line saying why, never a traceback (SPEC §9, §12).
 
 `preflight` makes the cheap checks (another bot on this database, a database that does not
-open) before the seconds it takes to import aiogram; `run_polling` makes them again for real,
+open) before the seconds it takes to import aiogram; `run_bot` makes them again for real,
 holding the lock for the life of the process, then asks Telegram. A stop signal cancels the
 start-up at any point of it.
 """
@@ -47,9 +47,10 @@ def preflight(database: Path) -> None:
 
 
 class StopDuringStartUp:
-    """SIGINT/SIGTERM from the first moment of `run`: before polling starts they cancel the
-    start-up (a Telegram that never answers must not make the bot deaf); once polling starts,
-    aiogram's own handlers replace these and stop polling after the updates in hand."""
+    """SIGINT/SIGTERM from the first moment of `run`: until the bot serves they cancel the
+    start-up (a Telegram that never answers must not make the bot deaf); once it serves,
+    aiogram's own handlers (polling) or bot/run.py's (webhook) replace these and stop after
+    the updates in hand."""
 
     def __init__(self) -> None:
         self.received: signal.Signals | None = None

@@ -6,7 +6,7 @@ No aiogram here and no SQL: the handlers render, the repositories store.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from itertools import pairwise
@@ -122,6 +122,7 @@ class SubmissionService:
         clock: Clock,
         tz: tzinfo,
         window: SubmissionWindow,
+        on_saved: Callable[[], None] = lambda: None,  # the metrics count each new reading
     ) -> None:
         self.accounts = accounts
         self.meters = meters
@@ -130,6 +131,7 @@ class SubmissionService:
         self.clock = clock
         self.tz = tz
         self.window = window
+        self.on_saved = on_saved
 
     def now(self) -> datetime:
         return self.clock.now().astimezone(self.tz)
@@ -282,6 +284,8 @@ class SubmissionService:
             )
         except (ChatNotLinked, MeterGone, RequestKeyTaken):
             return NotAllowed()
+        if not saved.duplicate:
+            self.on_saved()
         return Submitted(saved.reading, saved.duplicate)
 
     async def receipt(self, request_key: str, *, chat_id: int) -> StoredReading | None:

@@ -134,6 +134,10 @@ class Database:
                 f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;"
             )
 
+    async def ping(self) -> None:
+        """A trivial read that proves the database answers (`/readyz`); raises when not."""
+        await self.fetchval("SELECT count(*) FROM sqlite_master")
+
     @property
     def reader(self) -> aiosqlite.Connection:
         assert self._reader is not None, "database is not connected"

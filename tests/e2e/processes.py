@@ -33,6 +33,7 @@ def bot_env(
         WINDOW_END_DAY="31",
         ADMIN_IDS="777",
         QUIET_HOURS="",  # reminders in these tests may run at night
+        HTTP_PORT="0",  # health and metrics on any free port: processes run side by side
         LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",
     )
@@ -85,6 +86,13 @@ async def run_cli(
 
 def lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
+
+
+def free_port() -> int:
+    """A loopback port free a moment ago, for a process that must listen where a test knows."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager

@@ -169,7 +169,8 @@ async def test_readme_run_command_starts_the_bot_with_the_token_in_dotenv(
         pytest.skip("tests are not running from the venv that `make` built")
     (tmp_path / ".env").write_text(
         f"BOT_TOKEN={TOKEN}\nTELEGRAM_API_URL={api.url}\n"
-        f"DATABASE_URL=sqlite:///{tmp_path / 'bot.sqlite3'}\n",
+        f"DATABASE_URL=sqlite:///{tmp_path / 'bot.sqlite3'}\n"
+        "HTTP_PORT=0\n",  # health and metrics on any free port: tests run side by side
         encoding="utf-8",
     )
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}

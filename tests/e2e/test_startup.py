@@ -4,7 +4,7 @@ signal stops it at any moment of the start-up.
 The tests of a database that cannot be used and of a stop signal run `python -m bot run` as a
 real process: they prove the way from a start-up failure (a StartupError) to one line on stderr
 and a non-zero exit. What Telegram does wrong (unreachable, a refused token, silence) is told in
-that same one line, so those tests run the start-up in this process (`run_polling`, aiogram
+that same one line, so those tests run the start-up in this process (`run_bot`, aiogram
 already imported) and read the StartupError: the same start-up, without seconds of imports. The
 database is made beforehand (as any earlier command would have), so the only line printed is
 the one under test.
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
-from bot.polling import run_polling
+from bot.run import run_bot
 from bot.startup import StartupError
 from bot.storage.db import Database
 from tests.e2e.processes import (
@@ -55,7 +55,7 @@ async def start_up_error(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -
         monkeypatch.setenv(name, value)
     settings = load_settings()
     with pytest.raises(StartupError) as refused:
-        await asyncio.wait_for(run_polling(settings), EXITS_WITHIN)
+        await asyncio.wait_for(run_bot(settings), EXITS_WITHIN)
     line = str(refused.value)
     assert line.strip() and "\n" not in line
     return line

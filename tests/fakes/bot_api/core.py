@@ -46,6 +46,13 @@ class Fault:
 
 
 @dataclass
+class Delay:
+    method: str
+    chat_id: ChatKey | None
+    seconds: float
+
+
+@dataclass
 class StoredMessage:
     """A message as Telegram holds it: the Bot API object plus what only the sender knows."""
 
@@ -119,6 +126,8 @@ class FakeState:
         self._blocked: set[ChatKey] = set()
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._chat_names: dict[ChatKey, str] = {}
+        self._webhook: dict[str, Any] = {}  # url, secret_token, allowed_updates once set
+        self._delays: list[Delay] = []
 
         # Replaced after every set(): waiters grab the current one, so none misses a wake-up.
         self._updates_changed = asyncio.Event()

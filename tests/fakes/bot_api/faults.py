@@ -1,10 +1,12 @@
-"""Faults a test injects: the next calls of a method fail, or a resident blocks the bot."""
+"""Faults a test injects: the next calls of a method fail or answer late, or a resident
+blocks the bot."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from tests.fakes.bot_api.core import FakeState, Fault
+from tests.fakes.bot_api.core import Delay, FakeState, Fault
 from tests.fakes.bot_api.wire import ApiError, chat_key
 
 
@@ -43,6 +45,21 @@ class Faults(FakeState):
                 times=times,
             )
         )
+
+    def delay_next(self, method: str, seconds: float, chat_id: int | str | None = None) -> None:
+        """Answer the next call of ``method`` (to ``chat_id``, if given) ``seconds`` late: an
+        update still in hand while the test does something (stops the bot, say)."""
+        key = None if chat_id is None else chat_key(chat_id)
+        self._delays.append(Delay(method.lower(), key, seconds))
+
+    async def _apply_delays(self, method: str, params: dict[str, Any]) -> None:
+        chat = params.get("chat_id")
+        target = None if chat is None else chat_key(chat)
+        for delay in self._delays:
+            if delay.method == method.lower() and delay.chat_id in (None, target):
+                self._delays.remove(delay)
+                await asyncio.sleep(delay.seconds)
+                return
 
     def block(self, chat_id: int | str) -> None:
         """The resident blocks the bot: every call to the chat is a 403 until they write again."""

@@ -18,10 +18,11 @@ from tests.fakes.bot_api.faults import Faults
 from tests.fakes.bot_api.messages import Messages
 from tests.fakes.bot_api.profile import Profile
 from tests.fakes.bot_api.updates import Updates
+from tests.fakes.bot_api.webhook import Webhooks
 from tests.fakes.bot_api.wire import ApiError, Call, UploadedFile, dumps, json_reply, read_params
 
 
-class FakeBotApi(Updates, Callbacks, Messages, Documents, Profile, Faults):
+class FakeBotApi(Updates, Callbacks, Messages, Documents, Profile, Faults, Webhooks):
     """An in-process Bot API server: push updates in, read what the bot sent.
 
     Updates wait in a queue until a getUpdates offset confirms them, as in Telegram, and
@@ -46,6 +47,7 @@ class FakeBotApi(Updates, Callbacks, Messages, Documents, Profile, Faults):
             "getme": self._get_me,
             "logout": self._true,
             "close": self._true,
+            "setwebhook": self._set_webhook,
             "deletewebhook": self._delete_webhook,
             "getwebhookinfo": self._get_webhook_info,
             "setmycommands": self._set_my_commands,
@@ -148,6 +150,7 @@ class FakeBotApi(Updates, Callbacks, Messages, Documents, Profile, Faults):
     async def _dispatch(
         self, method: str, params: dict[str, Any], files: dict[str, UploadedFile]
     ) -> Any:
+        await self._apply_delays(method, params)
         self._apply_faults(method, params)
         handler = self._methods.get(method.lower())
         if handler is None:

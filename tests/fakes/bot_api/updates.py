@@ -9,6 +9,7 @@ import itertools
 from typing import Any
 
 from tests.fakes.bot_api.core import MAX_LONG_POLL_SECONDS, FakeState
+from tests.fakes.bot_api.webhook import GET_UPDATES_CONFLICT
 from tests.fakes.bot_api.wire import ApiError, UploadedFile, utf16_len
 
 
@@ -83,6 +84,8 @@ class Updates(FakeState):
     async def _get_updates(
         self, params: dict[str, Any], files: dict[str, UploadedFile]
     ) -> list[dict[str, Any]]:
+        if self._webhook.get("url"):
+            raise ApiError(409, GET_UPDATES_CONFLICT)
         offset = int(params.get("offset", 0))
         limit = min(max(int(params.get("limit", 100)), 1), 100)
         timeout = min(max(float(params.get("timeout", 0)), 0.0), MAX_LONG_POLL_SECONDS)
@@ -114,17 +117,3 @@ class Updates(FakeState):
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(remaining):
                     await event.wait()
-
-    def _delete_webhook(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> bool:
-        if params.get("drop_pending_updates") is True:
-            self._pending.clear()
-        return True
-
-    def _get_webhook_info(
-        self, params: dict[str, Any], files: dict[str, UploadedFile]
-    ) -> dict[str, Any]:
-        return {
-            "url": "",
-            "has_custom_certificate": False,
-            "pending_update_count": len(self._pending),
-        }

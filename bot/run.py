@@ -1,0 +1,197 @@
+"""`python -m bot run`: the bot until SIGINT/SIGTERM, by long polling or by webhook (RUN_MODE).
+
+Start-up, in this order, in both modes: the instance lock, the database, Telegram's getMe, the
+command menu, then the HTTP server (bot/web.py: health, metrics, and the webhook in webhook
+mode). A failure of any is a StartupError of one line, and nothing is left running that would
+keep the process. The server listens last: a webhook update answered by a process that then
+fails to start would be lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import signal
+import sqlite3
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramUnauthorizedError,
+)
+
+from bot.app import App, build_app
+from bot.config import Settings
+from bot.dispatcher import register_commands
+from bot.startup import StartupError, StopDuringStartUp, database_problem, take_instance_lock
+from bot.storage.db import Database
+from bot.web import HttpServer
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def settle_heap() -> None:
+    """Once the process is built: what exists now (aiogram's ~200k type objects, the app)
+    lives as long as the process, so keep it out of the cyclic collector's full passes.
+    Without this each full pass walks all of it: ~0.2 s, nine times in a broadcast to 100k
+    chats. Call once per process, after `build_app`, never in tests (frozen garbage stays)."""
+    gc.collect()
+    gc.freeze()
+
+
+async def _open_app(settings: Settings) -> App:
+    path = settings.database_path
+    try:
+        db = await Database.open(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise database_problem(path, exc) from None
+    try:
+        return await build_app(settings, db=db)
+    except BaseException:
+        await db.close()  # its threads would keep the process alive
+        raise
+
+
+async def ask_telegram(settings: Settings, call: Awaitable[T], what: str) -> T:
+    """One Bot API call under TELEGRAM_STARTUP_TIMEOUT; any failure is one line saying why."""
+    url, timeout = settings.telegram_api_url, settings.telegram_startup_timeout
+    try:
+        return await asyncio.wait_for(call, timeout)
+    except TelegramUnauthorizedError:
+        raise StartupError(f"Telegram at {url} refused the token: check BOT_TOKEN") from None
+    except TimeoutError:
+        raise StartupError(
+            f"Telegram at {url} did not answer within {timeout:g} s ({what}): "
+            "check TELEGRAM_API_URL and the network"
+        ) from None
+    except TelegramNetworkError as exc:
+        raise StartupError(f"cannot reach Telegram at {url}: {exc.message}") from None
+    except TelegramAPIError as exc:
+        raise StartupError(f"Telegram at {url} answered {what} with: {exc.message}") from None
+    except ClientDecodeError:
+        raise StartupError(
+            f"{url} does not answer like a Bot API server: check TELEGRAM_API_URL"
+        ) from None
+
+
+async def _register_commands_or_warn(app: App) -> None:
+    """The command menu is a nicety: a Telegram that fails or stalls here delays nothing."""
+    timeout = app.settings.telegram_startup_timeout
+    try:
+        await asyncio.wait_for(
+            register_commands(app.bot, app.core, app.settings.default_locale), timeout
+        )
+    except TelegramAPIError as exc:
+        log.warning("could not register the command menu: %s", exc)
+    except TimeoutError:
+        log.warning("could not register the command menu: no answer within %g s", timeout)
+
+
+async def check_webhook(app: App, *, delete_webhook: bool) -> None:
+    """Polling gets nothing while a webhook is set (Telegram refuses getUpdates); webhook
+    mode gets nothing unless Telegram's webhook is ours. Polling refuses to start beside a
+    webhook unless told to delete it: that webhook may be another installation's live one."""
+    settings = app.settings
+    info = await ask_telegram(settings, app.bot.get_webhook_info(), "getWebhookInfo")
+    if settings.run_mode == "webhook":
+        if info.url != settings.webhook_url:
+            log.warning(
+                "Telegram posts updates to %r, not to WEBHOOK_URL: run `python -m bot set-webhook`",
+                info.url or "nowhere (no webhook set)",
+            )
+        return
+    if not info.url:
+        return
+    if not delete_webhook:
+        raise StartupError(
+            f"a webhook is set ({info.url}): Telegram refuses polling while it is; run with "
+            "RUN_MODE=webhook, or delete it with `python -m bot run --delete-webhook`"
+        )
+    await ask_telegram(settings, app.bot.delete_webhook(), "deleteWebhook")
+    log.warning("deleted the webhook %s: polling from now on", info.url)
+
+
+async def run_bot(settings: Settings, *, delete_webhook: bool = False) -> None:
+    stop = StopDuringStartUp()
+    try:
+        with contextlib.ExitStack() as stack:
+            take_instance_lock(stack, settings.database_path)
+            app = await _open_app(settings)
+            try:
+                await ask_telegram(settings, app.bot.me(), "getMe")
+                await _register_commands_or_warn(app)
+                await check_webhook(app, delete_webhook=delete_webhook)
+                settle_heap()
+                if settings.run_mode == "webhook":
+                    await _serve_webhook(app)
+                else:
+                    await _poll(app)
+            finally:
+                await app.close()
+    except asyncio.CancelledError:
+        if stop.received is None:
+            raise
+        log.info("stopped by %s during start-up", stop.received.name)
+
+
+async def _poll(app: App) -> None:
+    server = HttpServer(app, webhook=False)
+    await server.start()
+    try:
+        # aiogram's own signal handlers from here: stop polling, then the shutdown hooks
+        await app.dispatcher.start_polling(app.bot, handle_signals=True, close_bot_session=False)
+    finally:
+        await server.stop()
+
+
+async def _serve_webhook(app: App) -> None:
+    """Until SIGINT/SIGTERM: then no new request, the updates in hand drained (the
+    dispatcher's shutdown hooks), then the App closes; within SPEC §9's 10 s."""
+    dp = app.dispatcher
+    workflow = {"dispatcher": dp, "bots": [app.bot], **dp.workflow_data}
+    server = HttpServer(app, webhook=True)
+    await server.start()
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    try:
+        await dp.emit_startup(bot=app.bot, **workflow)
+        try:
+            await stopping.wait()
+            log.info("stopping: no new requests, finishing the updates in hand")
+        finally:
+            await server.stop()
+            await dp.emit_shutdown(bot=app.bot, **workflow)
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+async def set_webhook(settings: Settings) -> list[str]:
+    """`python -m bot set-webhook`: Telegram posts to WEBHOOK_URL with WEBHOOK_SECRET, only the
+    update types the dispatcher handles; pending updates are kept. Returns those types.
+
+    The App is built as `run` builds it, so the update types cannot drift from its dispatcher,
+    over a database never opened: building asks nothing of it, and no file is made or needed."""
+    assert settings.webhook_url is not None and settings.webhook_secret is not None
+    app = await build_app(settings, db=Database(":memory:"))
+    try:
+        updates = app.dispatcher.resolve_used_update_types()
+        call = app.bot.set_webhook(
+            settings.webhook_url,
+            allowed_updates=updates,
+            drop_pending_updates=False,
+            secret_token=settings.webhook_secret.get_secret_value(),
+        )
+        await ask_telegram(settings, call, "setWebhook")
+    finally:
+        await app.close()
+    return updates
