@@ -34,6 +34,8 @@ from bot.services.export import export_period
 from bot.services.importer import import_file
 from bot.storage.accounts import MeterRepository
 from bot.storage.db import Database
+from bot.storage.imports import ImportRepository
+from bot.storage.readings import ReadingRepository
 
 ACCOUNTS = 1_000_000
 READINGS = 1_000_000
@@ -118,7 +120,7 @@ async def main(argv: list[str] | None = None) -> int:
         try:
             # --- import ---
             started = time.perf_counter()
-            report = await import_file(db, source, now=NOW)
+            report = await import_file(ImportRepository(db), source, now=NOW)
             elapsed = time.perf_counter() - started
             if not report.imported or report.errors:
                 failed.append(f"import refused: {report.errors[:3]}")
@@ -195,7 +197,7 @@ async def main(argv: list[str] | None = None) -> int:
             out_path = tmp / "export.csv"
             started = time.perf_counter()
             with out_path.open("w", encoding="utf-8", newline="") as out:
-                written = await export_period(db, PERIOD, out, TZ)
+                written = await export_period(ReadingRepository(db), PERIOD, out, TZ)
             elapsed = time.perf_counter() - started
             with out_path.open("rb") as fp:
                 lines = sum(1 for _ in fp) - 1

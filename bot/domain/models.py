@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from bot.domain.periods import Period
+
+# The kinds of reminder a chat can switch on and off, in the order they are shown (SPEC §7).
+REMINDER_KINDS = ("opening", "closing", "verification")
 
 
 class Resource(StrEnum):
@@ -74,3 +78,70 @@ class StoredReading:
     receipt: str
     replaced_at: datetime | None
     replaces: bool  # an earlier submission for the same meter and period exists
+
+
+@dataclass(frozen=True, slots=True)
+class SavedReading:
+    reading: StoredReading
+    duplicate: bool  # the request key had been saved before: nothing new was written
+
+
+class RecentReading(NamedTuple):
+    """A current reading as the checks of a new value see it (see recent_current)."""
+
+    period: Period
+    values: tuple[int, ...]  # one per tariff zone, T1 first
+    submitted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRow:
+    account: str
+    serial: str
+    resource: str
+    period: Period
+    values: tuple[int | None, int | None, int | None]
+    submitted_at: datetime
+    receipt: str
+    replaced_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodCounts:
+    """The operators' figures for one period, as counted in the database."""
+
+    linked_chats: int
+    accounts: int
+    linked_accounts: int
+    meters: int
+    meters_with_reading: int
+    submissions: int  # every submission for the period, corrections included
+    corrections: int
+
+
+# What saving a reading refuses (the store raises them, the submission service answers them).
+
+
+class MeterGone(LookupError):
+    """The meter was removed from the database while the resident was typing."""
+
+
+class ChatNotLinked(LookupError):
+    """The chat is not (or no longer) linked to the account the reading is for."""
+
+
+class RequestKeyTaken(LookupError):
+    """The request key was saved by another chat: a crafted or replayed button."""
+
+
+@dataclass(frozen=True, slots=True)
+class Upserted:
+    """What one batch of an import did: its rows and accounts, those created, and those changed
+    (created or updated)."""
+
+    rows: int
+    accounts: int
+    accounts_created: int
+    accounts_changed: int
+    meters_created: int
+    meters_changed: int

@@ -15,6 +15,7 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 __all__ = [
     "CODE_LENGTH",
@@ -25,13 +26,17 @@ __all__ = [
     "CodeAccepted",
     "CodeExhausted",
     "CodeExpired",
+    "CodeToStore",
     "CodeWrong",
     "IssueAllowed",
+    "IssueCounts",
     "IssueDecision",
     "NoPendingCode",
     "OtpLimits",
     "PendingCode",
     "ResendTooSoon",
+    "SmsStatus",
+    "StoredCode",
     "VerifyResult",
     "code_matches",
     "generate_code",
@@ -309,6 +314,43 @@ def verify(
     if tries_left <= 0:
         return CodeExhausted()
     return CodeWrong(tries_left=tries_left)
+
+
+# --- what is stored --------------------------------------------------------------------------
+
+SmsStatus = Literal["sent", "failed"]  # what became of a code's SMS
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCode:
+    """The chat's pending code as the store keeps it (see :class:`PendingCode`)."""
+
+    chat_id: int
+    account_id: int | None
+    code_hash: str
+    expires_at: datetime
+    attempts: int
+    sent_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IssueCounts:
+    """What :func:`may_issue` is asked about, as counted in the store."""
+
+    last_to_chat: datetime | None
+    chat_24h: int
+    account_24h: int
+    total_24h: int
+
+
+@dataclass(frozen=True, slots=True)
+class CodeToStore:
+    """The chat's new pending code and whether an SMS goes out for it (to the account's phone)."""
+
+    account_id: int | None
+    sms: bool
+    code_hash: str
+    expires_at: datetime
 
 
 def _require_aware(moment: datetime, name: str) -> None:

@@ -15,10 +15,10 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
 from aiogram_i18n.cores import FluentRuntimeCore
 
+from bot.domain.campaigns import Campaign
 from bot.notifications.messages import Outgoing
 from bot.notifications.pacer import Pacer
 from bot.services.ports import DeliveryCounts
-from bot.storage.campaigns import Campaign
 
 log = logging.getLogger(__name__)
 

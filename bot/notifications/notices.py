@@ -16,7 +16,7 @@ from aiogram.exceptions import (
 )
 from aiogram_i18n.cores import FluentRuntimeCore
 
-from bot.storage.notices import Notice
+from bot.domain.campaigns import Notice
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
 
+from bot.domain.campaigns import RecipientAccount, RecipientMeter
 from bot.domain.periods import Period
 from bot.i18n import RenderCachingCore
 from bot.keyboards.reminders import submit_keyboard
 from bot.notifications.messages import Outgoing
-from bot.storage.recipients import RecipientAccount, RecipientMeter
 
 
 class ReminderMessages:

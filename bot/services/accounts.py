@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.domain.models import Account
-from bot.storage.chats import ChatRepository, LinkRepository
+from bot.services.stores import ChatStore, LinkStore
 
 # Drops what a process keeps in memory about a chat (its conversation, its language).
 ForgetCached = Callable[[int], None]
@@ -22,8 +22,8 @@ class AccountsService:
     def __init__(
         self,
         *,
-        chats: ChatRepository,
-        links: LinkRepository,
+        chats: ChatStore,
+        links: LinkStore,
         caches: Sequence[ForgetCached] = (),
     ) -> None:
         self.chats = chats

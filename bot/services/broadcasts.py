@@ -11,10 +11,9 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from bot.clock import Clock
+from bot.domain.campaigns import Campaign
 from bot.services.ports import AnnouncementRenderer, Deliverer, DeliveryCounts, Message, Render
-from bot.storage.campaigns import Campaign
-from bot.storage.deliveries import DeliveryRepository
-from bot.storage.recipients import RecipientRepository
+from bot.services.stores import DeliveryStore, RecipientStore
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +26,8 @@ class BroadcastService:
         *,
         clock: Clock,
         announcements: AnnouncementRenderer,
-        deliveries: DeliveryRepository,
-        recipients: RecipientRepository,
+        deliveries: DeliveryStore,
+        recipients: RecipientStore,
         sender: Deliverer,
     ) -> None:
         self.clock = clock

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.clock import Clock
-from bot.domain.models import Chat
-from bot.storage.chats import REMINDER_KINDS, ChatRepository
+from bot.domain.models import REMINDER_KINDS, Chat
+from bot.services.stores import ChatStore
 
 
 def _enabled(chat: Chat | None, kind: str) -> bool:
@@ -13,7 +13,7 @@ def _enabled(chat: Chat | None, kind: str) -> bool:
 
 
 class ChatSettingsService:
-    def __init__(self, *, chats: ChatRepository, clock: Clock) -> None:
+    def __init__(self, *, chats: ChatStore, clock: Clock) -> None:
         self.chats = chats
         self.clock = clock
 

@@ -14,10 +14,11 @@ from datetime import date, datetime, tzinfo
 from typing import TextIO
 
 from bot.clock import Clock
+from bot.domain.models import ExportRow
+from bot.domain.moments import from_db
 from bot.domain.periods import Period
 from bot.domain.windows import SubmissionWindow
-from bot.storage.readings import ExportRow, ReadingRepository
-from bot.storage.timestamps import from_db
+from bot.services.stores import ReadingStore
 
 EXPORT_HEADER = (
     "account",
@@ -95,16 +96,12 @@ _STORED_LENGTH = len("2026-11-15T05:00:01.000000+00:00")  # what `to_db` writes
 _MINUTES_REMEMBERED = 100_000
 
 
-async def export_period(
-    readings: ReadingRepository, period: Period, out: TextIO, tz: tzinfo
-) -> int:
+async def export_period(readings: ReadingStore, period: Period, out: TextIO, tz: tzinfo) -> int:
     """The readings accepted for `period` as CSV into `out`; the number of rows written."""
     return await _write_period(readings, period, out, tz)
 
 
-async def _write_period(
-    readings: ReadingRepository, period: Period, out: TextIO, tz: tzinfo
-) -> int:
+async def _write_period(readings: ReadingStore, period: Period, out: TextIO, tz: tzinfo) -> int:
     """The readings accepted for `period`, one row per meter (its current reading).
 
     Streamed: a million readings are read and written a chunk at a time, straight from the
@@ -145,7 +142,7 @@ class Stats:
 
 
 async def collect_stats(
-    readings: ReadingRepository,
+    readings: ReadingStore,
     period: Period | None,
     today: date,
     *,
@@ -155,7 +152,7 @@ async def collect_stats(
     return await _stats(readings, period or default_period(window, today))
 
 
-async def _stats(readings: ReadingRepository, period: Period) -> Stats:
+async def _stats(readings: ReadingStore, period: Period) -> Stats:
     counts = await readings.counts(period)
     return Stats(
         period=period,
@@ -180,7 +177,7 @@ class ExportService:
     """What operators and residents download, and the operators' figures."""
 
     def __init__(
-        self, *, readings: ReadingRepository, clock: Clock, tz: tzinfo, window: SubmissionWindow
+        self, *, readings: ReadingStore, clock: Clock, tz: tzinfo, window: SubmissionWindow
     ) -> None:
         self.readings = readings
         self.clock = clock

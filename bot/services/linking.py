@@ -15,10 +15,9 @@ from typing import Any
 from bot.clock import Clock
 from bot.domain import otp
 from bot.domain.models import Account
+from bot.domain.otp import CodeToStore, IssueCounts
+from bot.services.stores import AccountStore, LinkStore, OtpStore
 from bot.sms.base import SmsError, SmsFinalError, SmsSender
-from bot.storage.accounts import AccountRepository
-from bot.storage.chats import LinkRepository
-from bot.storage.otp import CodeToStore, IssueCounts, OtpRepository
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +53,9 @@ class LinkingService:
     def __init__(
         self,
         *,
-        accounts: AccountRepository,
-        links: LinkRepository,
-        codes: OtpRepository,
+        accounts: AccountStore,
+        links: LinkStore,
+        codes: OtpStore,
         sms: SmsSender,
         clock: Clock,
         limits: otp.OtpLimits,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.services.ports import NoticeDeliverer
-from bot.storage.notices import NoticeRepository
+from bot.services.stores import NoticeStore
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class NoticeReport:
 class NoticeService:
     def __init__(
         self,
-        notices: NoticeRepository,
+        notices: NoticeStore,
         deliverer: NoticeDeliverer,
         clock: Clock,
         *,

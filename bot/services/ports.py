@@ -13,10 +13,8 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Protocol
 
+from bot.domain.campaigns import Campaign, Notice, RecipientAccount, RecipientMeter
 from bot.domain.periods import Period
-from bot.storage.campaigns import Campaign
-from bot.storage.notices import Notice
-from bot.storage.recipients import RecipientAccount, RecipientMeter
 
 
 class Message(Protocol):

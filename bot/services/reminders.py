@@ -22,20 +22,19 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.domain.campaigns import (
+    Campaign,
+    MeterRule,
+    RecipientAccount,
+    RecipientMeter,
+    Rule,
+    WindowRule,
+)
 from bot.domain.periods import Period
 from bot.domain.windows import SubmissionWindow, WindowDates
 from bot.services.ports import Deliverer, Message, ReminderRenderer, Render
 from bot.services.reminder_report import CampaignResult, ReminderReport, format_report
-from bot.storage.campaigns import Campaign
-from bot.storage.deliveries import DeliveryRepository
-from bot.storage.recipients import (
-    MeterRule,
-    RecipientAccount,
-    RecipientMeter,
-    RecipientRepository,
-    Rule,
-    WindowRule,
-)
+from bot.services.stores import DeliveryStore, RecipientStore
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +120,8 @@ class ReminderService:
         settings: Settings,
         clock: Clock,
         messages: ReminderRenderer,
-        deliveries: DeliveryRepository,
-        recipients: RecipientRepository,
+        deliveries: DeliveryStore,
+        recipients: RecipientStore,
         sender: Deliverer,
     ) -> None:
         self.settings = settings

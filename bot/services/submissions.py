@@ -13,7 +13,16 @@ from itertools import pairwise
 
 from bot.clock import Clock
 from bot.domain.meter_task import MeterTask, ZoneBasis
-from bot.domain.models import Account, LastReading, Meter, StoredReading
+from bot.domain.models import (
+    Account,
+    ChatNotLinked,
+    LastReading,
+    Meter,
+    MeterGone,
+    RecentReading,
+    RequestKeyTaken,
+    StoredReading,
+)
 from bot.domain.periods import Period
 from bot.domain.readings import (
     RESOURCE_FLOORS,
@@ -24,15 +33,7 @@ from bot.domain.readings import (
     months_since,
 )
 from bot.domain.windows import SubmissionWindow, WindowDates
-from bot.storage.accounts import AccountRepository, MeterRepository
-from bot.storage.chats import LinkRepository
-from bot.storage.readings import (
-    ChatNotLinked,
-    MeterGone,
-    ReadingRepository,
-    RecentReading,
-    RequestKeyTaken,
-)
+from bot.services.stores import AccountStore, LinkStore, MeterStore, ReadingStore
 
 RECENT_PERIODS = 6  # "the meter's average over its last six periods" (SPEC §6)
 MAX_SPAN_MONTHS = 12
@@ -115,10 +116,10 @@ class SubmissionService:
     def __init__(
         self,
         *,
-        accounts: AccountRepository,
-        meters: MeterRepository,
-        readings: ReadingRepository,
-        links: LinkRepository,
+        accounts: AccountStore,
+        meters: MeterStore,
+        readings: ReadingStore,
+        links: LinkStore,
         clock: Clock,
         tz: tzinfo,
         window: SubmissionWindow,

@@ -6,8 +6,8 @@ from datetime import tzinfo
 from typing import Any
 
 from bot.domain.models import Account, LastReading, Meter, Resource
+from bot.domain.moments import day_from_db, from_db
 from bot.storage.db import Database
-from bot.storage.timestamps import day_from_db, from_db
 
 _METERS_WITH_LAST = """
 SELECT m.id, m.account_id, m.serial, m.resource, m.tariffs, m.digits, m.verified_until,

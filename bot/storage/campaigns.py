@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from bot.domain.campaigns import Campaign
+from bot.domain.moments import day_from_db, to_db
 from bot.storage.db import Database
-from bot.storage.timestamps import day_from_db, to_db
 
 STATUSES = (
     "pending",
@@ -24,18 +24,6 @@ STATUSES = (
     "unknown",
     "given_up",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Campaign:
-    id: str
-    kind: str
-    params: dict[str, Any]
-    expires_on: date | None
-    materialised: bool
-    finished: bool
-    admin_chat_id: int | None = None
-    progress_message_id: int | None = None
 
 
 def _campaign(row: Any) -> Campaign:

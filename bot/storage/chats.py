@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.domain.models import Account, Chat
+from bot.domain.models import REMINDER_KINDS, Account, Chat
+from bot.domain.moments import from_db, to_db
 from bot.storage.db import Database
-from bot.storage.timestamps import from_db, to_db
-
-REMINDER_KINDS = ("opening", "closing", "verification")
 
 
 def _chat(row: Any) -> Chat:

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.storage.campaigns import Campaign, CampaignRepository
-from bot.storage.timestamps import from_db, to_db
+from bot.domain.moments import from_db, to_db
+from bot.storage.campaigns import CampaignRepository
 
-__all__ = ["Campaign", "DeliveryRepository", "Retrying"]
+__all__ = ["DeliveryRepository", "Retrying"]
 
 
 @dataclass(frozen=True, slots=True)

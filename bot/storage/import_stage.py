@@ -74,15 +74,6 @@ conn.close()
 _LENGTH = struct.Struct("<Q")
 # A smaller file is staged here at the end: not worth a process (its ~50 ms to start).
 STAGE_IN_PROCESS_ROWS = 20_000
-ROW_BYTES = 100  # a billing file's row is 100-150 bytes: how a file's size foretells its rows
-
-
-def expected_rows(path: Path) -> int:
-    """About how many rows the file at ``path`` holds, from its size (0 if it cannot be read)."""
-    try:
-        return path.stat().st_size // ROW_BYTES
-    except OSError:
-        return 0  # the checking says why it cannot be read
 
 
 class ImportStage:

@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
 
+from bot.domain.models import Upserted
+from bot.domain.moments import to_db
 from bot.storage.db import Database
 from bot.storage.import_stage import METER_FIELDS, ImportStage
-from bot.storage.timestamps import to_db
 
 BATCH_SIZE = 5_000  # staged rows per pair of upsert statements (and per progress report)
 
@@ -56,19 +56,6 @@ ON CONFLICT (account_id, serial) DO UPDATE SET
     {", ".join(f"{name} = excluded.{name}" for name in METER_FIELDS)}
 WHERE {" OR ".join(f"{name} IS NOT excluded.{name}" for name in METER_FIELDS)}
 """
-
-
-@dataclass(frozen=True, slots=True)
-class Upserted:
-    """What one batch did: its rows and accounts, those created, and those changed (created or
-    updated)."""
-
-    rows: int
-    accounts: int
-    accounts_created: int
-    accounts_changed: int
-    meters_created: int
-    meters_changed: int
 
 
 async def upsert_staged(

@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from bot.domain.campaigns import Notice
+from bot.domain.moments import to_db
 from bot.storage.db import Database
-from bot.storage.timestamps import to_db
 
 OUTCOMES = ("sent", "blocked", "failed")
-
-
-@dataclass(frozen=True, slots=True)
-class Notice:
-    id: int
-    chat_id: int
-    kind: str
-    args: dict[str, Any]
-    locale: str | None  # the chat's chosen language, if any
 
 
 class NoticeRepository:

@@ -3,45 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 import aiosqlite
 
+from bot.domain.moments import from_db, to_db
+from bot.domain.otp import CodeToStore, IssueCounts, SmsStatus, StoredCode
 from bot.storage.db import Database
-from bot.storage.timestamps import from_db, to_db
 
-SmsStatus = Literal["sent", "failed"]
 Refusal = TypeVar("Refusal")
-
-
-@dataclass(frozen=True, slots=True)
-class StoredCode:
-    chat_id: int
-    account_id: int | None
-    code_hash: str
-    expires_at: datetime
-    attempts: int
-    sent_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class IssueCounts:
-    last_to_chat: datetime | None
-    chat_24h: int
-    account_24h: int
-    total_24h: int
-
-
-@dataclass(frozen=True, slots=True)
-class CodeToStore:
-    """The chat's new pending code and whether an SMS goes out for it (to the account's phone)."""
-
-    account_id: int | None
-    sms: bool
-    code_hash: str
-    expires_at: datetime
 
 
 # Counted in the last 24 h: every code of the chat, and every SMS attempted (whatever became

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 import aiosqlite
 
-from bot.domain.models import LastReading, StoredReading
+from bot.domain.models import (
+    ChatNotLinked,
+    ExportRow,
+    LastReading,
+    MeterGone,
+    PeriodCounts,
+    RecentReading,
+    RequestKeyTaken,
+    SavedReading,
+    StoredReading,
+)
+from bot.domain.moments import day_from_db, from_db, to_db
 from bot.domain.periods import Period
 from bot.storage.db import Database
-from bot.storage.timestamps import day_from_db, from_db, to_db
 
 _READING_COLUMNS = """
 r.id, r.meter_id, r.period, r.t1, r.t2, r.t3, r.submitted_at, r.receipt, r.replaced_at,
@@ -62,58 +71,9 @@ WHERE r.period = ? AND r.replaced_at IS NULL ORDER BY a.number, m.serial
 EXPORT_CHUNK = 10_000  # rows per trip to the database thread
 
 
-class MeterGone(LookupError):
-    """The meter was removed from the database while the resident was typing."""
-
-
-class ChatNotLinked(LookupError):
-    """The chat is not (or no longer) linked to the account the reading is for."""
-
-
-class RequestKeyTaken(LookupError):
-    """The request key was saved by another chat: a crafted or replayed button."""
-
-
-class RecentReading(NamedTuple):
-    """A current reading as the checks of a new value see it (see recent_current)."""
-
-    period: Period
-    values: tuple[int, ...]  # one per tariff zone, T1 first
-    submitted_at: datetime
-
-
 @lru_cache(maxsize=1024)
 def _period(text: str) -> Period:
     return Period.parse(text)
-
-
-@dataclass(frozen=True, slots=True)
-class SavedReading:
-    reading: StoredReading
-    duplicate: bool  # the request key had been saved before: nothing new was written
-
-
-@dataclass(frozen=True, slots=True)
-class ExportRow:
-    account: str
-    serial: str
-    resource: str
-    period: Period
-    values: tuple[int | None, int | None, int | None]
-    submitted_at: datetime
-    receipt: str
-    replaced_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    linked_chats: int
-    accounts: int
-    linked_accounts: int
-    meters: int
-    meters_with_reading: int
-    submissions: int  # every submission for the period, corrections included
-    corrections: int
 
 
 def receipt_number(reading_id: int, period: Period) -> str:
@@ -309,12 +269,12 @@ class ReadingRepository:
         """One row per meter with a current reading for the period (what the billing takes),
         ordered by account then serial, ``chunk`` rows at a time: an export streams them.
         A row's cells: account, serial, resource, period, t1, t2, t3, submitted_at as stored
-        (see ``timestamps.to_db``), receipt."""
+        (see ``bot.domain.moments.to_db``), receipt."""
         async with self.db.reader.execute(_CURRENT_OF_PERIOD, (str(period),)) as cursor:
             while rows := list(await cursor.fetchmany(chunk)):
                 yield rows
 
-    async def counts(self, period: Period) -> Counts:
+    async def counts(self, period: Period) -> PeriodCounts:
         row = await self.db.fetchone(
             "SELECT"
             " (SELECT count(DISTINCT chat_id) FROM links) AS linked_chats,"
@@ -329,4 +289,4 @@ class ReadingRepository:
             {"p": str(period)},
         )
         assert row is not None
-        return Counts(*(int(value) for value in row))
+        return PeriodCounts(*(int(value) for value in row))

@@ -6,12 +6,12 @@ Recipients are selected and recorded a few thousand at a time, inside SQLite.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from bot.domain.campaigns import MeterRule, RecipientAccount, RecipientMeter, Rule
+from bot.domain.moments import day_from_db, to_db
 from bot.storage.db import Database
-from bot.storage.timestamps import day_from_db, to_db
 
 REMINDER_FLAGS = {
     "opening": "remind_opening",
@@ -20,57 +20,6 @@ REMINDER_FLAGS = {
 }
 # SQLite allows 32766 variables; stay far below for any one IN (...) list.
 _MAX_VARIABLES = 900
-
-
-@dataclass(frozen=True, slots=True)
-class WindowRule:
-    """Meters whose own window days are exactly these (None = the default day); with
-    `unread_period`, only those still lacking a current reading for that period."""
-
-    window_start: int | None
-    window_end: int | None
-    unread_period: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MeterRule:
-    """One meter, while its verification date is still `due`."""
-
-    meter_id: int
-    due: date
-
-
-Rule = WindowRule | MeterRule
-
-
-@dataclass(frozen=True, slots=True)
-class RecipientMeter:
-    """One row of what a reminder says: a chat, one of its accounts, one meter of it."""
-
-    chat_id: int
-    locale: str | None
-    account_id: int
-    number: str
-    address: str | None
-    meter_id: int
-    serial: str
-    resource: str
-    window_start: int | None
-    window_end: int | None
-    verified_until: date | None
-
-
-@dataclass(frozen=True, slots=True)
-class RecipientAccount:
-    """A chat, one of its accounts, and one window the account's matching meters use."""
-
-    chat_id: int
-    locale: str | None
-    account_id: int
-    number: str
-    address: str | None
-    window_start: int | None
-    window_end: int | None
 
 
 def _rules_sql(rules: Sequence[Rule]) -> tuple[str, list[Any]]:

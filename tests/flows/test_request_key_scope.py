@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.clock import FrozenClock
+from bot.domain.models import RequestKeyTaken
 from bot.domain.periods import Period
 from bot.services.submissions import (
     MeterTask,
@@ -17,7 +18,7 @@ from bot.services.submissions import (
     WindowClosed,
 )
 from bot.storage.chats import LinkRepository
-from bot.storage.readings import ReadingRepository, RequestKeyTaken
+from bot.storage.readings import ReadingRepository
 from tests.flows.test_submit import SUBMIT, last_answer, link, seed_flat
 from tests.harness import BotHarness, ChatClient
 from tests.seed import M, add_account

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.domain.moments import from_db, to_db
 from bot.services.export import _local_moments, _moment
-from bot.storage.timestamps import from_db, to_db
 
 ZONES = [
     "Europe/Moscow",  # +04:00 in 2011-2014, +03:00 since

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from bot.domain.moments import to_db
 from bot.services.importer import DEFAULT_ACCOUNT_PATTERN, ImportReport, format_report, import_file
 from bot.storage import imports
 from bot.storage.db import Database
 from bot.storage.imports import ImportRepository
-from bot.storage.timestamps import to_db
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=3)

@@ -19,6 +19,7 @@ from bot.services.importer import (
     check_file,
     parse_rows,
 )
+from bot.storage.import_stage import scratch_stage
 
 TODAY = date(2026, 11, 27)
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "accounts.csv"
@@ -37,7 +38,7 @@ def check(
 ) -> FileCheck:
     path = tmp_path / "accounts.csv"
     path.write_bytes(raw if raw is not None else "\n".join(lines).encode() + b"\n")
-    return check_file(path, today=TODAY, account_pattern=account_pattern)
+    return check_file(path, scratch_stage, today=TODAY, account_pattern=account_pattern)
 
 
 def rows(tmp_path: Path, *lines: str) -> list[ImportRow | RowError]:
@@ -60,7 +61,7 @@ def one_error(result: FileCheck) -> RowError:
 
 
 def test_example_file_is_clean() -> None:
-    result = check_file(EXAMPLE, today=TODAY)
+    result = check_file(EXAMPLE, scratch_stage, today=TODAY)
     assert result.errors == []
     assert result.rows == 36
 
@@ -356,7 +357,7 @@ def test_every_duplicate_names_the_first_line_in_any_row_order(
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "accounts.csv"
         path.write_text("\n".join(lines), encoding="utf-8")
-        assert messages(check_file(path, today=TODAY)) == expected
+        assert messages(check_file(path, scratch_stage, today=TODAY)) == expected
 
 
 def test_one_account_must_keep_its_phone_and_address(tmp_path: Path) -> None:
@@ -517,6 +518,6 @@ def test_every_bad_row_is_reported_with_all_its_reasons(tmp_path: Path) -> None:
 
 
 def test_a_file_that_cannot_be_opened_is_refused(tmp_path: Path) -> None:
-    result = check_file(tmp_path / "missing.csv", today=TODAY)
+    result = check_file(tmp_path / "missing.csv", scratch_stage, today=TODAY)
     assert result.refused
     assert messages(result)[0].startswith(f"cannot read {tmp_path / 'missing.csv'}: ")

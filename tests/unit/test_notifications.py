@@ -19,14 +19,13 @@ from aiogram.exceptions import (
 from aiogram.methods import SendMessage
 from aiogram_i18n.cores import FluentRuntimeCore
 
+from bot.domain.campaigns import Notice, RecipientMeter
 from bot.domain.periods import Period
 from bot.i18n import LOCALES_DIR, RenderCachingCore
 from bot.keyboards.callbacks import SubmitStartCb
 from bot.notifications.messages import Outgoing
 from bot.notifications.notices import NoticeMessages
 from bot.notifications.reminders import ReminderMessages
-from bot.storage.notices import Notice
-from bot.storage.recipients import RecipientMeter
 
 ROOT = Path(__file__).resolve().parents[2]
 # what decides who gets what, and when: rules only, no Telegram, no Fluent, no App

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.domain.models import ChatNotLinked, MeterGone, SavedReading
 from bot.domain.periods import Period
 from bot.domain.readings import (
     MAX_DIGITS_DEFAULT,
@@ -25,13 +26,7 @@ from bot.domain.readings import (
 )
 from bot.storage.chats import LinkRepository
 from bot.storage.db import Database
-from bot.storage.readings import (
-    ChatNotLinked,
-    MeterGone,
-    ReadingRepository,
-    SavedReading,
-    receipt_number,
-)
+from bot.storage.readings import ReadingRepository, receipt_number
 from tests.seed import M, add_account
 
 NBSP = "\u00a0"

@@ -4,28 +4,19 @@ disagree on its phone or address), while its rows go to the stage."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO
 
 from bot.services.importer.check import checked_rows
 from bot.services.importer.rows import FileCheck, RowError
+from bot.services.stores import Spool
 
 SPOOL_BATCH = 5_000  # rows handed to the stage at a time
 
 _MASK32 = (1 << 32) - 1
 _MASK64 = (1 << 64) - 1
 _NOTHING = object()
-
-
-class Spool(Protocol):
-    """Where the rows that passed their own checks wait (``bot.storage.import_stage``)."""
-
-    def write(self, rows: list[tuple[Any, ...]]) -> None: ...
-    def flush(self) -> None: ...
-    def rows_of(self, numbers: Iterable[str]) -> Iterator[tuple[int, str, str]]: ...
-    def skip(self, lines: Iterable[int]) -> None: ...
 
 
 def _duplicate(number: str, serial: str, earlier: int) -> str:

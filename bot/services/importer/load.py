@@ -8,20 +8,22 @@ from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
+from bot.domain.models import Upserted
 from bot.services.importer.across import check_into
 from bot.services.importer.report import ImportReport
-from bot.services.importer.rows import DEFAULT_ACCOUNT_PATTERN, FileCheck
-from bot.storage.import_stage import expected_rows, scratch_stage
-from bot.storage.imports import ImportRepository, Upserted
+from bot.services.importer.rows import DEFAULT_ACCOUNT_PATTERN, FileCheck, expected_rows
+from bot.services.stores import ImportStore, MakeStage, StageT
 
 
 def check_file(
     path: Path,
+    scratch_stage: MakeStage,
     *,
     account_pattern: re.Pattern[str] = DEFAULT_ACCOUNT_PATTERN,
     today: date,
 ) -> FileCheck:
-    """Check a file without importing it: every bad row with its reason."""
+    """Check a file without importing it: every bad row with its reason. Its rows wait in a
+    stage ``scratch_stage`` makes (``bot.storage.import_stage.scratch_stage``)."""
     with scratch_stage(expected_rows(path)) as stage:
         return check_into(path, stage, account_pattern=account_pattern, today=today)
 
@@ -48,7 +50,7 @@ def _counting(
 
 
 async def import_file(
-    imports_into: ImportRepository,
+    imports_into: ImportStore[StageT],
     path: Path,
     *,
     account_pattern: re.Pattern[str] = DEFAULT_ACCOUNT_PATTERN,

@@ -1,4 +1,9 @@
-"""How moments and days are written to the database: ISO 8601 text, moments in UTC."""
+"""How moments and days are written as text: ISO 8601, moments in UTC to the microsecond.
+
+Storage writes and reads every moment with these; the export's fast path
+(``bot.services.export``) relies on the same shape to turn stored text into local time without
+parsing every row. Plain functions of ``datetime``: a neutral place both layers may import.
+"""
 
 from __future__ import annotations
 
