@@ -213,9 +213,8 @@ def _settings(tmp: Path, **overrides: Any) -> Any:
 
 
 async def _build(tmp: Path, chats: int, **overrides: Any) -> tuple[Any, Any]:
-    from bot.app import build_app
+    from bot.app import build_app, settle_heap
     from bot.clock import FrozenClock
-    from bot.run import settle_heap
 
     await seed(tmp / "bot.sqlite3", chats)
     session = light_session_class()(chats, timed="broadcast_rate" in overrides)

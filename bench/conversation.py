@@ -44,10 +44,9 @@ from aiogram.types import (
 )
 
 from bench.__main__ import TARGET_LINE, machine
-from bot.app import App, build_app
+from bot.app import App, build_app, settle_heap
 from bot.clock import FrozenClock
 from bot.config import Settings
-from bot.run import settle_heap
 from bot.storage.chats import LinkRepository
 
 RouterT = TypeVar("RouterT", bound=Router)

@@ -220,8 +220,7 @@ def export(period: str, output: Path | None) -> None:
 )
 def send_reminders(kinds: tuple[str, ...]) -> None:
     """Run the reminder job now, exactly as the scheduler would (no duplicates)."""
-    from bot.app import build_app
-    from bot.run import settle_heap
+    from bot.app import build_app, settle_heap
     from bot.services.reminders import format_report
 
     async def main(settings: Settings) -> Any:

@@ -9,6 +9,7 @@ process that runs them (bot/run.py, the command line, the tests) and for `close`
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
@@ -256,3 +257,12 @@ def build_delivery(
         tz=settings.tz,
     )
     return Delivery(sender, reminders, broadcasts, notices, jobs)
+
+
+def settle_heap() -> None:
+    """Once the process is built: what exists now (aiogram's ~200k type objects, the app)
+    lives as long as the process, so keep it out of the cyclic collector's full passes.
+    Without this each full pass walks all of it: ~0.2 s, nine times in a broadcast to 100k
+    chats. Call once per process, after `build_app`, never in tests (frozen garbage stays)."""
+    gc.collect()
+    gc.freeze()
