@@ -82,6 +82,7 @@ async def test_health_readiness_and_metrics_of_updates_and_submissions(
         timed = samples(metrics, "bot_update_seconds_count")
         assert sum(timed.values()) == sum(updates.values())
 
+        await harness.app.storage.fsm.flush()  # the walk's last state written: nothing pending
         await harness.db.close()  # a database that no longer answers: not ready, still alive
         status, text = await get(f"{base}/readyz")
         assert status == 503 and "database" in text
