@@ -178,14 +178,6 @@ async def test_sms_delivered_after_the_timeout_counts_so_send_again_is_bounded(
 
 
 @pytest.fixture
-async def gateway() -> AsyncIterator[FakeSmsRu]:
-    fake = FakeSmsRu(api_id="test-api-id")
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def smsru_bot(tmp_path: Path, gateway: FakeSmsRu) -> AsyncIterator[BotHarness]:
     # a long timeout: a sender that waited for the gateway would wait out the whole hang
     sender = SmsRuSender("test-api-id", gateway.base_url, retries=3, backoff=0.01, timeout=10)

@@ -17,14 +17,6 @@ PHONE = "+79161234567"
 
 
 @pytest.fixture
-async def gateway() -> AsyncIterator[FakeSmsRu]:
-    fake = FakeSmsRu(api_id="test-api-id")
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def bot(tmp_path: Path, gateway: FakeSmsRu) -> AsyncIterator[BotHarness]:
     sender = SmsRuSender("test-api-id", gateway.base_url, retries=3, backoff=0.01, timeout=0.3)
     harness = await start_harness(tmp_path, sms=sender)

@@ -1,0 +1,18 @@
+"""Fixtures several flow modules share."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.fakes.smsru import FakeSmsRu
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[FakeSmsRu]:
+    """A fake SMS.ru on loopback, taking the api_id the flows' senders use."""
+    fake = FakeSmsRu(api_id="test-api-id")
+    await fake.start()
+    yield fake
+    await fake.stop()
