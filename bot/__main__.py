@@ -10,6 +10,7 @@ import sqlite3
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import click
 
@@ -23,7 +24,8 @@ def _secrets(settings: Settings) -> list[str]:
     token = settings.bot_token.get_secret_value() if settings.bot_token else ""
     api_id = settings.smsru_api_id.get_secret_value() if settings.smsru_api_id else ""
     webhook = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
-    return [token, token.partition(":")[2], api_id, webhook]
+    redis_password = urlsplit(settings.redis).password or "" if settings.redis else ""
+    return [token, token.partition(":")[2], api_id, webhook, redis_password]
 
 
 def _setup_logging(settings: Settings) -> None:

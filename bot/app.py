@@ -189,14 +189,19 @@ def build_services(
         on_saved=metrics.submission_saved,
     )
     # forgetting a chat drops what this process keeps in memory about it too
-    forget_cached = (storage.fsm.forget_chat, locales.forget)
+    forget_cached = (locales.forget,)
     return Services(
         settings=settings,
         clock=clock,
         locales=locales,
         linking=linking,
         submissions=submissions,
-        accounts=AccountsService(chats=storage.chats, links=storage.links, caches=forget_cached),
+        accounts=AccountsService(
+            chats=storage.chats,
+            links=storage.links,
+            conversations=storage.fsm,
+            caches=forget_cached,
+        ),
         chat_settings=ChatSettingsService(chats=storage.chats, clock=clock),
         exports=ExportService(
             readings=storage.readings, clock=clock, tz=settings.tz, window=window

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None  # sent back by Telegram in each request's header
     http_host: str = "127.0.0.1"  # the HTTP server: webhook, /healthz, /readyz, /metrics
     http_port: int = Field(8080, ge=0, le=65535)  # 0: any free port (tests)
+    # conversations and per-chat order in Redis (SPEC §12); empty: in the database, one process
+    redis_url: SecretStr | None = None  # may hold a password: never logged
+    redis_prefix: str = "meterbot"  # every key starts with it: one Redis, several installations
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -89,7 +92,7 @@ class Settings(BaseSettings):
     def _lower_case(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("webhook_url", "webhook_secret", mode="before")
+    @field_validator("webhook_url", "webhook_secret", "redis_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -109,6 +112,23 @@ class Settings(BaseSettings):
             r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
         ):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"(redis|rediss|unix)://\S+", value.get_secret_value()
+        ):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @field_validator("redis_prefix")
+    @classmethod
+    def _key_prefix(cls, value: str) -> str:
+        # no glob characters: the bot and the tests match keys by this prefix
+        if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", value):
+            raise ValueError("must be 1-64 characters of A-Z, a-z, 0-9, _ . : and -")
         return value
 
     @field_validator("support_contact")
@@ -230,6 +250,11 @@ class Settings(BaseSettings):
         """The path of WEBHOOK_URL, where the HTTP server takes Telegram's POSTs."""
         assert self.webhook_url is not None  # webhook mode requires it
         return urlsplit(self.webhook_url).path or "/"
+
+    @property
+    def redis(self) -> str | None:
+        """REDIS_URL, when set: conversations and per-chat order live there."""
+        return self.redis_url.get_secret_value() if self.redis_url else None
 
     @property
     def secret_key(self) -> bytes:

@@ -4,6 +4,7 @@ that handlers are given by name, and the delivery side."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.clock import Clock
@@ -21,6 +22,7 @@ from bot.services.reminders import ReminderService
 from bot.services.submissions import SubmissionService
 from bot.storage.accounts import AccountRepository, MeterRepository
 from bot.storage.chats import ChatRepository, LinkRepository
+from bot.storage.conversations import Conversations
 from bot.storage.db import Database
 from bot.storage.deliveries import DeliveryRepository
 from bot.storage.fsm import SqliteStorage
@@ -28,6 +30,7 @@ from bot.storage.notices import NoticeRepository
 from bot.storage.otp import OtpRepository
 from bot.storage.readings import ReadingRepository
 from bot.storage.recipients import RecipientRepository
+from bot.storage.redis_fsm import RedisConversations
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +47,7 @@ class Storage:
     deliveries: DeliveryRepository
     recipients: RecipientRepository
     notices: NoticeRepository
-    fsm: SqliteStorage
+    fsm: Conversations  # in the database, or in Redis when REDIS_URL is set
 
     @classmethod
     def over(cls, db: Database, settings: Settings) -> Storage:
@@ -59,8 +62,21 @@ class Storage:
             deliveries=DeliveryRepository(db),
             recipients=RecipientRepository(db),
             notices=NoticeRepository(db),
-            fsm=SqliteStorage(db),
+            fsm=conversations(db, settings),
         )
+
+    def readiness(self) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
+        """What /readyz asks, each by the name it reports: the database, and Redis if used."""
+        checks: list[tuple[str, Callable[[], Awaitable[None]]]] = [("database", self.db.ping)]
+        if self.fsm.server is not None:
+            checks.append((self.fsm.server, self.fsm.ping))
+        return checks
+
+
+def conversations(db: Database, settings: Settings) -> Conversations:
+    if settings.redis is None:
+        return SqliteStorage(db)
+    return RedisConversations(settings.redis, settings.redis_prefix)
 
 
 @dataclass(frozen=True, slots=True)

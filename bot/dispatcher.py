@@ -20,7 +20,6 @@ from bot.middlewares.conversation import ConversationFlushMiddleware
 from bot.middlewares.leaving import WalkLeftMiddleware
 from bot.middlewares.metrics import UpdateMetricsMiddleware
 from bot.scheduler import DeliveryJobs
-from bot.storage.fsm import ChatIsolation
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ def create_dispatcher(
 ) -> Dispatcher:
     in_flight, activity = middlewares
     locales, default_locale = services.locales, settings.default_locale
-    dp = Dispatcher(storage=storage.fsm, events_isolation=ChatIsolation())
+    dp = Dispatcher(storage=storage.fsm, events_isolation=storage.fsm.create_isolation())
     dp.update.outer_middleware(in_flight)
     metrics.install(dp)  # outer on updates, and where aiogram names the handler it picked
     retry_after.install(dp, bot)

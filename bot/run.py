@@ -23,17 +23,21 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramUnauthorizedError,
 )
+from redis.exceptions import RedisError
 
 from bot.app import App, build_app, settle_heap
 from bot.config import Settings
 from bot.dispatcher import register_commands
 from bot.startup import StartupError, StopDuringStartUp, database_problem, take_instance_lock
 from bot.storage.db import Database
+from bot.storage.redis_fsm import RedisConversations
 from bot.web import HttpServer
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+REDIS_STARTUP_TIMEOUT = 5.0  # seconds Redis has to answer a PING at start
 
 
 async def _open_app(settings: Settings) -> App:
@@ -69,6 +73,22 @@ async def ask_telegram(settings: Settings, call: Awaitable[T], what: str) -> T:
         raise StartupError(
             f"{url} does not answer like a Bot API server: check TELEGRAM_API_URL"
         ) from None
+
+
+async def check_conversations(app: App) -> None:
+    """With REDIS_URL, Redis must answer before the bot serves: no update can be handled
+    without the conversation and the chat's lock it keeps."""
+    fsm = app.storage.fsm
+    if not isinstance(fsm, RedisConversations):
+        return
+    try:
+        await asyncio.wait_for(fsm.ping(), REDIS_STARTUP_TIMEOUT)
+    except TimeoutError:
+        raise StartupError(
+            f"Redis at {fsm.address} did not answer within {REDIS_STARTUP_TIMEOUT:g} s (REDIS_URL)"
+        ) from None
+    except RedisError as exc:
+        raise StartupError(f"cannot use Redis at {fsm.address}: {exc} (REDIS_URL)") from None
 
 
 async def _register_commands_or_warn(app: App) -> None:
@@ -115,6 +135,7 @@ async def run_bot(settings: Settings, *, delete_webhook: bool = False) -> None:
             take_instance_lock(stack, settings.database_path)
             app = await _open_app(settings)
             try:
+                await check_conversations(app)
                 await ask_telegram(settings, app.bot.me(), "getMe")
                 await _register_commands_or_warn(app)
                 await check_webhook(app, delete_webhook=delete_webhook)

@@ -22,7 +22,7 @@ from bot.startup import StartupError
 
 log = logging.getLogger(__name__)
 
-READY_TIMEOUT_SECONDS = 2.0  # a database slower than this to answer a trivial read is not ready
+READY_TIMEOUT_SECONDS = 2.0  # a database (or Redis) slower than this to answer is not ready
 # Webhook requests are answered before their update is handled, so those in hand at a stop
 # end at once; this only bounds a client that is slow to send its body.
 REQUESTS_GRACE_SECONDS = 0.5
@@ -80,12 +80,13 @@ class HttpServer:
         return web.Response(text="ok\n")
 
     async def readyz(self, _request: web.Request) -> web.Response:
-        try:
-            await asyncio.wait_for(self._app.storage.db.ping(), READY_TIMEOUT_SECONDS)
-        except TimeoutError:
-            return web.Response(status=503, text="database: no answer\n")
-        except Exception as exc:  # closed, unreadable, gone: not ready, whatever the reason
-            return web.Response(status=503, text=f"database: {type(exc).__name__}\n")
+        for name, ping in self._app.storage.readiness():  # the database, and Redis if used
+            try:
+                await asyncio.wait_for(ping(), READY_TIMEOUT_SECONDS)
+            except TimeoutError:
+                return web.Response(status=503, text=f"{name}: no answer\n")
+            except Exception as exc:  # closed, unreadable, gone: not ready, whatever the reason
+                return web.Response(status=503, text=f"{name}: {type(exc).__name__}\n")
         return web.Response(text="ready\n")
 
     async def metrics(self, _request: web.Request) -> web.Response:

@@ -8,15 +8,16 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 
-from bot.storage.fsm import SqliteStorage
+from bot.storage.conversations import Conversations
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class ConversationFlushMiddleware(BaseMiddleware):
-    """Has the state the handler left written behind it (see bot.storage.fsm)."""
+    """Has the state the handler left written behind it (see bot.storage.fsm); a storage
+    that writes at once (Redis) has nothing to do here."""
 
-    def __init__(self, storage: SqliteStorage) -> None:
+    def __init__(self, storage: Conversations) -> None:
         self.storage = storage
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:

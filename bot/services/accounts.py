@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.domain.models import Account
-from bot.services.stores import ChatStore, LinkStore
+from bot.services.stores import ChatStore, ConversationStore, LinkStore
 
 # Drops what a process keeps in memory about a chat (its conversation, its language).
 ForgetCached = Callable[[int], None]
@@ -24,10 +24,12 @@ class AccountsService:
         *,
         chats: ChatStore,
         links: LinkStore,
+        conversations: ConversationStore,
         caches: Sequence[ForgetCached] = (),
     ) -> None:
         self.chats = chats
         self.links = links
+        self.conversations = conversations
         self.caches = tuple(caches)
 
     async def of_chat(self, chat_id: int) -> ChatAccounts:
@@ -63,5 +65,6 @@ class AccountsService:
         """Erase everything kept about the chat, its conversation included, on disk and in
         memory; its submitted readings stay, anonymised."""
         await self.chats.forget(chat_id)
+        await self.conversations.forget_chat(chat_id)
         for forget_cached in self.caches:
             forget_cached(chat_id)

@@ -58,6 +58,12 @@ class ChatStore(Protocol):
         ...
 
 
+class ConversationStore(Protocol):
+    async def forget_chat(self, chat_id: int) -> None:
+        """Erase the chat's conversation wherever it is kept (the database, or Redis)."""
+        ...
+
+
 class LinkStore(Protocol):
     async def link(self, chat_id: int, account_id: int, now: datetime) -> bool:
         """Link and make it the chat's current account; False when it was linked already."""

@@ -30,8 +30,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from aiogram.fsm.state import State
-from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, StateType, StorageKey
+from aiogram.fsm.storage.base import BaseEventIsolation, StateType, StorageKey
 
+from bot.storage.conversations import Conversations
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def _key(key: StorageKey) -> str:
     )
 
 
-class SqliteStorage(BaseStorage):
+class SqliteStorage(Conversations):
     MAX_CACHED = 10_000  # conversations kept in memory; a few KB each at most
 
     def __init__(self, db: Database) -> None:
@@ -200,7 +201,10 @@ class SqliteStorage(BaseStorage):
             )
         return statements
 
-    def forget_chat(self, chat_id: int) -> None:
+    def create_isolation(self) -> ChatIsolation:
+        return ChatIsolation()  # this process is the only one on the database
+
+    async def forget_chat(self, chat_id: int) -> None:
         """Drop cached state of a chat whose rows were deleted (see /forget)."""
         for name in [n for n in self._cache if n.split(":")[1] == str(chat_id)]:
             del self._cache[name]

@@ -17,8 +17,15 @@ OTHER_CHAT = 1002
 NOV_1 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-def service(db: Database, *caches: ForgetCached) -> AccountsService:
-    return AccountsService(chats=ChatRepository(db), links=LinkRepository(db), caches=caches)
+def service(
+    db: Database, *caches: ForgetCached, conversations: SqliteStorage | None = None
+) -> AccountsService:
+    return AccountsService(
+        chats=ChatRepository(db),
+        links=LinkRepository(db),
+        conversations=conversations or SqliteStorage(db),
+        caches=caches,
+    )
 
 
 async def two_accounts(db: Database) -> tuple[int, int]:
@@ -88,7 +95,7 @@ async def test_forgetting_a_chat_erases_its_rows_its_conversation_and_its_caches
     await storage.flush()
     forgotten: list[int] = []
 
-    await service(db, storage.forget_chat, forgotten.append).forget(CHAT)
+    await service(db, forgotten.append, conversations=storage).forget(CHAT)
 
     assert forgotten == [CHAT]
     assert await db.fetchval("SELECT count(*) FROM fsm_states") == 0

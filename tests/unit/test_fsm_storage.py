@@ -140,7 +140,7 @@ async def test_a_failed_write_is_retried_by_the_next_flush(counting: CountingDat
 async def test_a_forgotten_chat_leaves_nothing_to_write(counting: CountingDatabase) -> None:
     storage = SqliteStorage(counting)
     await storage.set_state(key(1), Submission.value)
-    storage.forget_chat(1)
+    await storage.forget_chat(1)
     await storage.flush()
     assert counting.writes == []
     assert await storage.get_state(key(1)) is None
