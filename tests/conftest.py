@@ -7,6 +7,13 @@ import pytest
 
 from bot.storage.db import Database
 from tests.harness import BotHarness, fresh_database, start_harness
+from tests.support.services import (
+    RedisSpace,
+    postgres_schema,
+    postgres_url_under_test,
+    redis_space,
+    redis_url_under_test,
+)
 
 E2E = Path(__file__).parent / "e2e"
 
@@ -32,3 +39,19 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
     database = await Database.open(tmp_path / "bot.sqlite3")
     yield database
     await database.close()
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[RedisSpace]:
+    """The test's own key prefix on the Redis at TEST_REDIS_URL (its keys deleted after);
+    skips when Redis does not answer, fails instead under REQUIRE_SERVICES=1."""
+    async with redis_space(redis_url_under_test()) as space:
+        yield space
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A URL selecting the test's own fresh schema on the PostgreSQL at TEST_POSTGRES_URL
+    (dropped after); skips when it does not answer, fails instead under REQUIRE_SERVICES=1."""
+    async with postgres_schema(postgres_url_under_test()) as url:
+        yield url
