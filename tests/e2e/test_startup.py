@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import run
 from bot.config import load_settings
 from bot.run import run_bot
 from bot.startup import StartupError
@@ -100,6 +101,29 @@ async def test_silent_bot_api_stops_with_one_line(
         line = await start_up_error(env, monkeypatch)
         assert server.connected.is_set()
     assert "did not answer within 2 s" in line and server.url in line
+
+
+async def test_unreachable_redis_stops_with_one_line(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with closed_port() as url:
+        address = url.removeprefix("http://")
+        env["REDIS_URL"] = f"redis://bot:redis-password@{address}/0"
+        line = await start_up_error(env, monkeypatch)
+    assert line.startswith(f"cannot use Redis at redis://{address}/0:"), line
+    assert line.endswith("(REDIS_URL)") and "redis-password" not in line
+
+
+async def test_silent_redis_stops_with_one_line(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run, "REDIS_STARTUP_TIMEOUT", 1.0)  # 5 s would only make the test wait
+    async with SilentServer().running() as server:
+        address = server.url.removeprefix("http://")
+        env["REDIS_URL"] = f"redis://{address}/0"
+        line = await start_up_error(env, monkeypatch)
+        assert server.connected.is_set()
+    assert line == f"Redis at redis://{address}/0 did not answer within 1 s (REDIS_URL)"
 
 
 @pytest.mark.parametrize("kind", ["directory", "garbage file"])

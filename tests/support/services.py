@@ -152,43 +152,34 @@ async def postgres_schema(url: str) -> AsyncIterator[str]:
 
 
 class TcpRelay:
-    """A loopback port in front of a server that can be cut (connections closed, new ones
-    closed at once) and restored: a Redis that goes away and comes back, for the same client."""
+    """A loopback port in front of a server that can be cut off (connections closed, nobody
+    listening) and restored on the same port: a Redis that goes away and comes back."""
 
     def __init__(self, host: str, port: int) -> None:
         self._target = (host, port)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
-        self.cut = False
         self.port = 0
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
         self.port = self._server.sockets[0].getsockname()[1]
 
-    def break_off(self) -> None:
-        self.cut = True
-        for writer in self._writers:
-            writer.close()
-
     async def stop(self) -> None:
-        self.break_off()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+            self._server = None
+        for writer in list(self._writers):
+            writer.close()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.cut:
-            writer.close()
-            return
         up_reader, up_writer = await asyncio.open_connection(*self._target)
         self._writers |= {writer, up_writer}
         try:
             await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
         finally:
             self._writers -= {writer, up_writer}
-            writer.close()
-            up_writer.close()
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -95,19 +95,19 @@ async def test_a_url_with_search_path_selects_the_schema_in_asyncpg(postgres_url
 
 
 async def test_each_test_schema_is_fresh_and_dropped_after() -> None:
-    async with postgres_schema(postgres_url_under_test()) as first:
-        async with postgres_schema(postgres_url_under_test()) as second:
-            assert first != second
-            connection = await asyncpg.connect(first)
-            try:
-                schema = await connection.fetchval("SELECT current_schema()")
-                assert await connection.fetchval(
-                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1",
-                    schema,
-                ) == 0
-            finally:
-                await connection.close()
-    connection = await asyncpg.connect(postgres_url_under_test())
+    url = postgres_url_under_test()
+    async with postgres_schema(url) as first, postgres_schema(url) as second:
+        assert first != second
+        connection = await asyncpg.connect(first)
+        try:
+            schema = await connection.fetchval("SELECT current_schema()")
+            tables = await connection.fetchval(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1", schema
+            )
+        finally:
+            await connection.close()
+    assert tables == 0
+    connection = await asyncpg.connect(url)
     try:
         left = await connection.fetchval(
             "SELECT count(*) FROM information_schema.schemata WHERE schema_name = $1", schema
