@@ -179,18 +179,43 @@ async def test_forget_erases_the_chats_keys_in_redis(
     assert await chat_keys(client, redis_url, CHAT + 1)  # another chat's walk stays
 
 
-async def test_readyz_answers_503_while_redis_is_away_and_200_when_it_is_back(
-    tmp_path: Path, redis_url: RedisSpace
-) -> None:
+@pytest.fixture
+async def relay(redis_url: RedisSpace) -> AsyncIterator[TcpRelay]:
+    """A port in front of the test's Redis that can be cut off and restored."""
     target = urlsplit(redis_url.url)
     relay = TcpRelay(target.hostname or "127.0.0.1", target.port or 6379)
     await relay.start()
-    h = await start_harness(
-        tmp_path,
-        http_port=0,
-        redis_url=f"redis://127.0.0.1:{relay.port}{target.path}",
-        redis_prefix=redis_url.prefix,
-    )
+    yield relay
+    await relay.stop()
+
+
+def through(relay: TcpRelay, space: RedisSpace) -> dict[str, str]:
+    path = urlsplit(space.url).path
+    return {"redis_url": f"redis://127.0.0.1:{relay.port}{path}", "redis_prefix": space.prefix}
+
+
+async def test_redis_away_mid_walk_tells_the_resident_and_the_walk_goes_on_after(
+    tmp_path: Path, redis_url: RedisSpace, relay: TcpRelay
+) -> None:
+    h = await start_harness(tmp_path, **through(relay, redis_url))
+    try:
+        chat = await link(h, CHAT, await seed_flat(h.db))
+        await chat.send(SUBMIT)
+        await relay.stop()
+        await chat.send("105")
+        assert "ничего не сохранено" in chat.last_text  # the unforeseen-error answer
+        await relay.start()
+        await chat.send("105")  # the walk was kept: still asking the first meter
+        await chat.press("Подтвердить")
+        assert await count_readings(h.db) == 1
+    finally:
+        await h.close()
+
+
+async def test_readyz_answers_503_while_redis_is_away_and_200_when_it_is_back(
+    tmp_path: Path, redis_url: RedisSpace, relay: TcpRelay
+) -> None:
+    h = await start_harness(tmp_path, http_port=0, **through(relay, redis_url))
     server = HttpServer(h.app, webhook=False)
     await server.start()
     url = f"http://127.0.0.1:{server.port}/readyz"
@@ -210,4 +235,3 @@ async def test_readyz_answers_503_while_redis_is_away_and_200_when_it_is_back(
     finally:
         await server.stop()
         await h.close()
-        await relay.stop()
