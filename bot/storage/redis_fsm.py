@@ -14,7 +14,6 @@ chat is free within LOCK_TTL, and an update that runs longer than LOCK_TTL keeps
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -62,8 +61,7 @@ class ChatLocks(RedisEventIsolation):
             yield None
         finally:
             renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
+            await asyncio.wait([renewing])  # its cancellation is not ours to raise
             try:
                 await lock.release()
             except RedisError as exc:  # it expires by itself; the update itself was handled
