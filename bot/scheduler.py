@@ -196,6 +196,9 @@ class DeliveryJobs:
         """Dispatcher start-up: the jobs, and the lead if it is free (on SQLite: at once)."""
         self.scheduler.start()
         self._add_notices_job()
+        if self.leadership.lease.shared:
+            # an announcement launched here before the lead is ours waits for the leader
+            self.stop_sending()
         await self.leadership.start()
         upcoming = self.scheduler.next_run_times(self.clock.now(), 1)
         if upcoming:

@@ -13,9 +13,16 @@ its next poll: within 15 s. The leases:
 
 from __future__ import annotations
 
-from bot.leadership.lease import LEASE_POLL, Leadership, Lease, LocalLease
+from pathlib import Path
 
-__all__ = ["LEASE_POLL", "Leadership", "Lease", "LocalLease", "lease_for"]
+from bot.leadership.lease import LEASE_POLL, Leadership, Lease, LocalLease
+from bot.services.owners import DeliveryOwner, ProcessOwner
+
+__all__ = ["LEASE_POLL", "Leadership", "Lease", "LocalLease", "lease_for", "open_owner"]
+
+
+def _on_postgresql(database_url: str) -> bool:
+    return database_url.startswith(("postgresql:", "postgresql+asyncpg:", "postgres:"))
 
 
 def lease_for(database_url: str, redis_url: str | None = None) -> Lease:
@@ -25,8 +32,18 @@ def lease_for(database_url: str, redis_url: str | None = None) -> Lease:
         from bot.leadership.redis_lease import RedisLease
 
         return RedisLease(redis_url)
-    if database_url.startswith(("postgresql:", "postgresql+asyncpg:", "postgres:")):
+    if _on_postgresql(database_url):
         from bot.leadership.advisory_locks import PostgresLease
 
         return PostgresLease(database_url)
     return LocalLease()
+
+
+async def open_owner(database_url: str, folder: Path | None) -> DeliveryOwner:
+    """What tells the sender which runs' processes are alive: an advisory lock per process on
+    PostgreSQL (held from now on), else a file lock per process in `folder` (SQLite)."""
+    if _on_postgresql(database_url):
+        from bot.leadership.advisory_locks import PostgresOwner
+
+        return await PostgresOwner.open(database_url)
+    return ProcessOwner(folder)

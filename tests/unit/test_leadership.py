@@ -143,12 +143,13 @@ async def test_a_replica_that_does_not_lead_starts_nothing_and_catches_up_once_e
     await replica.jobs.on_startup()
     try:
         assert await replica.settle() == []  # no catch-up on a follower
+        assert not replica.sending  # nor any run it starts (an admin's announcement)
         await replica.fire_every_job()
         assert await replica.settle() == []  # its scheduler fires, nothing is started
 
         lease.free = True  # the leader died: the lease is free at the next poll
         await eventually(lambda: replica.jobs.leading)
-        assert await replica.settle() == CATCH_UP
+        assert replica.sending and await replica.settle() == CATCH_UP
         await replica.fire_every_job()
         assert await replica.settle() == DUE
     finally:

@@ -21,7 +21,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.leadership import Leadership
+from bot.leadership import Leadership, open_owner
 from bot.leadership.advisory_locks import (
     REPLICAS_NEED_REDIS,
     OwnerLost,
@@ -217,7 +217,8 @@ async def test_a_sending_process_is_alive_until_killed_with_sigkill(
 
 
 async def test_a_stopped_owner_is_dead_to_others_and_cannot_claim(pg_url: str) -> None:
-    one, other = await PostgresOwner.open(pg_url), await PostgresOwner.open(pg_url)
+    one, other = await open_owner(pg_url, None), await open_owner(pg_url, None)
+    assert isinstance(one, PostgresOwner)
     try:
         assert one.token != other.token and owner_keys(one.token) != owner_keys(other.token)
         assert await other.alive(one.token)
