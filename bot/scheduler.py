@@ -144,6 +144,7 @@ class DeliveryJobs:
         self.notices = notices
         self.stop_sending = stop_sending
         self.allow_sending = allow_sending
+        self._held_back = False  # sending stopped for want of the lead, not for a shutdown
         self.spawn = spawn
         self.clock = clock
         self.scheduler = ReminderScheduler(reminder_time, tz, self._job, self._resume)
@@ -181,16 +182,22 @@ class DeliveryJobs:
             replace_existing=True,
         )
 
+    def _hold_back(self) -> None:
+        self.stop_sending()
+        self._held_back = True
+
     async def _elected(self) -> None:
         """The catch-up of what was missed or cut short, here or by a leader that died."""
-        self.allow_sending()
+        if self._held_back:  # a shutdown's stop stays: its runs must not start again
+            self.allow_sending()
+            self._held_back = False
         self.spawn(_logged(self.notices.send_pending(), "notices"))
         self.spawn(_logged(self.reminders.on_start(), "reminder catch-up"))
         self.spawn(_logged(self.broadcasts.resume(), "announcement resume"))
 
     async def _deposed(self) -> None:
         """Another replica may lead now: the runs finish the sends in hand and stop."""
-        self.stop_sending()
+        self._hold_back()
 
     async def on_startup(self) -> None:
         """Dispatcher start-up: the jobs, and the lead if it is free (on SQLite: at once)."""
@@ -198,7 +205,7 @@ class DeliveryJobs:
         self._add_notices_job()
         if self.leadership.lease.shared:
             # an announcement launched here before the lead is ours waits for the leader
-            self.stop_sending()
+            self._hold_back()
         await self.leadership.start()
         upcoming = self.scheduler.next_run_times(self.clock.now(), 1)
         if upcoming:
@@ -210,6 +217,7 @@ class DeliveryJobs:
         await self.leadership.stop()
         self.scheduler.shutdown()
         self.stop_sending()
+        self._held_back = False
         try:
             await asyncio.wait_for(self.broadcasts.join(), STOP_GRACE_SECONDS)
         except TimeoutError:
