@@ -7,8 +7,10 @@ from bot.clock import FrozenClock
 from bot.domain.models import Chat, Resource
 from bot.domain.periods import Period
 from bot.domain.windows import SubmissionWindow
+from bot.leadership import lease_for, open_owner
 from bot.services.importer.report import ImportReport
 from bot.services.importer.rows import ImportRow
+from bot.startup import take_database_instance_lock
 from bot.storage.deliveries import DeliveryRepository
 from bot.storage.otp import StoredCode
 
@@ -42,3 +44,10 @@ FrozenClock
 Background.settle
 DeliveryRepository.add_recipients
 DeliveryRepository.unsettled
+
+# the leader lease and the single-instance rule for PostgreSQL and Redis: built and tested
+# (tests/unit/test_leadership.py, test_postgres_locks.py), chosen by `build_app` and `run`
+# once DATABASE_URL may be postgresql:// and REDIS_URL exists
+lease_for
+open_owner
+take_database_instance_lock

@@ -256,6 +256,7 @@ def build_delivery(
         broadcasts=broadcasts,
         notices=notices,
         stop_sending=sender.request_stop,
+        allow_sending=sender.allow_sending,
         spawn=background.spawn,
         clock=clock,
         reminder_time=settings.reminder_time,

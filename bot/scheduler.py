@@ -4,6 +4,7 @@ On start the bot also catches up: unfinished reminders and announcements resume 
 today's REMINDER_TIME has already passed, today's job runs now (what it sends is recorded, so
 it never sends anything twice). In QUIET_HOURS nothing is sent: the resume job, every minute,
 goes on with what waits (the end of quiet hours, a retry come due, a resident's walk over).
+With several replicas, all of this happens only in the one holding the leader lease.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock
+from bot.leadership import Leadership, Lease, LocalLease
 from bot.services.broadcasts import BroadcastService
 from bot.services.notices import NoticeService
 from bot.services.reminders import ReminderService
@@ -114,6 +116,11 @@ class DeliveryJobs:
     """What runs beside the dispatcher: the daily reminder job, the resume job, the notices;
     started and stopped with the dispatcher (`on_startup`, `on_shutdown`).
 
+    Every replica runs the scheduler, but its jobs start work only while this process holds
+    the leader lease (bot/leadership): elected, it catches up (unfinished runs resume, a
+    missed daily job runs); deposed, its runs stop sending and no job starts any. On SQLite
+    the lease is `LocalLease`, held from the start: one process, as before.
+
     Work is only started here, in the background through `spawn` (tracked by the app, so a
     stop waits for it to record what it sent).
     """
@@ -129,27 +136,43 @@ class DeliveryJobs:
         clock: Clock,
         reminder_time: time,
         tz: tzinfo,
+        lease: Lease | None = None,
+        allow_sending: Callable[[], None] = lambda: None,
     ) -> None:
         self.reminders = reminders
         self.broadcasts = broadcasts
         self.notices = notices
         self.stop_sending = stop_sending
+        self.allow_sending = allow_sending
+        self._held_back = False  # sending stopped for want of the lead, not for a shutdown
         self.spawn = spawn
         self.clock = clock
         self.scheduler = ReminderScheduler(reminder_time, tz, self._job, self._resume)
+        self.leadership = Leadership(
+            lease or LocalLease(), on_elected=self._elected, on_deposed=self._deposed
+        )
+
+    @property
+    def leading(self) -> bool:
+        return self.leadership.leading
 
     async def _job(self) -> None:
-        self.spawn(self.reminders.run_scheduled())
+        if self.leading:
+            self.spawn(self.reminders.run_scheduled())
 
     async def _resume(self) -> None:
-        self.spawn(_logged(self.reminders.resume_due(), "reminder resume"))
-        self.spawn(_logged(self.broadcasts.resume_due(), "announcement resume"))
+        if self.leading:
+            self.spawn(_logged(self.reminders.resume_due(), "reminder resume"))
+            self.spawn(_logged(self.broadcasts.resume_due(), "announcement resume"))
 
-    def _start_notices(self) -> None:
-        """Notices queued without a bot (an import that ended links): now, then every 45 s."""
-        self.spawn(_logged(self.notices.send_pending(), "notices"))
+    async def _notices(self) -> None:
+        if self.leading:
+            await self.notices.send_pending()
+
+    def _add_notices_job(self) -> None:
+        """Notices queued without a bot (an import that ended links): every 45 s."""
         self.scheduler.scheduler.add_job(
-            self.notices.send_pending,
+            self._notices,
             "interval",
             seconds=NOTICES_EVERY_SECONDS,
             id=NOTICES_JOB_ID,
@@ -159,24 +182,47 @@ class DeliveryJobs:
             replace_existing=True,
         )
 
-    async def on_startup(self) -> None:
-        """Dispatcher start-up: the daily job, and the catch-up of what was missed or cut short."""
-        self.scheduler.start()
-        self._start_notices()
+    def _hold_back(self) -> None:
+        self.stop_sending()
+        self._held_back = True
+
+    async def _elected(self) -> None:
+        """The catch-up of what was missed or cut short, here or by a leader that died."""
+        if self._held_back:  # a shutdown's stop stays: its runs must not start again
+            self.allow_sending()
+            self._held_back = False
+        self.spawn(_logged(self.notices.send_pending(), "notices"))
         self.spawn(_logged(self.reminders.on_start(), "reminder catch-up"))
         self.spawn(_logged(self.broadcasts.resume(), "announcement resume"))
+
+    async def _deposed(self) -> None:
+        """Another replica may lead now: the runs finish the sends in hand and stop."""
+        self._hold_back()
+
+    async def on_startup(self) -> None:
+        """Dispatcher start-up: the jobs, and the lead if it is free (on SQLite: at once)."""
+        self.scheduler.start()
+        self._add_notices_job()
+        if self.leadership.lease.shared:
+            # an announcement launched here before the lead is ours waits for the leader
+            self._hold_back()
+        await self.leadership.start()
         upcoming = self.scheduler.next_run_times(self.clock.now(), 1)
         if upcoming:
             log.info("reminders scheduled daily; next run %s", upcoming[0].isoformat())
 
     async def on_shutdown(self) -> None:
-        """Dispatcher shutdown: no new job; runs finish the sends in hand and record them."""
+        """Dispatcher shutdown: no new job; runs finish the sends in hand and record them;
+        then the lease goes, for another replica to take at once."""
+        await self.leadership.stop()
         self.scheduler.shutdown()
         self.stop_sending()
+        self._held_back = False
         try:
             await asyncio.wait_for(self.broadcasts.join(), STOP_GRACE_SECONDS)
         except TimeoutError:
             log.warning("announcements still sending after %.0f s", STOP_GRACE_SECONDS)
+        await self.leadership.give_up()
 
 
 async def _logged(work: Awaitable[object], what: str) -> None:

@@ -32,6 +32,21 @@ def take_instance_lock(stack: contextlib.ExitStack, database: Path) -> None:
         raise StartupError(f"cannot take the lock beside the database: {exc}") from None
 
 
+async def take_database_instance_lock(stack: contextlib.AsyncExitStack, url: str) -> None:
+    """PostgreSQL without REDIS_URL: one process per database (SPEC §12), held until `stack`
+    closes; a second one is refused in one line."""
+    from bot.leadership.advisory_locks import hold_database_instance_lock  # asyncpg: only here
+
+    try:
+        await stack.enter_async_context(hold_database_instance_lock(url))
+    except InstanceLockHeld as exc:
+        raise StartupError(str(exc)) from None
+    except Exception as exc:  # OSError, asyncpg's errors, a connect that timed out
+        raise StartupError(
+            f"cannot reach the database for its instance lock: {str(exc) or type(exc).__name__}"
+        ) from None
+
+
 def database_problem(database: Path, exc: Exception) -> StartupError:
     reason = "it is a directory" if database.is_dir() else str(exc) or type(exc).__name__
     return StartupError(f"the database {database} is unusable: {reason} (DATABASE_URL)")

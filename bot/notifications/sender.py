@@ -38,7 +38,7 @@ from bot.notifications.journal import Batch, Journal
 from bot.notifications.messages import Outgoing
 from bot.notifications.pacer import Pacer
 from bot.notifications.sending import BatchSending
-from bot.services.owners import ProcessOwner
+from bot.services.owners import DeliveryOwner, ProcessOwner
 from bot.services.ports import DeliveryCounts, HoldBack, Render
 from bot.storage.deliveries import DeliveryRepository
 
@@ -60,7 +60,7 @@ class Sender(BatchSending):
         on_blocked: Callable[[int], None] = lambda chat_id: None,
         quiet: QuietHours | None = None,
         tz: tzinfo = UTC,
-        owner: ProcessOwner | None = None,
+        owner: DeliveryOwner | None = None,
         concurrency: int | None = None,
         claim_size: int | None = None,
         max_attempts: int = 5,
@@ -76,7 +76,7 @@ class Sender(BatchSending):
         if owner is None:
             path = deliveries.db.path
             owner = ProcessOwner(None if path == ":memory:" else Path(path).parent / "senders")
-        self.owner = owner
+        self.owner: DeliveryOwner = owner
         self._concurrency = concurrency
         self._claim_size = claim_size
         self._stopping = False
@@ -111,8 +111,13 @@ class Sender(BatchSending):
         return 1000 if rate is None else max(10, min(1000, math.ceil(rate * 2)))
 
     def request_stop(self) -> None:
-        """Every run finishes the sends in hand, records them and returns (shutdown)."""
+        """Every run finishes the sends in hand, records them and returns (shutdown, or the
+        leader lease lost)."""
         self._stopping = True
+
+    def allow_sending(self) -> None:
+        """Runs may start again (the leader lease taken back after it was lost)."""
+        self._stopping = False
 
     @property
     def stopping(self) -> bool:
@@ -134,7 +139,7 @@ class Sender(BatchSending):
         dead = [
             run
             for run in await self.deliveries.runs(campaign_id)
-            if not self.owner.alive(run.partition("/")[0])
+            if not await self.owner.alive(run.partition("/")[0])
         ]
         if not dead:
             return 0, 0

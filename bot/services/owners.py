@@ -1,10 +1,13 @@
 """Which process holds a claimed delivery, and whether that process is still alive.
 
-Each process that claims deliveries holds an exclusive flock on a file of its own, named after
-its token, next to the database. The kernel drops the lock when the process ends in any way,
-SIGKILL included, so a file that another process can lock belongs to a dead holder, and a row
-it holds can be resolved. No pid is compared: pids are reused, and differ between containers
-that share the database's folder.
+`DeliveryOwner` is what the sender asks; `ProcessOwner` answers it on SQLite,
+bot/leadership/advisory_locks.py's `PostgresOwner` on PostgreSQL (advisory locks).
+
+On SQLite, each process that claims deliveries holds an exclusive flock on a file of its own,
+named after its token, next to the database. The kernel drops the lock when the process ends
+in any way, SIGKILL included, so a file that another process can lock belongs to a dead
+holder, and a row it holds can be resolved. No pid is compared: pids are reused, and differ
+between containers that share the database's folder.
 """
 
 from __future__ import annotations
@@ -15,8 +18,27 @@ import os
 import re
 import secrets
 from pathlib import Path
+from typing import Protocol
 
 _TOKEN = re.compile(r"[0-9a-f]{1,16}-[0-9a-f]{16}")
+
+
+class DeliveryOwner(Protocol):
+    """This process's token, written on every delivery its runs claim, and the liveness of
+    the process behind any token."""
+
+    @property
+    def token(self) -> str: ...
+
+    def hold(self) -> None:
+        """Hold this process's mark of life before its first claim; idempotent."""
+
+    async def alive(self, token: str | None) -> bool:
+        """False for a holder that is gone (or a row from before owners were recorded)."""
+        ...
+
+    def release(self) -> None:
+        """A clean stop: the mark of life goes (the runs settled their rows)."""
 
 
 class ProcessOwner:
@@ -39,7 +61,7 @@ class ProcessOwner:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._fd = fd
 
-    def alive(self, token: str | None) -> bool:
+    async def alive(self, token: str | None) -> bool:
         """False for a holder that is gone (or a row from before owners were recorded)."""
         if token == self.token:
             return True
