@@ -46,6 +46,7 @@ from bot.sms.base import SmsSender
 from bot.sms.console import ConsoleSmsSender
 from bot.sms.smsru import SmsRuSender
 from bot.storage.db import Database
+from bot.storage.engines import open_database
 from bot.uploads import TypedUploadSession
 
 # SIGTERM stops the process within 10 s (SPEC §9); the dispatcher's drain of the updates in
@@ -106,7 +107,7 @@ async def build_app(
 ) -> App:
     """The whole bot; `clock`, `session`, `sms`, `db` and `core` are for tests and tools."""
     clock = clock or SystemClock()
-    storage = Storage.over(db or await Database.open(settings.database_path), settings)
+    storage = Storage.over(db or await open_database(settings.database_url), settings)
     bot = create_bot(settings, session)
     core = core or create_core(settings.default_locale)
     if not core.locales:  # jobs outside the dispatcher (send-reminders) render too

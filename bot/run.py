@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sqlite3
 from collections.abc import Awaitable
 from typing import TypeVar
 
@@ -27,8 +26,15 @@ from aiogram.exceptions import (
 from bot.app import App, build_app, settle_heap
 from bot.config import Settings
 from bot.dispatcher import register_commands
-from bot.startup import StartupError, StopDuringStartUp, database_problem, take_instance_lock
-from bot.storage.db import Database
+from bot.startup import (
+    DATABASE_ERRORS,
+    StartupError,
+    StopDuringStartUp,
+    database_problem,
+    take_instance_lock,
+)
+from bot.storage.engines import open_database
+from bot.storage.sqlite import SqliteDatabase
 from bot.web import HttpServer
 
 log = logging.getLogger(__name__)
@@ -37,11 +43,10 @@ T = TypeVar("T")
 
 
 async def _open_app(settings: Settings) -> App:
-    path = settings.database_path
     try:
-        db = await Database.open(path)
-    except (sqlite3.Error, OSError) as exc:
-        raise database_problem(path, exc) from None
+        db = await open_database(settings.database_url)
+    except DATABASE_ERRORS as exc:
+        raise StartupError(database_problem(settings.database_url, exc)) from None
     try:
         return await build_app(settings, db=db)
     except BaseException:
@@ -112,7 +117,8 @@ async def run_bot(settings: Settings, *, delete_webhook: bool = False) -> None:
     stop = StopDuringStartUp()
     try:
         with contextlib.ExitStack() as stack:
-            take_instance_lock(stack, settings.database_path)
+            if not settings.on_postgres:
+                take_instance_lock(stack, settings.database_path)
             app = await _open_app(settings)
             try:
                 await ask_telegram(settings, app.bot.me(), "getMe")
@@ -172,7 +178,7 @@ async def set_webhook(settings: Settings) -> list[str]:
     The App is built as `run` builds it, so the update types cannot drift from its dispatcher,
     over a database never opened: building asks nothing of it, and no file is made or needed."""
     assert settings.webhook_url is not None and settings.webhook_secret is not None
-    app = await build_app(settings, db=Database(":memory:"))
+    app = await build_app(settings, db=SqliteDatabase(":memory:"))
     try:
         updates = app.dispatcher.resolve_used_update_types()
         call = app.bot.set_webhook(
