@@ -9,7 +9,9 @@ from bot.domain.periods import Period
 from bot.domain.windows import SubmissionWindow
 from bot.services.importer.report import ImportReport
 from bot.services.importer.rows import ImportRow
+from bot.storage import schema
 from bot.storage.deliveries import DeliveryRepository
+from bot.storage.engines import opened
 from bot.storage.otp import StoredCode
 
 # values read from the database or a file by value (Resource("gas")), not by name
@@ -42,3 +44,12 @@ FrozenClock
 Background.settle
 DeliveryRepository.add_recipients
 DeliveryRepository.unsettled
+
+# tables declared for the schema (bot/storage/schema.py) that no Python code names
+schema.otp_codes
+schema.otp_gate
+schema.sms_alerts
+schema.private_only_notices
+
+# a test's one-off database for the length of a block
+opened

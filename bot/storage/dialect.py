@@ -50,18 +50,6 @@ class Dialect:
         same column on PostgreSQL, whose planner needs no such hint."""
         return column if self.postgres else f"+{column}"
 
-    def json_agg(self, expression: str, where: str | None = None) -> str:
-        """An aggregate: the JSON array (text) of `expression` over the group's rows (those
-        matching `where`, if given), `[]` when there are none."""
-        only = "" if where is None else f" FILTER (WHERE {where})"
-        if self.postgres:
-            return f"coalesce(CAST(json_agg({expression}){only} AS TEXT), '[]')"
-        return f"json_group_array({expression}){only}"
-
-    def json_array(self, *expressions: str) -> str:
-        function = "json_build_array" if self.postgres else "json_array"
-        return f"{function}({', '.join(expressions)})"
-
     def json_object(self, *pairs: str) -> str:
         """`json_object('key', value, …)` as text."""
         if self.postgres:

@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 # The newest revision in bot/storage/alembic/versions (a test holds the two equal), so that
 # checking a database at start does not import Alembic.
 HEAD = "0001"
-LEGACY_LAST = 8  # the last numbered SQLite script; revision 0001 is the schema it left
 
 
 class SchemaOutdated(Exception):

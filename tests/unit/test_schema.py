@@ -53,6 +53,9 @@ async def test_a_new_database_is_the_declared_schema(tmp_path: Path) -> None:
     assert await differences(f"sqlite+aiosqlite:///{tmp_path / 'new.sqlite3'}") == []
 
 
+_CHECK = re.compile(r"CHECK \((.+?)\)\s*(?:,|\n|$)", re.S)
+
+
 def shape(path: Path) -> dict[str, Any]:
     """What a SQLite file's schema means, table by table: columns (with the affinity their
     type gives, NOT NULL outside the primary key, default), primary key, foreign keys with
