@@ -7,11 +7,11 @@ from bot.clock import FrozenClock
 from bot.domain.models import Chat, Resource
 from bot.domain.periods import Period
 from bot.domain.windows import SubmissionWindow
-from bot.leadership import lease_for, open_owner
 from bot.services.importer.report import ImportReport
 from bot.services.importer.rows import ImportRow
-from bot.startup import take_database_instance_lock
+from bot.storage import schema
 from bot.storage.deliveries import DeliveryRepository
+from bot.storage.engines import opened
 from bot.storage.otp import StoredCode
 
 # values read from the database or a file by value (Resource("gas")), not by name
@@ -45,9 +45,12 @@ Background.settle
 DeliveryRepository.add_recipients
 DeliveryRepository.unsettled
 
-# the leader lease and the single-instance rule for PostgreSQL and Redis: built and tested
-# (tests/unit/test_leadership.py, test_postgres_locks.py), chosen by `build_app` and `run`
-# once DATABASE_URL may be postgresql:// and REDIS_URL exists
-lease_for
-open_owner
-take_database_instance_lock
+
+# tables declared for the schema (bot/storage/schema.py) that no Python code names
+schema.otp_codes
+schema.otp_gate
+schema.sms_alerts
+schema.private_only_notices
+
+# a test's one-off database for the length of a block
+opened

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.storage.db import Database
+from bot.storage.engines import open_database
 
 CHATS = 100_000
 PACED_CHATS = 301  # 300 intervals of 1/30 s: ten seconds
@@ -119,7 +119,7 @@ WHERE (chat_id - :first) % 20 = 0;
 
 async def seed(path: Path, chats: int) -> None:
     """Migrate and fill a fresh database; only SQLite works here (a few seconds for 100k)."""
-    db = await Database.open(path)
+    db = await open_database(path)
     params = {
         "chats": chats,
         "accounts": chats + chats // 20,

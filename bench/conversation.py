@@ -264,11 +264,11 @@ async def seed(app: App, chat_ids: list[int]) -> None:
     accounts = [(f"50{chat_id:08d}", f"+7916{chat_id:07d}") for chat_id in chat_ids]
     async with app.storage.db.transaction() as conn:
         for number, phone in accounts:
-            cur = await conn.execute(
-                "INSERT INTO accounts (number, phone, address, updated_at) VALUES (?, ?, ?, ?)",
+            account_id = await conn.fetchval(
+                "INSERT INTO accounts (number, phone, address, updated_at) VALUES (?, ?, ?, ?)"
+                " RETURNING id",
                 (number, phone, "г. Балашиха, ул. Ленина, д. 1", "2026-11-01T00:00:00+00:00"),
             )
-            account_id = cur.lastrowid
             await conn.executemany(
                 "INSERT INTO meters (account_id, serial, resource, tariffs, digits,"
                 " last_t1, last_t2, last_date) VALUES (?, ?, ?, ?, ?, ?, ?, '2026-10-20')",

@@ -33,7 +33,7 @@ from bot.domain.periods import Period
 from bot.services.export import export_period
 from bot.services.importer import import_file
 from bot.storage.accounts import MeterRepository
-from bot.storage.db import Database
+from bot.storage.engines import open_database
 from bot.storage.imports import ImportRepository
 from bot.storage.readings import ReadingRepository
 
@@ -116,7 +116,7 @@ async def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
         path = tmp / "bot.sqlite3"
-        db = await Database.open(path)
+        db = await open_database(path)
         try:
             # --- import ---
             started = time.perf_counter()

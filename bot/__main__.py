@@ -1,4 +1,5 @@
-"""Command line: `python -m bot [run|import|export|send-reminders|stats|set-webhook]` (SPEC §3).
+"""Command line: `python -m bot [run|import|export|send-reminders|stats|migrate|set-webhook]`
+(SPEC §3).
 
 Commands that never talk to Telegram (import, export, stats) run without BOT_TOKEN; a refusal
 is one line on stderr and a non-zero exit."""
@@ -8,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -17,7 +20,8 @@ import click
 from bot.config import Settings, SettingsError, load_settings
 from bot.english import counted
 from bot.logs import redact, setup_logging
-from bot.storage.db import probe
+from bot.storage.db import Database
+from bot.storage.sqlite import probe
 
 
 def _secrets(settings: Settings) -> list[str]:
@@ -53,6 +57,8 @@ def _offline(*, database_must_exist: bool) -> Settings:
     `import` (and `migrate`) may create the database: the others refuse a missing one, which
     is most often a mistyped DATABASE_URL, rather than answer from a new, empty one."""
     settings = _settings(require_token=False)
+    if settings.on_postgres:
+        return settings  # a server that does not answer is refused when it is opened
     if database_must_exist:
         _require_database(settings)
     if settings.database_path.exists():
@@ -60,7 +66,30 @@ def _offline(*, database_must_exist: bool) -> Settings:
     return settings
 
 
+async def _open(settings: Settings) -> Database:
+    """The database, ready for this version (created when empty); refused in one line when
+    it cannot be opened or its schema is older (`migrate` changes it)."""
+    from bot.startup import DATABASE_ERRORS, database_problem
+    from bot.storage.engines import open_database
+
+    try:
+        return await open_database(settings.database_url)
+    except DATABASE_ERRORS as exc:
+        _refuse(database_problem(settings.database_url, exc))
+
+
+@asynccontextmanager
+async def _database(settings: Settings) -> AsyncIterator[Database]:
+    db = await _open(settings)
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
 def _require_database(settings: Settings) -> None:
+    if settings.on_postgres:
+        return
     path = settings.database_path
     if not path.is_file():
         _refuse(
@@ -115,7 +144,8 @@ def run(delete_webhook: bool) -> None:
 
     settings = _settings()
     try:
-        preflight(settings.database_path)  # at once, before seconds of importing aiogram
+        if not settings.on_postgres:
+            preflight(settings.database_path)  # at once, before seconds of importing aiogram
         from bot.run import run_bot
 
         asyncio.run(run_bot(settings, delete_webhook=delete_webhook))
@@ -142,7 +172,6 @@ def import_(file: Path, skip_invalid: bool) -> None:
 
     from bot.clock import SystemClock
     from bot.services.importer import format_report, import_file
-    from bot.storage.db import Database
     from bot.storage.imports import ImportRepository
 
     def progress(done: int, total: int) -> None:
@@ -153,7 +182,7 @@ def import_(file: Path, skip_invalid: bool) -> None:
         )
 
     async def main(settings: Settings) -> Any:
-        async with Database(settings.database_path) as db:
+        async with _database(settings) as db:
             return await import_file(
                 ImportRepository(db),
                 file,
@@ -185,7 +214,6 @@ def export(period: str, output: Path | None) -> None:
     """
     from bot.domain.periods import Period
     from bot.services.export import export_period
-    from bot.storage.db import Database
     from bot.storage.readings import ReadingRepository
 
     try:
@@ -197,7 +225,7 @@ def export(period: str, output: Path | None) -> None:
         _refuse(f"cannot write {output}: the folder {output.parent} does not exist")
 
     async def main(settings: Settings) -> int:
-        async with Database(settings.database_path) as db:
+        async with _database(settings) as db:
             readings = ReadingRepository(db)
             if output is None:
                 return await export_period(readings, wanted, sys.stdout, settings.tz)
@@ -226,7 +254,7 @@ def send_reminders(kinds: tuple[str, ...]) -> None:
     from bot.services.reminders import format_report
 
     async def main(settings: Settings) -> Any:
-        app = await build_app(settings)
+        app = await build_app(settings, db=await _open(settings))
         settle_heap()
         try:
             return await app.delivery.reminders.run_due(list(kinds) or None)
@@ -245,7 +273,6 @@ def stats(period: str | None) -> None:
     from bot.clock import SystemClock
     from bot.domain.periods import Period
     from bot.services.export import collect_stats, format_stats
-    from bot.storage.db import Database
     from bot.storage.readings import ReadingRepository
 
     try:
@@ -254,13 +281,45 @@ def stats(period: str | None) -> None:
         raise click.BadParameter("expected YYYY-MM", param_hint="--period") from None
 
     async def main(settings: Settings) -> Any:
-        async with Database(settings.database_path) as db:
+        async with _database(settings) as db:
             today = SystemClock().now().astimezone(settings.tz).date()
             readings = ReadingRepository(db)
             return await collect_stats(readings, wanted, today, window=settings.window)
 
     settings = _offline(database_must_exist=True)
     click.echo(format_stats(asyncio.run(main(settings))))
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the database schema up to this version's (the only command that changes an
+    existing schema; `run` refuses an older one). Back the database up first."""
+    from bot.startup import DATABASE_ERRORS, database_problem
+    from bot.storage.engines import connect
+    from bot.storage.schema_version import HEAD, revision
+    from bot.storage.schema_version import migrate as bring_up_to_date
+
+    async def main(settings: Settings) -> None:
+        try:
+            db = await connect(settings.database_url)
+        except DATABASE_ERRORS as exc:
+            _refuse(database_problem(settings.database_url, exc))
+        try:
+            before = await revision(db)
+            if before == HEAD:
+                click.echo(f"the database schema is up to date (revision {HEAD})")
+                return
+            click.echo(
+                f"schema {before or 'none (a new database)'} -> {HEAD}"
+                + ("" if before is None else "; the database was backed up first, was it?"),
+                err=True,
+            )
+            await bring_up_to_date(db)
+            click.echo(f"the database schema is now at revision {HEAD}")
+        finally:
+            await db.close()
+
+    asyncio.run(main(_offline(database_must_exist=False)))
 
 
 @cli.command("set-webhook")

@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.containers import Delivery, Services, Storage
 from bot.dispatcher import create_dispatcher
 from bot.i18n import ChatLocaleManager, RenderCachingCore, create_core
+from bot.leadership import lease_for, open_owner
 from bot.metrics import BotMetrics
 from bot.middlewares.activity import ChatActivityMiddleware, InFlightMiddleware
 from bot.middlewares.metrics import UpdateMetricsMiddleware
@@ -40,12 +41,14 @@ from bot.services.chat_settings import ChatSettingsService
 from bot.services.export import ExportService
 from bot.services.linking import LinkingService
 from bot.services.notices import NoticeService
+from bot.services.owners import DeliveryOwner
 from bot.services.reminders import ReminderService
 from bot.services.submissions import SubmissionService
 from bot.sms.base import SmsSender
 from bot.sms.console import ConsoleSmsSender
 from bot.sms.smsru import SmsRuSender
 from bot.storage.db import Database
+from bot.storage.engines import open_database
 from bot.uploads import TypedUploadSession
 
 # SIGTERM stops the process within 10 s (SPEC §9); the dispatcher's drain of the updates in
@@ -106,7 +109,7 @@ async def build_app(
 ) -> App:
     """The whole bot; `clock`, `session`, `sms`, `db` and `core` are for tests and tools."""
     clock = clock or SystemClock()
-    storage = Storage.over(db or await Database.open(settings.database_path), settings)
+    storage = Storage.over(db or await open_database(settings.database_url), settings)
     bot = create_bot(settings, session)
     core = core or create_core(settings.default_locale)
     if not core.locales:  # jobs outside the dispatcher (send-reminders) render too
@@ -116,7 +119,9 @@ async def build_app(
     metrics = BotMetrics()
     locales = ChatLocaleManager(storage.chats, clock, settings.default_locale)
     activity = ChatActivityMiddleware(storage.chats)
-    delivery = build_delivery(settings, clock, bot, core, storage, activity, background)
+    # on PostgreSQL, which processes are alive is asked of the server (a lock per process)
+    owner = await open_owner(settings.database_url, None) if settings.on_postgres else None
+    delivery = build_delivery(settings, clock, bot, core, storage, activity, background, owner)
     alerts = AdminAlerts(
         bot,
         core,
@@ -218,6 +223,7 @@ def build_delivery(
     storage: Storage,
     activity: ChatActivityMiddleware,
     background: Background,
+    owner: DeliveryOwner | None = None,
 ) -> Delivery:
     locale, support = settings.default_locale, settings.support_contact
     sender = Sender(
@@ -228,6 +234,7 @@ def build_delivery(
         on_blocked=activity.mark_inactive,
         quiet=settings.quiet,
         tz=settings.tz,
+        owner=owner,
     )
     reminders = ReminderService(
         settings=settings,
@@ -261,6 +268,7 @@ def build_delivery(
         clock=clock,
         reminder_time=settings.reminder_time,
         tz=settings.tz,
+        lease=lease_for(settings.database_url, settings.redis, settings.redis_prefix),
     )
     return Delivery(sender, reminders, broadcasts, notices, jobs)
 

@@ -162,10 +162,13 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _sqlite_url(cls, value: str) -> str:
-        if not value.startswith("sqlite:///"):
-            raise ValueError("must be sqlite:///relative/path or sqlite:////absolute/path")
-        return value
+    def _database_url(cls, value: str) -> str:
+        if value.startswith("sqlite:///") or re.match(r"postgres(ql)?(\+asyncpg)?://\S+$", value):
+            return value
+        raise ValueError(
+            "must be sqlite:///relative/path, sqlite:////absolute/path"
+            " or postgresql://user:password@host:port/database"
+        )
 
     @field_validator("telegram_api_url", "smsru_api_url")
     @classmethod
@@ -234,8 +237,14 @@ class Settings(BaseSettings):
         return QuietHours.parse(self.quiet_hours)
 
     @property
+    def on_postgres(self) -> bool:
+        return not self.database_url.startswith("sqlite:")
+
+    @property
     def database_path(self) -> Path:
-        """`sqlite:///rel/path` is relative, `sqlite:////abs/path` absolute (SQLAlchemy style)."""
+        """The SQLite file: `sqlite:///rel/path` is relative, `sqlite:////abs/path` absolute
+        (SQLAlchemy style). Only for SQLite (see `on_postgres`)."""
+        assert not self.on_postgres, "DATABASE_URL names a PostgreSQL database, not a file"
         return Path(self.database_url.removeprefix("sqlite:///"))
 
     @property

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import sqlite3
 from collections.abc import Awaitable
 from typing import TypeVar
 
@@ -28,9 +27,17 @@ from redis.exceptions import RedisError
 from bot.app import App, build_app, settle_heap
 from bot.config import Settings
 from bot.dispatcher import register_commands
-from bot.startup import StartupError, StopDuringStartUp, database_problem, take_instance_lock
-from bot.storage.db import Database
+from bot.startup import (
+    DATABASE_ERRORS,
+    StartupError,
+    StopDuringStartUp,
+    database_problem,
+    take_database_instance_lock,
+    take_instance_lock,
+)
+from bot.storage.engines import open_database
 from bot.storage.redis_fsm import RedisConversations
+from bot.storage.sqlite import SqliteDatabase
 from bot.web import HttpServer
 
 log = logging.getLogger(__name__)
@@ -41,11 +48,10 @@ REDIS_STARTUP_TIMEOUT = 5.0  # seconds Redis has to answer a PING at start
 
 
 async def _open_app(settings: Settings) -> App:
-    path = settings.database_path
     try:
-        db = await Database.open(path)
-    except (sqlite3.Error, OSError) as exc:
-        raise database_problem(path, exc) from None
+        db = await open_database(settings.database_url)
+    except DATABASE_ERRORS as exc:
+        raise StartupError(database_problem(settings.database_url, exc)) from None
     try:
         return await build_app(settings, db=db)
     except BaseException:
@@ -131,8 +137,13 @@ async def check_webhook(app: App, *, delete_webhook: bool) -> None:
 async def run_bot(settings: Settings, *, delete_webhook: bool = False) -> None:
     stop = StopDuringStartUp()
     try:
-        with contextlib.ExitStack() as stack:
-            take_instance_lock(stack, settings.database_path)
+        async with contextlib.AsyncExitStack() as stack:
+            # one process per database, unless conversations live in Redis (SPEC §12): a
+            # lock beside a SQLite file (whatever REDIS_URL says), an advisory lock on PostgreSQL
+            if not settings.on_postgres:
+                take_instance_lock(stack, settings.database_path)
+            elif settings.redis is None:
+                await take_database_instance_lock(stack, settings.database_url)
             app = await _open_app(settings)
             try:
                 await check_conversations(app)
@@ -193,7 +204,7 @@ async def set_webhook(settings: Settings) -> list[str]:
     The App is built as `run` builds it, so the update types cannot drift from its dispatcher,
     over a database never opened: building asks nothing of it, and no file is made or needed."""
     assert settings.webhook_url is not None and settings.webhook_secret is not None
-    app = await build_app(settings, db=Database(":memory:"))
+    app = await build_app(settings, db=SqliteDatabase(":memory:"))
     try:
         updates = app.dispatcher.resolve_used_update_types()
         call = app.bot.set_webhook(

@@ -13,16 +13,22 @@ import contextlib
 import signal
 import sqlite3
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from bot.storage.db import probe
+import asyncpg
+
 from bot.storage.instance_lock import InstanceLockHeld, hold_instance_lock
+from bot.storage.schema_version import SchemaOutdated
+from bot.storage.sqlite import probe
 
 
 class StartupError(Exception):
     """The bot cannot start; the message is one line saying why."""
 
 
-def take_instance_lock(stack: contextlib.ExitStack, database: Path) -> None:
+def take_instance_lock(
+    stack: contextlib.ExitStack | contextlib.AsyncExitStack, database: Path
+) -> None:
     """Hold the database's instance lock until `stack` closes."""
     try:
         stack.enter_context(hold_instance_lock(database))
@@ -47,9 +53,37 @@ async def take_database_instance_lock(stack: contextlib.AsyncExitStack, url: str
         ) from None
 
 
-def database_problem(database: Path, exc: Exception) -> StartupError:
-    reason = "it is a directory" if database.is_dir() else str(exc) or type(exc).__name__
-    return StartupError(f"the database {database} is unusable: {reason} (DATABASE_URL)")
+def where(url: str) -> str:
+    """The database a URL names, for a message: the file, or host/database without the
+    password."""
+    if url.startswith("sqlite:"):
+        return url.removeprefix("sqlite:///")
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    return f"PostgreSQL {parts.username or ''}@{host}{port}{parts.path}".replace(" @", " ")
+
+
+def database_problem(url: str, exc: BaseException) -> str:
+    """One line: why the database at `url` cannot be used (never the password)."""
+    if isinstance(exc, SchemaOutdated):
+        return str(exc)
+    if url.startswith("sqlite:") and Path(where(url)).is_dir():
+        reason = "it is a directory"
+    else:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+    return f"the database {where(url)} is unusable: {reason} (DATABASE_URL)"
+
+
+# What opening a database raises when it cannot be used: a file that is not one, a server
+# that does not answer or refuses us, a schema older than this version.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (
+    sqlite3.Error,
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    SchemaOutdated,
+)
 
 
 def preflight(database: Path) -> None:
@@ -58,7 +92,7 @@ def preflight(database: Path) -> None:
         try:
             probe(str(database))
         except (sqlite3.Error, OSError) as exc:
-            raise database_problem(database, exc) from None
+            raise StartupError(database_problem(f"sqlite:///{database}", exc)) from None
 
 
 class StopDuringStartUp:

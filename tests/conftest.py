@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from bot.storage.db import Database
+from bot.storage.engines import open_database
 from tests.harness import BotHarness, fresh_database, start_harness
 from tests.support.services import (
     RedisSpace,
@@ -36,7 +37,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[BotHarness]:
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     """A fresh bot database (migrated, WAL) in the test's directory."""
     await fresh_database(tmp_path / "bot.sqlite3")
-    database = await Database.open(tmp_path / "bot.sqlite3")
+    database = await open_database(tmp_path / "bot.sqlite3")
     yield database
     await database.close()
 

@@ -49,7 +49,7 @@ from bot.clock import FrozenClock
 from bot.config import Settings
 from bot.i18n import create_core
 from bot.sms.base import SmsSender
-from bot.storage.db import Database
+from bot.storage.engines import open_database
 
 BOT_USER = User(id=123456, is_bot=True, first_name="Meter bot", username="meter_test_bot")
 TOKEN = "123456:TEST-token"
@@ -382,7 +382,7 @@ async def fresh_database(path: Path) -> None:
     global _template
     if _template is None:
         template = Path(_TEMPLATE_DIR.name) / "bot.sqlite3"
-        await (await Database.open(template)).close()  # the last close folds the WAL in
+        await (await open_database(template)).close()  # the last close folds the WAL in
         _template = template
     _copy_unless_there(_template, path)
 

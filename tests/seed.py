@@ -28,11 +28,11 @@ async def add_account(
     address: str | None = "г. Балашиха, ул. Ленина, д. 1, кв. 1",
 ) -> int:
     async with db.transaction() as conn:
-        cur = await conn.execute(
-            "INSERT INTO accounts (number, phone, address, updated_at) VALUES (?, ?, ?, ?)",
+        account_id = await conn.fetchval(
+            "INSERT INTO accounts (number, phone, address, updated_at) VALUES (?, ?, ?, ?)"
+            " RETURNING id",
             (number, phone, address, "2026-11-01T00:00:00+00:00"),
         )
-        account_id = cur.lastrowid
         for m in meters:
             last = (m.last or ()) + (None, None, None)
             await conn.execute(

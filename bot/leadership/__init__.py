@@ -25,17 +25,20 @@ def _on_postgresql(database_url: str) -> bool:
     return database_url.startswith(("postgresql:", "postgresql+asyncpg:", "postgres:"))
 
 
-def lease_for(database_url: str, redis_url: str | None = None) -> Lease:
+def lease_for(
+    database_url: str, redis_url: str | None = None, redis_prefix: str = "meterbot"
+) -> Lease:
     """Redis where it is the shared part, else PostgreSQL's advisory lock, else (SQLite) the
-    process itself. Connects at the first take."""
+    process itself. Connects at the first take. The lease is the installation's: under its
+    Redis prefix, or keyed by its PostgreSQL schema."""
     if redis_url:
         from bot.leadership.redis_lease import RedisLease
 
-        return RedisLease(redis_url)
+        return RedisLease(redis_url, key=f"{redis_prefix}:leader")
     if _on_postgresql(database_url):
-        from bot.leadership.advisory_locks import PostgresLease
+        from bot.leadership.advisory_locks import PostgresLease, installation_key
 
-        return PostgresLease(database_url)
+        return PostgresLease(database_url, key=installation_key("leader", database_url))
     return LocalLease()
 
 

@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qsl, urlsplit
 
 import asyncpg
 
@@ -54,7 +55,14 @@ def owner_keys(token: str) -> tuple[int, int]:
 
 
 LEADER_KEY = lock_key("meter-readings-bot:leader")
-INSTANCE_KEY = lock_key("meter-readings-bot:instance")
+
+
+def installation_key(name: str, url: str) -> int:
+    """The lock `name` of the installation at `url`: advisory locks are per database, so the
+    schema the URL selects (`?search_path=…`) is part of the key, and two installations in two
+    schemas of one database (or two tests) never share a leader."""
+    schema = dict(parse_qsl(urlsplit(url).query)).get("search_path")
+    return lock_key(f"meter-readings-bot:{name}" + (f":{schema}" if schema else ""))
 
 
 async def connect(url: str, purpose: str) -> asyncpg.Connection:
@@ -232,10 +240,11 @@ class PostgresOwner:
 
 
 @contextlib.asynccontextmanager
-async def hold_database_instance_lock(url: str, *, key: int = INSTANCE_KEY) -> AsyncIterator[None]:
+async def hold_database_instance_lock(url: str, *, key: int | None = None) -> AsyncIterator[None]:
     """The single-instance rule on PostgreSQL without Redis: the lock of `key` until the
     block ends (or the process does). Raises InstanceLockHeld (one line) when another process
     holds it, OSError or asyncpg's errors when the database cannot be reached."""
+    key = installation_key("instance", url) if key is None else key
     conn = await connect(url, "instance lock")
     try:
         if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key, timeout=QUERY_TIMEOUT):

@@ -74,7 +74,8 @@ class Sender(BatchSending):
         self.tz = tz
         self.max_attempts = max_attempts  # 429s in a row waited out in the run, per chat
         if owner is None:
-            path = deliveries.db.path
+            # beside a SQLite file; PostgreSQL's owners are given by bot/app.py
+            path = getattr(deliveries.db, "path", ":memory:")
             owner = ProcessOwner(None if path == ":memory:" else Path(path).parent / "senders")
         self.owner: DeliveryOwner = owner
         self._concurrency = concurrency

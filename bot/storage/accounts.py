@@ -32,13 +32,14 @@ class AccountRepository:
 
     async def by_number(self, number: str) -> Account | None:
         row = await self.db.fetchone(
-            "SELECT id, number, phone, address FROM accounts WHERE number = ?", (number,)
+            "SELECT id, number, phone, address FROM accounts WHERE number = :number",
+            {"number": number},
         )
         return None if row is None else _account(row)
 
     async def get(self, account_id: int) -> Account | None:
         row = await self.db.fetchone(
-            "SELECT id, number, phone, address FROM accounts WHERE id = ?", (account_id,)
+            "SELECT id, number, phone, address FROM accounts WHERE id = :id", {"id": account_id}
         )
         return None if row is None else _account(row)
 
@@ -46,8 +47,8 @@ class AccountRepository:
         """The chat's current account, in one query (the menu asks for it on every walk)."""
         row = await self.db.fetchone(
             "SELECT a.id, a.number, a.phone, a.address FROM chats AS c"
-            " JOIN accounts AS a ON a.id = c.current_account_id WHERE c.chat_id = ?",
-            (chat_id,),
+            " JOIN accounts AS a ON a.id = c.current_account_id WHERE c.chat_id = :chat_id",
+            {"chat_id": chat_id},
         )
         return None if row is None else _account(row)
 
@@ -95,13 +96,13 @@ class MeterRepository:
 
     async def of_account(self, account_id: int) -> list[Meter]:
         rows = await self.db.fetchall(
-            _METERS_WITH_LAST + " WHERE m.account_id = ? ORDER BY m.resource, m.serial",
-            (account_id,),
+            _METERS_WITH_LAST + " WHERE m.account_id = :account_id ORDER BY m.resource, m.serial",
+            {"account_id": account_id},
         )
         return [self._meter(row) for row in rows]
 
     async def get(self, meter_id: int) -> Meter | None:
-        row = await self.db.fetchone(_METERS_WITH_LAST + " WHERE m.id = ?", (meter_id,))
+        row = await self.db.fetchone(_METERS_WITH_LAST + " WHERE m.id = :id", {"id": meter_id})
         return None if row is None else self._meter(row)
 
     async def count(self) -> int:

@@ -39,6 +39,9 @@ def _campaign(row: Any) -> Campaign:
     )
 
 
+_FINISH = "UPDATE campaigns SET finished_at = :now WHERE id = :id AND finished_at IS NULL"
+
+
 def _params(params: dict[str, Any]) -> str:
     return json.dumps(params, ensure_ascii=False, separators=(",", ":"))
 
@@ -60,117 +63,109 @@ class CampaignRepository:
         admin_chat_id: int | None = None,
     ) -> bool:
         """False when a campaign with this id exists already (it ran, or is running)."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "INSERT INTO campaigns (id, kind, params, expires_on, created_at, admin_chat_id)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                (
-                    campaign_id,
-                    kind,
-                    _params(params),
-                    expires_on and expires_on.isoformat(),
-                    to_db(now),
-                    admin_chat_id,
-                ),
-            )
-            return cur.rowcount == 1
+        created = await self.db.execute(
+            "INSERT INTO campaigns (id, kind, params, expires_on, created_at, admin_chat_id)"
+            " VALUES (:id, :kind, :params, :expires_on, :now, :admin) ON CONFLICT (id) DO NOTHING",
+            {
+                "id": campaign_id,
+                "kind": kind,
+                "params": _params(params),
+                "expires_on": expires_on and expires_on.isoformat(),
+                "now": to_db(now),
+                "admin": admin_chat_id,
+            },
+        )
+        return created == 1
 
     async def update_params(
         self, campaign_id: str, params: dict[str, Any], expires_on: date | None
     ) -> None:
         """What the campaign covers, as planned today (a meter with new window days, say)."""
         await self.db.execute(
-            "UPDATE campaigns SET params = ?, expires_on = ? WHERE id = ?",
-            (
-                _params(params),
-                expires_on and expires_on.isoformat(),
-                campaign_id,
-            ),
+            "UPDATE campaigns SET params = :params, expires_on = :expires_on WHERE id = :id",
+            {
+                "params": _params(params),
+                "expires_on": expires_on and expires_on.isoformat(),
+                "id": campaign_id,
+            },
         )
 
     async def get(self, campaign_id: str) -> Campaign | None:
-        row = await self.db.fetchone("SELECT * FROM campaigns WHERE id = ?", (campaign_id,))
+        row = await self.db.fetchone("SELECT * FROM campaigns WHERE id = :id", {"id": campaign_id})
         return None if row is None else _campaign(row)
 
     async def unfinished(self, kinds: Sequence[str]) -> list[Campaign]:
         """Campaigns of these kinds with something still to do, oldest first."""
         rows = await self.db.fetchall(
             "SELECT * FROM campaigns WHERE finished_at IS NULL"
-            f" AND kind IN ({','.join('?' * len(kinds))}) ORDER BY created_at, id",
-            list(kinds),
+            f" AND kind IN ({self.db.dialect.json_texts('kinds')}) ORDER BY created_at, id",
+            {"kinds": json.dumps(list(kinds))},
         )
         return [_campaign(row) for row in rows]
 
     async def mark_materialised(self, campaign_id: str, now: datetime) -> None:
         await self.db.execute(
-            "UPDATE campaigns SET materialised_at = ? WHERE id = ? AND materialised_at IS NULL",
-            (to_db(now), campaign_id),
+            "UPDATE campaigns SET materialised_at = :now WHERE id = :id"
+            " AND materialised_at IS NULL",
+            {"now": to_db(now), "id": campaign_id},
         )
 
     async def finish(self, campaign_id: str, now: datetime) -> bool:
         """Close the campaign when nothing is pending and no run holds rows of it; False
         while something is (a retry to come, a run's claims, a dead run's to resolve)."""
-        async with self.db.transaction() as conn:
-            async with conn.execute(
-                "SELECT 1 FROM deliveries WHERE campaign = ? AND status = 'pending'"
-                " UNION ALL SELECT 1 FROM delivery_runs WHERE campaign = ? LIMIT 1",
-                (campaign_id, campaign_id),
-            ) as cur:
-                if await cur.fetchone() is not None:
-                    return False
-            await conn.execute(
-                "UPDATE campaigns SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
-                (to_db(now), campaign_id),
+        params = {"id": campaign_id, "now": to_db(now)}
+        async with self.db.transaction() as tx:
+            busy = await tx.fetchone(
+                "SELECT 1 FROM deliveries WHERE campaign = :id AND status = 'pending'"
+                " UNION ALL SELECT 1 FROM delivery_runs WHERE campaign = :id LIMIT 1",
+                params,
             )
+            if busy is not None:
+                return False
+            await tx.execute(_FINISH, params)
         return True
 
     async def expire(self, campaign_id: str, now: datetime) -> int:
         """Drop what is still pending (its window closed) and close the campaign."""
-        async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE deliveries SET status = 'skipped', updated_at = ?"
-                " WHERE campaign = ? AND status = 'pending'",
-                (to_db(now), campaign_id),
+        params = {"id": campaign_id, "now": to_db(now)}
+        async with self.db.transaction() as tx:
+            dropped = await tx.execute(
+                "UPDATE deliveries SET status = 'skipped', updated_at = :now"
+                " WHERE campaign = :id AND status = 'pending'",
+                params,
             )
-            dropped = cur.rowcount
-            await conn.execute(
-                "UPDATE campaigns SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
-                (to_db(now), campaign_id),
-            )
+            await tx.execute(_FINISH, params)
         return dropped
 
     async def set_progress_message(self, campaign_id: str, message_id: int) -> None:
         await self.db.execute(
-            "UPDATE campaigns SET progress_message_id = ? WHERE id = ?",
-            (message_id, campaign_id),
+            "UPDATE campaigns SET progress_message_id = :message WHERE id = :id",
+            {"message": message_id, "id": campaign_id},
         )
 
     async def create_broadcast(
         self, params: dict[str, Any], admin_chat_id: int, now: datetime
     ) -> str:
         """A new announcement campaign, numbered after the ones before it; returns its id."""
-        async with self.db.transaction() as conn:
-            async with conn.execute(
-                "SELECT count(*) FROM campaigns WHERE kind = 'broadcast'"
-            ) as cur:
-                row = await cur.fetchone()
-            campaign_id = f"broadcast:{(row[0] if row else 0) + 1}"
-            await conn.execute(
+        async with self.db.transaction() as tx:
+            count = await tx.fetchval("SELECT count(*) FROM campaigns WHERE kind = 'broadcast'")
+            campaign_id = f"broadcast:{count + 1}"
+            await tx.execute(
                 "INSERT INTO campaigns (id, kind, params, created_at, admin_chat_id)"
-                " VALUES (?, 'broadcast', ?, ?, ?)",
-                (
-                    campaign_id,
-                    _params(params),
-                    to_db(now),
-                    admin_chat_id,
-                ),
+                " VALUES (:id, 'broadcast', :params, :now, :admin)",
+                {
+                    "id": campaign_id,
+                    "params": _params(params),
+                    "now": to_db(now),
+                    "admin": admin_chat_id,
+                },
             )
         return campaign_id
 
     async def counts(self, campaign_id: str) -> dict[str, int]:
         rows = await self.db.fetchall(
-            "SELECT status, count(*) AS n FROM deliveries WHERE campaign = ? GROUP BY status",
-            (campaign_id,),
+            "SELECT status, count(*) AS n FROM deliveries WHERE campaign = :id GROUP BY status",
+            {"id": campaign_id},
         )
         counts = dict.fromkeys(STATUSES, 0)
         counts.update({row["status"]: row["n"] for row in rows})
@@ -179,6 +174,6 @@ class CampaignRepository:
     async def statuses(self, campaign_id: str) -> dict[int, str]:
         """Every chat's status in the campaign (for tests and small campaigns)."""
         rows = await self.db.fetchall(
-            "SELECT chat_id, status FROM deliveries WHERE campaign = ?", (campaign_id,)
+            "SELECT chat_id, status FROM deliveries WHERE campaign = :id", {"id": campaign_id}
         )
         return {row["chat_id"]: row["status"] for row in rows}

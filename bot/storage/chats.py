@@ -28,44 +28,42 @@ class ChatRepository:
         self.db = db
 
     async def get(self, chat_id: int) -> Chat | None:
-        row = await self.db.fetchone("SELECT * FROM chats WHERE chat_id = ?", (chat_id,))
+        row = await self.db.fetchone("SELECT * FROM chats WHERE chat_id = :chat", {"chat": chat_id})
         return None if row is None else _chat(row)
 
     async def ensure(self, chat_id: int, now: datetime) -> None:
-        await self.db.execute(
-            "INSERT INTO chats (chat_id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            (chat_id, to_db(now)),
-        )
+        await self.db.execute(_ENSURE_CHAT, {"chat": chat_id, "now": to_db(now)})
 
     async def set_locale(self, chat_id: int, locale: str, now: datetime) -> None:
         await self.db.execute(
-            "INSERT INTO chats (chat_id, locale, created_at) VALUES (?, ?, ?) "
+            "INSERT INTO chats (chat_id, locale, created_at) VALUES (:chat, :locale, :now) "
             "ON CONFLICT (chat_id) DO UPDATE SET locale = excluded.locale",
-            (chat_id, locale, to_db(now)),
+            {"chat": chat_id, "locale": locale, "now": to_db(now)},
         )
 
     async def set_first_locale(self, chat_id: int, locale: str, now: datetime) -> None:
         """The language of the chat's first update; never over one stored before (/language)."""
         await self.db.execute(
-            "INSERT INTO chats (chat_id, locale, created_at) VALUES (?, ?, ?) "
+            "INSERT INTO chats (chat_id, locale, created_at) VALUES (:chat, :locale, :now) "
             "ON CONFLICT (chat_id) DO UPDATE SET locale = excluded.locale "
             "WHERE chats.locale IS NULL",
-            (chat_id, locale, to_db(now)),
+            {"chat": chat_id, "locale": locale, "now": to_db(now)},
         )
 
     async def mark_told_private_only(self, chat_id: int, now: datetime) -> bool:
         """Remember that a group or channel was told the bot works in private chats only;
         True for the one caller that marked it first (so it is told once, at most)."""
         rows = await self.db.write_fetchall(
-            "INSERT INTO private_only_notices (chat_id, told_at) VALUES (?, ?) "
+            "INSERT INTO private_only_notices (chat_id, told_at) VALUES (:chat, :now) "
             "ON CONFLICT DO NOTHING RETURNING chat_id",
-            (chat_id, to_db(now)),
+            {"chat": chat_id, "now": to_db(now)},
         )
         return bool(rows)
 
     async def set_active(self, chat_id: int, active: bool) -> None:
         await self.db.execute(
-            "UPDATE chats SET active = ? WHERE chat_id = ?", (int(active), chat_id)
+            "UPDATE chats SET active = :active WHERE chat_id = :chat",
+            {"active": int(active), "chat": chat_id},
         )
 
     async def inactive_ids(self) -> list[int]:
@@ -76,21 +74,27 @@ class ChatRepository:
         if kind not in REMINDER_KINDS:
             raise ValueError(f"unknown reminder kind {kind!r}")
         await self.db.execute(
-            f"UPDATE chats SET remind_{kind} = ? WHERE chat_id = ?", (int(enabled), chat_id)
+            f"UPDATE chats SET remind_{kind} = :on WHERE chat_id = :chat",
+            {"on": int(enabled), "chat": chat_id},
         )
 
     async def set_current_account(self, chat_id: int, account_id: int | None) -> None:
         await self.db.execute(
-            "UPDATE chats SET current_account_id = ? WHERE chat_id = ?", (account_id, chat_id)
+            "UPDATE chats SET current_account_id = :account WHERE chat_id = :chat",
+            {"account": account_id, "chat": chat_id},
         )
 
     async def forget(self, chat_id: int) -> None:
         """Erase everything kept about the chat; its submitted readings stay, anonymised."""
-        async with self.db.transaction() as conn:
-            await conn.execute("UPDATE readings SET chat_id = NULL WHERE chat_id = ?", (chat_id,))
-            await conn.execute("DELETE FROM fsm_states WHERE chat_id = ?", (chat_id,))
+        chat = {"chat": chat_id}
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE readings SET chat_id = NULL WHERE chat_id = :chat", chat)
+            await tx.execute("DELETE FROM fsm_states WHERE chat_id = :chat", chat)
             # links, codes and settings go with the chat row (ON DELETE CASCADE)
-            await conn.execute("DELETE FROM chats WHERE chat_id = ?", (chat_id,))
+            await tx.execute("DELETE FROM chats WHERE chat_id = :chat", chat)
+
+
+_ENSURE_CHAT = "INSERT INTO chats (chat_id, created_at) VALUES (:chat, :now) ON CONFLICT DO NOTHING"
 
 
 class LinkRepository:
@@ -99,54 +103,52 @@ class LinkRepository:
 
     async def link(self, chat_id: int, account_id: int, now: datetime) -> bool:
         """Link and make it the chat's current account; False when it was linked already."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO chats (chat_id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                (chat_id, to_db(now)),
+        params = {"chat": chat_id, "account": account_id, "now": to_db(now)}
+        async with self.db.transaction() as tx:
+            await tx.execute(_ENSURE_CHAT, params)
+            created = await tx.execute(
+                "INSERT INTO links (chat_id, account_id, linked_at) VALUES (:chat, :account, :now)"
+                " ON CONFLICT DO NOTHING",
+                params,
             )
-            cur = await conn.execute(
-                "INSERT INTO links (chat_id, account_id, linked_at) VALUES (?, ?, ?) "
-                "ON CONFLICT DO NOTHING",
-                (chat_id, account_id, to_db(now)),
+            await tx.execute(
+                "UPDATE chats SET current_account_id = :account WHERE chat_id = :chat", params
             )
-            created = cur.rowcount == 1
-            await conn.execute(
-                "UPDATE chats SET current_account_id = ? WHERE chat_id = ?", (account_id, chat_id)
-            )
-        return created
+        return created == 1
 
     async def unlink(self, chat_id: int, account_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "DELETE FROM links WHERE chat_id = ? AND account_id = ?", (chat_id, account_id)
+        params = {"chat": chat_id, "account": account_id}
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "DELETE FROM links WHERE chat_id = :chat AND account_id = :account", params
             )
             # the current account falls back to another linked one, if any
-            await conn.execute(
+            await tx.execute(
                 "UPDATE chats SET current_account_id = ("
                 "  SELECT account_id FROM links WHERE chat_id = :chat ORDER BY linked_at LIMIT 1"
                 ") WHERE chat_id = :chat AND (current_account_id = :account"
                 "  OR current_account_id IS NULL)",
-                {"chat": chat_id, "account": account_id},
+                params,
             )
 
     async def accounts_of(self, chat_id: int) -> list[Account]:
         rows = await self.db.fetchall(
-            "SELECT a.id, a.number, a.phone, a.address FROM links AS l "
-            "JOIN accounts AS a ON a.id = l.account_id WHERE l.chat_id = ? ORDER BY l.linked_at",
-            (chat_id,),
+            "SELECT a.id, a.number, a.phone, a.address FROM links AS l JOIN accounts AS a"
+            " ON a.id = l.account_id WHERE l.chat_id = :chat ORDER BY l.linked_at",
+            {"chat": chat_id},
         )
         return [Account(r["id"], r["number"], r["phone"], r["address"]) for r in rows]
 
     async def is_linked(self, chat_id: int, account_id: int) -> bool:
-        return (
-            await self.db.fetchone(
-                "SELECT 1 FROM links WHERE chat_id = ? AND account_id = ?", (chat_id, account_id)
-            )
-            is not None
+        row = await self.db.fetchone(
+            "SELECT 1 FROM links WHERE chat_id = :chat AND account_id = :account",
+            {"chat": chat_id, "account": account_id},
         )
+        return row is not None
 
     async def chats_of(self, account_id: int) -> list[int]:
         rows = await self.db.fetchall(
-            "SELECT chat_id FROM links WHERE account_id = ? ORDER BY linked_at", (account_id,)
+            "SELECT chat_id FROM links WHERE account_id = :account ORDER BY linked_at",
+            {"account": account_id},
         )
         return [r["chat_id"] for r in rows]

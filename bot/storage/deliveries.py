@@ -14,6 +14,8 @@ from typing import Any
 
 from bot.domain.moments import from_db, to_db
 from bot.storage.campaigns import CampaignRepository
+from bot.storage.db import Database, Executor
+from bot.storage.dialect import SQLITE, Dialect
 
 __all__ = ["DeliveryRepository", "Retrying"]
 
@@ -28,21 +30,59 @@ class Retrying:
     deferred_since: datetime | None
 
 
-def _other_changes(
-    campaign_id: str, other: list[tuple[int, str, str | None]], run: str, stamp: str
-) -> tuple[str, dict[str, Any]]:
+_REOPEN = "UPDATE campaigns SET finished_at = NULL WHERE id = :campaign"
+
+# PostgreSQL: the due rows taken FOR UPDATE SKIP LOCKED, so a second run (another replica)
+# passes over them instead of waiting for them and claiming them again.
+_CLAIM_POSTGRES = """
+UPDATE deliveries SET status = 'claimed', owner = :run, batch = :batch, updated_at = :now
+WHERE campaign = :campaign AND chat_id IN (
+    SELECT chat_id FROM deliveries WHERE campaign = :campaign AND status = 'pending'
+    AND (retry_at IS NULL OR retry_at <= :now) ORDER BY chat_id LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING chat_id, attempts, failing_since, deferred_since
+"""
+
+# SQLite (one writer at a time): the chats travel as one JSON array, not a row each: every row
+# fetched is a trip through the GIL for the database thread, and the sending thread holds it.
+_CLAIMABLE_SQLITE = """
+SELECT json_group_array(chat_id),
+    json_group_array(json_array(chat_id, attempts, failing_since, deferred_since))
+    FILTER (WHERE attempts > 0 OR deferred_since IS NOT NULL)
+FROM (SELECT chat_id, attempts, failing_since, deferred_since FROM deliveries
+    WHERE campaign = :campaign AND status = 'pending'
+    AND (retry_at IS NULL OR retry_at <= :now) ORDER BY chat_id LIMIT :limit)
+"""
+_CLAIM_SQLITE = f"""
+UPDATE deliveries SET status = 'claimed', owner = :run, batch = :batch, updated_at = :now
+WHERE campaign = :campaign AND status = 'pending' AND chat_id IN ({SQLITE.json_ints("chats")})
+"""
+
+
+async def _claim_sqlite(tx: Executor, params: dict[str, Any]) -> tuple[list[int], list[Any]]:
+    row = await tx.fetchone(_CLAIMABLE_SQLITE, params)
+    assert row is not None
+    claimed, history = row
+    if claimed != "[]":
+        await tx.execute(_CLAIM_SQLITE, {**params, "chats": claimed})
+    return sorted(json.loads(claimed)), json.loads(history or "[]")
+
+
+def _other_changes(dialect: Dialect) -> str:
     """Changes but 'sent' as one statement. The changes as a materialised table, each looked
     up by primary key: a plain FROM json_each(...) lets SQLite scan the whole campaign for
     each change."""
+    changes = dialect.json_rows(
+        "changes", ("chat_id", "BIGINT"), ("change", "TEXT"), ("retry_at", "TEXT")
+    )
     return (
-        "WITH c AS MATERIALIZED (SELECT json_extract(value, '$[0]') AS chat_id,"
-        "  json_extract(value, '$[1]') AS change,"
-        "  json_extract(value, '$[2]') AS retry_at FROM json_each(:changes))"
+        f"WITH c AS MATERIALIZED ({changes})"
         " UPDATE deliveries SET"
         " status = CASE WHEN c.change IN ('retry', 'defer') THEN 'pending'"
         "  ELSE c.change END,"
         " owner = NULL, batch = NULL,"
-        " attempts = attempts + (c.change = 'retry'),"
+        " attempts = attempts + CASE WHEN c.change = 'retry' THEN 1 ELSE 0 END,"
         " failing_since = CASE WHEN c.change = 'retry'"
         "  THEN coalesce(failing_since, :now) ELSE failing_since END,"
         " deferred_since = CASE WHEN c.change = 'defer'"
@@ -50,36 +90,36 @@ def _other_changes(
         " retry_at = c.retry_at, updated_at = :now"
         " FROM c WHERE deliveries.campaign = :campaign"
         " AND deliveries.chat_id = c.chat_id"
-        " AND +deliveries.owner = :run AND +deliveries.status = 'claimed'",
-        {
-            "now": stamp,
-            "campaign": campaign_id,
-            "changes": json.dumps(other),
-            "run": run,
-        },
+        f" AND {dialect.unindexed('deliveries.owner')} = :run"
+        f" AND {dialect.unindexed('deliveries.status')} = 'claimed'"
     )
 
 
 class DeliveryRepository(CampaignRepository):
     """A campaign's rows (`CampaignRepository`) and its deliveries, one per chat."""
 
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        dialect = db.dialect
+        self._chats = dialect.json_ints("chats")
+        self._runs = dialect.json_texts("runs")
+        self._other_changes = _other_changes(dialect)
+
     async def add_recipients(self, campaign_id: str, chat_ids: Sequence[int], now: datetime) -> int:
         """Pending rows for these chats; a chat already in the campaign keeps its row."""
         if not chat_ids:
             return 0
-        stamp = to_db(now)
-        async with self.db.transaction() as conn:
-            before = conn.total_changes
-            await conn.executemany(
-                "INSERT INTO deliveries (campaign, chat_id, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                ((campaign_id, chat_id, stamp) for chat_id in chat_ids),
+        params = {"campaign": campaign_id, "chats": json.dumps(list(chat_ids)), "now": to_db(now)}
+        async with self.db.transaction() as tx:
+            # ("WHERE true": an upsert after INSERT ... SELECT needs a WHERE to parse on SQLite)
+            added = await tx.execute(
+                f"WITH c (chat_id) AS ({self._chats})"
+                " INSERT INTO deliveries (campaign, chat_id, updated_at)"
+                " SELECT :campaign, chat_id, :now FROM c WHERE true ON CONFLICT DO NOTHING",
+                params,
             )
-            added = conn.total_changes - before
             if added:  # something is pending again
-                await conn.execute(
-                    "UPDATE campaigns SET finished_at = NULL WHERE id = ?", (campaign_id,)
-                )
+                await tx.execute(_REOPEN, params)
             return added
 
     async def claim(
@@ -88,46 +128,43 @@ class DeliveryRepository(CampaignRepository):
         """Mark up to `limit` due pending rows 'claimed' by `run` as its `batch`; their chats in
         chat order, and what came before for those tried or held back already.
 
-        Atomic, so two runs of the same campaign (the bot and `send-reminders`) never claim
-        the same chat. Due: no `retry_at`, or one that has come. The run is registered with
-        its first claim, so a later run can tell its rows apart if it dies.
+        Atomic, so two runs of the same campaign (the bot and `send-reminders`, or two
+        replicas) never claim the same chat: on SQLite the write transaction is the only one;
+        on PostgreSQL the rows are taken FOR UPDATE SKIP LOCKED. Due: no `retry_at`, or one
+        that has come. The run is registered with its first claim, so a later run can tell
+        its rows apart if it dies.
         """
-        # The chats travel as one JSON array, not a row each: every row fetched is a trip
-        # through the GIL for the database thread, and the sending thread holds it.
-        stamp = to_db(now)
-        async with self.db.transaction() as conn:
-            [[claimed, history]] = await conn.execute_fetchall(
-                "SELECT json_group_array(chat_id),"
-                " json_group_array(json_array(chat_id, attempts, failing_since, deferred_since))"
-                "  FILTER (WHERE attempts > 0 OR deferred_since IS NOT NULL)"
-                " FROM (SELECT chat_id, attempts, failing_since, deferred_since FROM deliveries"
-                "  WHERE campaign = ? AND status = 'pending'"
-                "  AND (retry_at IS NULL OR retry_at <= ?) ORDER BY chat_id LIMIT ?)",
-                (campaign_id, stamp, limit),
-            )
-            if claimed != "[]":
-                await conn.execute(
-                    "INSERT INTO delivery_runs (run, campaign) VALUES (?, ?)"
+        params = {
+            "campaign": campaign_id,
+            "now": to_db(now),
+            "limit": limit,
+            "run": run,
+            "batch": batch,
+        }
+        async with self.db.transaction() as tx:
+            if self.db.dialect.postgres:
+                rows = await tx.fetchall(_CLAIM_POSTGRES, params)
+                claimed = sorted(row[0] for row in rows)
+                history = [tuple(row) for row in rows if row[1] > 0 or row[3] is not None]
+            else:
+                claimed, history = await _claim_sqlite(tx, params)
+            if claimed:
+                await tx.execute(
+                    "INSERT INTO delivery_runs (run, campaign) VALUES (:run, :campaign)"
                     " ON CONFLICT (run) DO NOTHING",
-                    (run, campaign_id),
-                )
-                await conn.execute(
-                    "UPDATE deliveries SET status = 'claimed', owner = ?, batch = ?,"
-                    " updated_at = ? WHERE campaign = ? AND status = 'pending'"
-                    " AND chat_id IN (SELECT value FROM json_each(?))",
-                    (run, batch, stamp, campaign_id, claimed),
+                    params,
                 )
         before = {
             row[0]: Retrying(row[1], row[2] and from_db(row[2]), row[3] and from_db(row[3]))
-            for row in json.loads(history or "[]")
+            for row in history
         }
-        return sorted(json.loads(claimed)), before
+        return claimed, before
 
     async def mark(self, run: str, batch: int, started_through: int) -> None:
         """Before their requests go out: in `batch`, the chats up to this one may be sent."""
         await self.db.execute(
-            "UPDATE delivery_runs SET batch = ?, started_through = ? WHERE run = ?",
-            (batch, started_through, run),
+            "UPDATE delivery_runs SET batch = :batch, started_through = :through WHERE run = :run",
+            {"batch": batch, "through": started_through, "run": run},
         )
 
     async def apply(
@@ -159,37 +196,37 @@ class DeliveryRepository(CampaignRepository):
                 (
                     "UPDATE deliveries SET status = 'sent', owner = NULL, batch = NULL,"
                     " retry_at = NULL, updated_at = :now WHERE campaign = :campaign"
-                    " AND chat_id IN (SELECT value FROM json_each(:chats))"
+                    f" AND chat_id IN ({self._chats})"
                     " AND owner = :run AND status = 'claimed'",
                     {"now": stamp, "campaign": campaign_id, "chats": json.dumps(sent), "run": run},
                 )
             )
         if other:
-            statements.append(_other_changes(campaign_id, other, run, stamp))
+            params = {"now": stamp, "campaign": campaign_id, "changes": json.dumps(other)}
+            statements.append((self._other_changes, {**params, "run": run}))
         blocked = [chat_id for chat_id, change, _ in changes if change == "blocked"]
         if blocked:
             statements.append(
                 (
-                    "UPDATE chats SET active = 0"
-                    " WHERE chat_id IN (SELECT value FROM json_each(:chats))",
+                    f"UPDATE chats SET active = 0 WHERE chat_id IN ({self._chats})",
                     {"chats": json.dumps(blocked)},
                 )
             )
         if len(statements) == 1:
             await self.db.execute(*statements[0])
             return
-        async with self.db.transaction() as conn:
-            for sql, params in statements:
-                await conn.execute(sql, params)
+        async with self.db.transaction() as tx:
+            for sql, values in statements:
+                await tx.execute(sql, values)
 
     async def end_run(self, run: str) -> None:
         """The run is over and holds nothing any more."""
-        await self.db.execute("DELETE FROM delivery_runs WHERE run = ?", (run,))
+        await self.db.execute("DELETE FROM delivery_runs WHERE run = :run", {"run": run})
 
     async def runs(self, campaign_id: str) -> list[str]:
         """The runs that hold (or held, and died holding) rows of the campaign."""
         rows = await self.db.fetchall(
-            "SELECT run FROM delivery_runs WHERE campaign = ?", (campaign_id,)
+            "SELECT run FROM delivery_runs WHERE campaign = :campaign", {"campaign": campaign_id}
         )
         return [row[0] for row in rows]
 
@@ -201,32 +238,32 @@ class DeliveryRepository(CampaignRepository):
         Returns (pending again, unknown)."""
         if not runs:
             return 0, 0
-        async with self.db.transaction() as conn:
-            [[again, unknown]] = await conn.execute_fetchall(
+        params = {"runs": json.dumps(list(runs)), "campaign": campaign_id, "now": to_db(now)}
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
                 "SELECT count(*) FILTER (WHERE NOT gone), count(*) FILTER (WHERE gone) FROM ("
                 " SELECT d.batch < r.batch OR (d.batch = r.batch"
                 "  AND d.chat_id <= coalesce(r.started_through, -1)) AS gone"
                 " FROM delivery_runs AS r JOIN deliveries AS d"
                 "  ON d.campaign = r.campaign AND d.owner = r.run AND d.status = 'claimed'"
-                " WHERE r.run IN (SELECT value FROM json_each(:runs)) AND r.campaign = :campaign)",
-                {"runs": json.dumps(list(runs)), "campaign": campaign_id},
+                f" WHERE r.run IN ({self._runs}) AND r.campaign = :campaign) AS claims",
+                params,
             )
-            await conn.execute(
+            assert row is not None
+            again, unknown = row
+            await tx.execute(
                 "UPDATE deliveries SET"
                 " status = CASE WHEN deliveries.batch < r.batch OR (deliveries.batch = r.batch"
                 "  AND deliveries.chat_id <= coalesce(r.started_through, -1))"
                 "  THEN 'unknown' ELSE 'pending' END,"
                 " owner = NULL, batch = NULL, updated_at = :now"
                 " FROM delivery_runs AS r"
-                " WHERE r.run IN (SELECT value FROM json_each(:runs)) AND r.campaign = :campaign"
+                f" WHERE r.run IN ({self._runs}) AND r.campaign = :campaign"
                 " AND deliveries.campaign = r.campaign AND deliveries.owner = r.run"
                 " AND deliveries.status = 'claimed'",
-                {"runs": json.dumps(list(runs)), "campaign": campaign_id, "now": to_db(now)},
+                params,
             )
-            await conn.execute(
-                "DELETE FROM delivery_runs WHERE run IN (SELECT value FROM json_each(?))",
-                (json.dumps(list(runs)),),
-            )
+            await tx.execute(f"DELETE FROM delivery_runs WHERE run IN ({self._runs})", params)
         return again, unknown
 
     async def unsettled(self, campaign_id: str) -> list[int]:
@@ -235,18 +272,18 @@ class DeliveryRepository(CampaignRepository):
         rows = await self.db.fetchall(
             "SELECT d.chat_id FROM delivery_runs AS r JOIN deliveries AS d"
             " ON d.campaign = r.campaign AND d.owner = r.run AND d.status = 'claimed'"
-            " WHERE r.campaign = ? AND (d.batch < r.batch OR (d.batch = r.batch"
+            " WHERE r.campaign = :campaign AND (d.batch < r.batch OR (d.batch = r.batch"
             " AND d.chat_id <= coalesce(r.started_through, -1))) ORDER BY d.chat_id",
-            (campaign_id,),
+            {"campaign": campaign_id},
         )
         return [row[0] for row in rows]
 
     async def next_retry(self, campaign_id: str) -> datetime | None:
         """When the earliest pending row that failed before may be tried again."""
         value = await self.db.fetchval(
-            "SELECT min(retry_at) FROM deliveries WHERE campaign = ? AND status = 'pending'"
-            " AND attempts > 0",
-            (campaign_id,),
+            "SELECT min(retry_at) FROM deliveries WHERE campaign = :campaign"
+            " AND status = 'pending' AND attempts > 0",
+            {"campaign": campaign_id},
         )
         return None if value is None else from_db(value)
 

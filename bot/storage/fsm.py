@@ -1,4 +1,4 @@
-"""aiogram FSM storage in the bot's SQLite database, so a conversation survives a restart.
+"""aiogram FSM storage in the bot's database, so a conversation survives a restart.
 
 Reads are served from a cache: this process is the only writer of the table. Writes are
 coalesced and written behind: set_state and set_data (aiogram calls them separately, `clear()`
@@ -38,7 +38,6 @@ from bot.storage.db import Database
 log = logging.getLogger(__name__)
 
 _MISSING = object()
-_ROWS_PER_STATEMENT = 500  # 4 parameters a row, well under SQLite's 32,766
 _ABSENT: tuple[str | None, dict[str, Any]] = (None, {})
 
 
@@ -54,6 +53,16 @@ class SqliteStorage(Conversations):
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        rows = db.dialect.json_rows(
+            "rows", ("key", "TEXT"), ("chat_id", "BIGINT"), ("state", "TEXT"), ("data", "TEXT")
+        )
+        # ("WHERE true": an upsert after INSERT ... SELECT needs a WHERE to parse on SQLite)
+        self._upsert = (
+            f"INSERT INTO fsm_states (key, chat_id, state, data) SELECT * FROM ({rows}) AS r"
+            " WHERE true ON CONFLICT (key) DO UPDATE SET state = excluded.state,"
+            " data = excluded.data"
+        )
+        self._delete = f"DELETE FROM fsm_states WHERE key IN ({db.dialect.json_texts('keys')})"
         self.max_cached = self.MAX_CACHED
         self._cache: OrderedDict[str, tuple[str | None, dict[str, Any]]] = OrderedDict()
         self._dirty: dict[str, int] = {}  # key name → chat id, changed since the last flush
@@ -69,7 +78,9 @@ class SqliteStorage(Conversations):
         if cached is not _MISSING:
             self._cache.move_to_end(name)
             return cached  # type: ignore[return-value]
-        row = await self.db.fetchone("SELECT state, data FROM fsm_states WHERE key = ?", (name,))
+        row = await self.db.fetchone(
+            "SELECT state, data FROM fsm_states WHERE key = :key", {"key": name}
+        )
         value = _ABSENT if row is None else (row["state"], json.loads(row["data"]))
         # a write may have been cached while the row was being read: it is the newer one
         value = self._cache.setdefault(name, value)
@@ -152,9 +163,9 @@ class SqliteStorage(Conversations):
                 await self.db.execute(*statements[0])
             elif statements:
                 # one transaction: /forget's delete can never land between two parts
-                async with self.db.transaction() as conn:
+                async with self.db.transaction() as tx:
                     for sql, params in statements:
-                        await conn.execute(sql, params)
+                        await tx.execute(sql, params)
         except BaseException:
             for name, chat_id in batch.items():  # to be written by the next flush
                 self._dirty.setdefault(name, chat_id)
@@ -167,7 +178,9 @@ class SqliteStorage(Conversations):
             done.set_result(None)
         self._evict()  # what was held back for the write may go now
 
-    def _statements(self, batch: dict[str, int]) -> list[tuple[str, list[Any]]]:
+    def _statements(self, batch: dict[str, int]) -> list[tuple[str, dict[str, Any]]]:
+        """The batch as (at most) two statements: every upsert in one, every delete in one,
+        each list travelling as one JSON parameter."""
         upserts: list[Any] = []
         deletes: list[str] = []
         for name, chat_id in batch.items():
@@ -182,23 +195,11 @@ class SqliteStorage(Conversations):
                 log.exception("conversation %s has data that is not JSON: not written", name)
                 continue
             upserts.append((name, chat_id, state, text))
-        statements: list[tuple[str, list[Any]]] = []
-        for start in range(0, len(upserts), _ROWS_PER_STATEMENT):
-            rows = upserts[start : start + _ROWS_PER_STATEMENT]
-            statements.append(
-                (
-                    "INSERT INTO fsm_states (key, chat_id, state, data) VALUES "
-                    + ", ".join("(?, ?, ?, ?)" for _ in rows)
-                    + " ON CONFLICT (key) DO UPDATE SET state = excluded.state,"
-                    " data = excluded.data",
-                    [value for row in rows for value in row],
-                )
-            )
-        for start in range(0, len(deletes), _ROWS_PER_STATEMENT):
-            names = deletes[start : start + _ROWS_PER_STATEMENT]
-            statements.append(
-                (f"DELETE FROM fsm_states WHERE key IN ({', '.join('?' for _ in names)})", names)
-            )
+        statements: list[tuple[str, dict[str, Any]]] = []
+        if upserts:
+            statements.append((self._upsert, {"rows": json.dumps(upserts, ensure_ascii=False)}))
+        if deletes:
+            statements.append((self._delete, {"keys": json.dumps(deletes, ensure_ascii=False)}))
         return statements
 
     def create_isolation(self) -> ChatIsolation:

@@ -9,15 +9,16 @@ reads or writes ``readings``.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
-
-import aiosqlite
+from typing import Any
 
 from bot.domain.models import Upserted
 from bot.domain.moments import to_db
-from bot.storage.db import Database
+from bot.storage.db import Database, Executor, Row
+from bot.storage.dialect import Dialect
 from bot.storage.import_stage import METER_FIELDS, ImportStage
 
 BATCH_SIZE = 5_000  # staged rows per pair of upsert statements (and per progress report)
@@ -29,8 +30,14 @@ SELECT (SELECT coalesce(max(id), 0) FROM main.accounts),
 """
 
 _CREATED_SINCE = """
-SELECT (SELECT count(*) FROM main.accounts WHERE id > ?),
-       (SELECT count(*) FROM main.meters WHERE id > ?)
+SELECT (SELECT count(*) FROM main.accounts WHERE id > :account),
+       (SELECT count(*) FROM main.meters WHERE id > :meter)
+"""
+
+# Accounts of the batch whose phone the file changes (see `end_links`).
+_PHONE_CHANGED = """
+SELECT a.id FROM stage.rows AS r JOIN main.accounts AS a ON a.number = r.number
+WHERE {batch} AND r.first AND a.phone <> r.phone
 """
 
 # the rows of one batch, leaving out (only when there are any) the lines in stage.skip
@@ -58,8 +65,43 @@ WHERE {" OR ".join(f"{name} IS NOT excluded.{name}" for name in METER_FIELDS)}
 """
 
 
+async def _one(tx: Executor, sql: str, params: dict[str, Any]) -> Row:
+    row = await tx.fetchone(sql, params)
+    assert row is not None, "an aggregate returns one row"
+    return row
+
+
+async def end_links(tx: Executor, accounts: list[int], now: str) -> None:
+    """A changed phone ends the account's links (SPEC §5): each linked chat gets a notice,
+    falls back to another linked account as its current one, and loses the link; a code sent
+    to the old phone dies. The account's readings stay. Inside the caller's transaction,
+    before the new phone is written."""
+    if not accounts:
+        return
+    dialect: Dialect = tx.dialect
+    changed = dialect.json_ints("accounts")
+    params = {"accounts": json.dumps(accounts), "now": now}
+    args = dialect.json_object("'account'", "a.number")
+    await tx.execute(
+        "INSERT INTO notices (chat_id, kind, args, created_at)"
+        f" SELECT l.chat_id, 'phone-changed', {args},"
+        " :now FROM links AS l JOIN accounts AS a ON a.id = l.account_id"
+        f" WHERE l.account_id IN ({changed}) ORDER BY a.id, l.linked_at",
+        params,
+    )
+    await tx.execute(
+        "UPDATE chats SET current_account_id = ("
+        "  SELECT l.account_id FROM links AS l WHERE l.chat_id = chats.chat_id"
+        f"  AND l.account_id NOT IN ({changed}) ORDER BY l.linked_at LIMIT 1"
+        f") WHERE current_account_id IN ({changed})",
+        params,
+    )
+    await tx.execute(f"DELETE FROM links WHERE account_id IN ({changed})", params)
+    await tx.execute(f"DELETE FROM otp_codes WHERE account_id IN ({changed})", params)
+
+
 async def upsert_staged(
-    conn: aiosqlite.Connection, first: int, last: int, now: str, *, skipping: bool
+    tx: Executor, first: int, last: int, now: str, *, skipping: bool
 ) -> Upserted:
     """Insert new accounts and meters, update changed ones (an account's updated_at = ``now``),
     from the stage's rows ``first``..``last`` (the stage attached as ``stage``), leaving out the
@@ -70,36 +112,30 @@ async def upsert_staged(
     """
     batch = _BATCH + _NOT_SKIPPED if skipping else _BATCH
     span = {"first": first, "last": last}
-    [[rows, accounts]] = await conn.execute_fetchall(_STAGED.format(batch=batch), span)
+    rows, accounts = await _one(tx, _STAGED.format(batch=batch), span)
     if not rows:
         return Upserted(0, 0, 0, 0, 0, 0)
-    [[last_account, last_meter]] = await conn.execute_fetchall(_LAST_IDS)
-    # rowcount: the rows each statement inserted or updated itself, not its triggers' (a
-    # changed phone ends the account's links, see migration 0004)
-    cursor = await conn.execute(_UPSERT_ACCOUNTS.format(batch=batch), {**span, "now": now})
-    accounts_changed = cursor.rowcount
-    cursor = await conn.execute(_UPSERT_METERS.format(batch=batch), span)
-    meters_changed = cursor.rowcount
-    [[accounts_created, meters_created]] = await conn.execute_fetchall(
-        _CREATED_SINCE, (last_account, last_meter)
+    last_account, last_meter = await _one(tx, _LAST_IDS, {})
+    changed = await tx.fetchall(_PHONE_CHANGED.format(batch=batch), span)
+    await end_links(tx, [row[0] for row in changed], now)
+    accounts_changed = await tx.execute(_UPSERT_ACCOUNTS.format(batch=batch), {**span, "now": now})
+    meters_changed = await tx.execute(_UPSERT_METERS.format(batch=batch), span)
+    accounts_created, meters_created = await _one(
+        tx, _CREATED_SINCE, {"account": last_account, "meter": last_meter}
     )
     return Upserted(
         rows, accounts, accounts_created, accounts_changed, meters_created, meters_changed
     )
 
 
-async def _last_notice(conn: aiosqlite.Connection) -> int:
+async def _last_notice(tx: Executor) -> int:
     """The id the notices have reached: the ones above it after an import are its own."""
-    [[last]] = await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM main.notices")
-    return int(last)
+    return int(await tx.fetchval("SELECT coalesce(max(id), 0) FROM notices"))
 
 
-async def _notices_since(conn: aiosqlite.Connection, last: int) -> int:
+async def _notices_since(tx: Executor, last: int) -> int:
     """Notices queued since ``last``: one per link a changed phone ended."""
-    [[count]] = await conn.execute_fetchall(
-        "SELECT count(*) FROM main.notices WHERE id > ?", (last,)
-    )
-    return int(count)
+    return int(await tx.fetchval("SELECT count(*) FROM notices WHERE id > :last", {"last": last}))
 
 
 @asynccontextmanager
@@ -109,7 +145,7 @@ async def attached_stage(db: Database, expected_rows: int) -> AsyncIterator[Impo
     stage = await asyncio.to_thread(ImportStage, expected_rows)
     attached = False
     try:
-        await db.execute("ATTACH DATABASE ? AS stage", (str(stage.path),))
+        await db.execute("ATTACH DATABASE :path AS stage", {"path": str(stage.path)})
         attached = True
         stage.unlink()
         yield stage
@@ -130,15 +166,15 @@ async def load_staged(
     """Upsert every staged row (see :func:`upsert_staged`) in one transaction, BATCH_SIZE rows a
     statement pair, calling ``done`` after each batch: a crash, a kill or an error on any batch
     leaves the database exactly as it was. Returns the links the import ended (a changed phone
-    ends the account's links with a notice each: migration 0004's trigger)."""
+    ends the account's links with a notice each: `end_links`)."""
     last, at = stage.last_row(), to_db(now)
-    async with db.transaction() as conn:
-        notices_before = await _last_notice(conn)
+    async with db.transaction() as tx:
+        notices_before = await _last_notice(tx)
         for first in range(1, last + 1, BATCH_SIZE):
-            batch = await upsert_staged(conn, first, first + BATCH_SIZE - 1, at, skipping=skipping)
+            batch = await upsert_staged(tx, first, first + BATCH_SIZE - 1, at, skipping=skipping)
             if batch.rows:
                 done(batch)
-        return await _notices_since(conn, notices_before)
+        return await _notices_since(tx, notices_before)
 
 
 class ImportRepository:

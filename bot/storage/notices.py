@@ -1,4 +1,5 @@
-"""Notices: messages queued for chats by work done without a bot (see migration 0004)."""
+"""Notices: messages queued for chats by work done without a bot (an import that changed a
+phone, see bot/storage/imports.py)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ class NoticeRepository:
         rows = await self.db.fetchall(
             "SELECT n.id, n.chat_id, n.kind, n.args, c.locale FROM notices AS n"
             " JOIN chats AS c ON c.chat_id = n.chat_id"
-            " WHERE n.sent_at IS NULL ORDER BY n.id LIMIT ?",
-            (limit,),
+            " WHERE n.sent_at IS NULL ORDER BY n.id LIMIT :limit",
+            {"limit": limit},
         )
         return [
             Notice(row["id"], row["chat_id"], row["kind"], json.loads(row["args"]), row["locale"])
@@ -33,12 +34,13 @@ class NoticeRepository:
         """Mark the notice done; a chat that blocked the bot is marked inactive too."""
         if outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {outcome!r}")
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE notices SET sent_at = ?, outcome = ? WHERE id = ?",
-                (to_db(now), outcome, notice.id),
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE notices SET sent_at = :now, outcome = :outcome WHERE id = :id",
+                {"now": to_db(now), "outcome": outcome, "id": notice.id},
             )
             if outcome == "blocked":
-                await conn.execute(
-                    "UPDATE chats SET active = 0 WHERE chat_id = ?", (notice.chat_id,)
+                await tx.execute(
+                    "UPDATE chats SET active = 0 WHERE chat_id = :chat_id",
+                    {"chat_id": notice.chat_id},
                 )

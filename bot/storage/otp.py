@@ -6,11 +6,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-import aiosqlite
-
 from bot.domain.moments import from_db, to_db
 from bot.domain.otp import CodeToStore, IssueCounts, SmsStatus, StoredCode
-from bot.storage.db import Database
+from bot.storage.db import Database, Executor
 
 Refusal = TypeVar("Refusal")
 
@@ -34,7 +32,9 @@ class OtpRepository:
         self.db = db
 
     async def pending(self, chat_id: int) -> StoredCode | None:
-        row = await self.db.fetchone("SELECT * FROM otp_codes WHERE chat_id = ?", (chat_id,))
+        row = await self.db.fetchone(
+            "SELECT * FROM otp_codes WHERE chat_id = :chat", {"chat": chat_id}
+        )
         if row is None:
             return None
         return StoredCode(
@@ -65,12 +65,12 @@ class OtpRepository:
         committed before this one (READ COMMITTED takes a fresh snapshot per statement).
         """
         since = to_db(now - timedelta(days=1))
-        async with self.db.transaction() as conn:
-            await conn.execute("UPDATE otp_gate SET reservations = reservations + 1 WHERE id = 1")
-            rows = await conn.execute_fetchall(
+        async with self.db.transaction() as tx:
+            await tx.execute("UPDATE otp_gate SET reservations = reservations + 1 WHERE id = 1")
+            row = await tx.fetchone(
                 _COUNTS, {"chat": chat_ref, "account": account_id, "since": since}
             )
-            row = next(iter(rows))
+            assert row is not None
             last = row["last_to_chat"]
             decided = decide(
                 IssueCounts(
@@ -82,19 +82,19 @@ class OtpRepository:
             )
             if not isinstance(decided, CodeToStore):
                 return decided, None
-            issue_id = await self._store(conn, chat_id, chat_ref, decided, now)
+            issue_id = await self._store(tx, chat_id, chat_ref, decided, now)
         return decided, issue_id
 
     @staticmethod
     async def _store(
-        conn: aiosqlite.Connection, chat_id: int, chat_ref: str, code: CodeToStore, now: datetime
-    ) -> int | None:
+        tx: Executor, chat_id: int, chat_ref: str, code: CodeToStore, now: datetime
+    ) -> int:
         """The chat's pending code (replacing the one before) and its issue row; the row's id."""
-        await conn.execute(
-            "INSERT INTO chats (chat_id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            (chat_id, to_db(now)),
+        await tx.execute(
+            "INSERT INTO chats (chat_id, created_at) VALUES (:chat, :now) ON CONFLICT DO NOTHING",
+            {"chat": chat_id, "now": to_db(now)},
         )
-        await conn.execute(
+        await tx.execute(
             "INSERT INTO otp_codes"
             " (chat_id, account_id, code_hash, expires_at, attempts, sent_at)"
             " VALUES (:chat_id, :account_id, :code_hash, :expires_at, 0, :now)"
@@ -109,36 +109,38 @@ class OtpRepository:
                 "now": to_db(now),
             },
         )
-        cursor = await conn.execute(
+        issue_id = await tx.fetchval(
             "INSERT INTO otp_issues (chat_ref, account_id, sms_sent, sms_status, issued_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (
-                chat_ref,
-                code.account_id,
-                int(code.sms),
-                "sending" if code.sms else "none",
-                to_db(now),
-            ),
+            " VALUES (:ref, :account, :sms, :status, :now) RETURNING id",
+            {
+                "ref": chat_ref,
+                "account": code.account_id,
+                "sms": int(code.sms),
+                "status": "sending" if code.sms else "none",
+                "now": to_db(now),
+            },
         )
-        await conn.execute(
-            "DELETE FROM otp_issues WHERE issued_at < ?", (to_db(now - timedelta(days=2)),)
+        await tx.execute(
+            "DELETE FROM otp_issues WHERE issued_at < :old",
+            {"old": to_db(now - timedelta(days=2))},
         )
-        return cursor.lastrowid
+        return int(issue_id)
 
     async def record_outcome(
         self, issue_id: int, status: SmsStatus, error: str | None = None
     ) -> None:
         """What became of the SMS of an issue; the issue keeps counting either way."""
         await self.db.execute(
-            "UPDATE otp_issues SET sms_status = ?, sms_error = ? WHERE id = ?",
-            (status, error, issue_id),
+            "UPDATE otp_issues SET sms_status = :status, sms_error = :error WHERE id = :id",
+            {"status": status, "error": error, "id": issue_id},
         )
 
     async def failed_since(self, since: datetime) -> int:
         return int(
             await self.db.fetchval(
-                "SELECT count(*) FROM otp_issues WHERE sms_status = 'failed' AND issued_at > ?",
-                (to_db(since),),
+                "SELECT count(*) FROM otp_issues WHERE sms_status = 'failed'"
+                " AND issued_at > :since",
+                {"since": to_db(since)},
             )
         )
 
@@ -155,8 +157,8 @@ class OtpRepository:
 
     async def count_wrong_try(self, chat_id: int) -> None:
         await self.db.execute(
-            "UPDATE otp_codes SET attempts = attempts + 1 WHERE chat_id = ?", (chat_id,)
+            "UPDATE otp_codes SET attempts = attempts + 1 WHERE chat_id = :chat", {"chat": chat_id}
         )
 
     async def discard(self, chat_id: int) -> None:
-        await self.db.execute("DELETE FROM otp_codes WHERE chat_id = ?", (chat_id,))
+        await self.db.execute("DELETE FROM otp_codes WHERE chat_id = :chat", {"chat": chat_id})

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
+import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
-
-import aiosqlite
 
 from bot.domain.models import (
     ChatNotLinked,
@@ -23,7 +21,7 @@ from bot.domain.models import (
 )
 from bot.domain.moments import day_from_db, from_db, to_db
 from bot.domain.periods import Period
-from bot.storage.db import Database
+from bot.storage.db import Database, Executor, IntegrityViolation, Row
 
 _READING_COLUMNS = """
 r.id, r.meter_id, r.period, r.t1, r.t2, r.t3, r.submitted_at, r.receipt, r.replaced_at,
@@ -33,7 +31,7 @@ EXISTS (
 ) AS replaces
 """
 
-_LINKED = """(:account_id IS NULL
+_LINKED = """(CAST(:account_id AS BIGINT) IS NULL
     OR EXISTS (SELECT 1 FROM links WHERE chat_id = :chat_id AND account_id = :account_id))"""
 
 # The checks a submission passes, read inside the transaction that writes it (see save).
@@ -45,13 +43,14 @@ SELECT {_LINKED} AS linked,
     EXISTS (SELECT 1 FROM readings WHERE meter_id = :meter_id AND period = :period) AS replaces
 """
 _SAVED_BEFORE = f"""
-SELECT {_READING_COLUMNS}, r.chat_id IS :chat_id AS own FROM readings AS r WHERE r.id = :id
+SELECT {_READING_COLUMNS}, r.chat_id IS NOT DISTINCT FROM CAST(:chat_id AS BIGINT) AS own
+FROM readings AS r WHERE r.id = :id
 """
 _MARK_REPLACED = """
 UPDATE readings SET replaced_at = :at
 WHERE meter_id = :meter_id AND period = :period AND replaced_at IS NULL
 """
-# The receipt names the row's id, which SQLite gives on insert: the row goes in under a
+# The receipt names the row's id, which the database gives on insert: the row goes in under a
 # placeholder made of its request key (unique) and gets its receipt in the same transaction.
 _INSERT = """
 INSERT INTO readings (meter_id, period, t1, t2, t3, submitted_at, chat_id, receipt, request_key)
@@ -66,7 +65,7 @@ _SET_RECEIPT = "UPDATE readings SET receipt = :receipt WHERE id = :id"
 _CURRENT_OF_PERIOD = """
 SELECT a.number, m.serial, m.resource, r.period, r.t1, r.t2, r.t3, r.submitted_at, r.receipt
 FROM readings AS r JOIN meters AS m ON m.id = r.meter_id JOIN accounts AS a ON a.id = m.account_id
-WHERE r.period = ? AND r.replaced_at IS NULL ORDER BY a.number, m.serial
+WHERE r.period = :period AND r.replaced_at IS NULL ORDER BY a.number, m.serial
 """
 EXPORT_CHUNK = 10_000  # rows per trip to the database thread
 
@@ -114,23 +113,33 @@ def _export_row(row: Any) -> ExportRow:
 
 
 async def _insert(
-    conn: aiosqlite.Connection, params: dict[str, Any], meter_id: int, period: Period
+    tx: Executor, params: dict[str, Any], meter_id: int, period: Period
 ) -> tuple[int, str]:
     """The new row and its receipt, inside the caller's transaction: (id, receipt)."""
     try:
-        [(reading_id,)] = await conn.execute_fetchall(_INSERT, params)
-    except sqlite3.IntegrityError as exc:
-        if exc.sqlite_errorname == "SQLITE_CONSTRAINT_FOREIGNKEY":
+        reading_id = await tx.fetchval(_INSERT, params)
+    except IntegrityViolation as exc:
+        if exc.kind == "foreign_key":
             raise MeterGone(meter_id) from exc
         raise
     receipt = receipt_number(reading_id, period)
-    await conn.execute(_SET_RECEIPT, {"receipt": receipt, "id": reading_id})
+    await tx.execute(_SET_RECEIPT, {"receipt": receipt, "id": reading_id})
     return reading_id, receipt
 
 
 class ReadingRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # per meter, the newest `per_meter` rows off the index: the cost does not grow with
+        # the meter's history (a window over all of it did, ~1 ms at 200 periods)
+        self._recent = (
+            f"WITH wanted (meter_id) AS ({db.dialect.json_ints('meters')})"
+            " SELECT r.meter_id, r.period, r.t1, r.t2, r.t3, r.submitted_at"
+            " FROM wanted AS w JOIN readings AS r ON r.id IN ("
+            "  SELECT id FROM readings WHERE meter_id = w.meter_id AND replaced_at IS NULL"
+            "  ORDER BY period DESC LIMIT :per_meter"
+            ") ORDER BY r.meter_id, r.period DESC"
+        )
 
     async def save(
         self,
@@ -164,20 +173,22 @@ class ReadingRepository:
             "request_key": request_key,
             "account_id": linked_account_id,
         }
-        async with self.db.transaction() as conn:
-            [checks] = await conn.execute_fetchall(_CHECKS, params)
+        async with self.db.transaction() as tx:
+            checks = await tx.fetchone(_CHECKS, params)
+            assert checks is not None
             if not checks["linked"]:
                 raise ChatNotLinked(chat_id, linked_account_id)
             if checks["saved_id"] is not None:
-                [row] = await conn.execute_fetchall(
+                row = await tx.fetchone(
                     _SAVED_BEFORE, {"id": checks["saved_id"], "chat_id": chat_id}
                 )
+                assert row is not None
                 if not row["own"]:  # never another chat's receipt
                     raise RequestKeyTaken(chat_id)
                 return SavedReading(_reading(row), duplicate=True)
             if checks["replaces"]:
-                await conn.execute(_MARK_REPLACED, params)
-            reading_id, receipt = await _insert(conn, params, meter_id, period)
+                await tx.execute(_MARK_REPLACED, params)
+            reading_id, receipt = await _insert(tx, params, meter_id, period)
         reading = StoredReading(
             id=reading_id,
             meter_id=meter_id,
@@ -194,8 +205,8 @@ class ReadingRepository:
         """The reading this chat saved under the key; another chat's is none of its business."""
         row = await self.db.fetchone(
             f"SELECT {_READING_COLUMNS} FROM readings AS r"
-            f" WHERE r.request_key = ? AND r.chat_id = ?",
-            (request_key, chat_id),
+            f" WHERE r.request_key = :key AND r.chat_id = :chat",
+            {"key": request_key, "chat": chat_id},
         )
         return None if row is None else _reading(row)
 
@@ -211,17 +222,8 @@ class ReadingRepository:
         found: dict[int, list[RecentReading]] = {meter_id: [] for meter_id in meter_ids}
         if not found:
             return {}
-        # per meter, the newest `per_meter` rows off the index: the cost does not grow with
-        # the meter's history (a window over all of it did, ~1 ms at 200 periods)
-        wanted = ", ".join("(?)" for _ in found)
         rows = await self.db.fetchall(
-            f"WITH wanted (meter_id) AS (VALUES {wanted})"
-            f" SELECT r.meter_id, r.period, r.t1, r.t2, r.t3, r.submitted_at"
-            f" FROM wanted AS w JOIN readings AS r ON r.id IN ("
-            f"  SELECT id FROM readings WHERE meter_id = w.meter_id AND replaced_at IS NULL"
-            f"  ORDER BY period DESC LIMIT ?"
-            f") ORDER BY r.meter_id, r.period DESC",
-            (*found, per_meter),
+            self._recent, {"meters": json.dumps(list(found)), "per_meter": per_meter}
         )
         for meter_id, period, t1, t2, t3, submitted_at in rows:
             values = (t1,) if t2 is None else (t1, t2) if t3 is None else (t1, t2, t3)
@@ -231,8 +233,8 @@ class ReadingRepository:
     async def imported_last(self, meter_id: int) -> LastReading | None:
         """The last reading the billing system knows, as imported (not the bot's own)."""
         row = await self.db.fetchone(
-            "SELECT tariffs, last_t1, last_t2, last_t3, last_date FROM meters WHERE id = ?",
-            (meter_id,),
+            "SELECT tariffs, last_t1, last_t2, last_t3, last_date FROM meters WHERE id = :id",
+            {"id": meter_id},
         )
         if row is None or row["last_t1"] is None:
             return None
@@ -246,9 +248,9 @@ class ReadingRepository:
             f"  SELECT {_READING_COLUMNS},"
             f"    dense_rank() OVER (PARTITION BY r.meter_id ORDER BY r.period DESC) AS n"
             f"  FROM readings AS r JOIN meters AS m ON m.id = r.meter_id"
-            f"  WHERE m.account_id = ?"
-            f") WHERE n <= ? ORDER BY meter_id, period DESC, id DESC",
-            (account_id, periods),
+            f"  WHERE m.account_id = :account"
+            f") AS h WHERE n <= :periods ORDER BY meter_id, period DESC, id DESC",
+            {"account": account_id, "periods": periods},
         )
         return [_reading(row) for row in rows]
 
@@ -258,21 +260,20 @@ class ReadingRepository:
             " r.submitted_at, r.receipt, r.replaced_at"
             " FROM readings AS r JOIN meters AS m ON m.id = r.meter_id"
             " JOIN accounts AS a ON a.id = m.account_id"
-            " WHERE a.id = ? ORDER BY m.serial, r.period, r.id",
-            (account_id,),
+            " WHERE a.id = :account ORDER BY m.serial, r.period, r.id",
+            {"account": account_id},
         )
         return [_export_row(row) for row in rows]
 
     async def current_of_period(
         self, period: Period, chunk: int = EXPORT_CHUNK
-    ) -> AsyncIterator[Sequence[sqlite3.Row]]:
+    ) -> AsyncIterator[Sequence[Row]]:
         """One row per meter with a current reading for the period (what the billing takes),
         ordered by account then serial, ``chunk`` rows at a time: an export streams them.
         A row's cells: account, serial, resource, period, t1, t2, t3, submitted_at as stored
         (see ``bot.domain.moments.to_db``), receipt."""
-        async with self.db.reader.execute(_CURRENT_OF_PERIOD, (str(period),)) as cursor:
-            while rows := list(await cursor.fetchmany(chunk)):
-                yield rows
+        async for rows in self.db.stream(_CURRENT_OF_PERIOD, {"period": str(period)}, chunk):
+            yield rows
 
     async def counts(self, period: Period) -> PeriodCounts:
         row = await self.db.fetchone(

@@ -1,11 +1,12 @@
 """Who a campaign goes to, and what a reminder names for each chat (SQL only, no rules).
 
-Recipients are selected and recorded a few thousand at a time, inside SQLite.
+Recipients are selected and recorded a few thousand at a time, inside the database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -18,34 +19,30 @@ REMINDER_FLAGS = {
     "closing": "remind_closing",
     "verification": "remind_verification",
 }
-# SQLite allows 32766 variables; stay far below for any one IN (...) list.
-_MAX_VARIABLES = 900
 
 
-def _rules_sql(rules: Sequence[Rule]) -> tuple[str, list[Any]]:
-    """An SQL condition on `m` (meters) matching any of the rules."""
+def _rules_sql(rules: Sequence[Rule]) -> tuple[str, dict[str, Any]]:
+    """An SQL condition on `m` (meters) matching any of the rules, and its parameters."""
     parts: list[str] = []
-    params: list[Any] = []
-    for rule in rules:
+    params: dict[str, Any] = {}
+    for n, rule in enumerate(rules):
         if isinstance(rule, MeterRule):
-            parts.append("(m.id = ? AND m.verified_until = ?)")
-            params += [rule.meter_id, rule.due.isoformat()]
+            parts.append(f"(m.id = :rule{n}_meter AND m.verified_until = :rule{n}_due)")
+            params.update({f"rule{n}_meter": rule.meter_id, f"rule{n}_due": rule.due.isoformat()})
             continue
-        part = "m.window_start IS ? AND m.window_end IS ?"
-        params += [rule.window_start, rule.window_end]
+        part = (
+            f"m.window_start IS NOT DISTINCT FROM CAST(:rule{n}_start AS INTEGER)"
+            f" AND m.window_end IS NOT DISTINCT FROM CAST(:rule{n}_end AS INTEGER)"
+        )
+        params.update({f"rule{n}_start": rule.window_start, f"rule{n}_end": rule.window_end})
         if rule.unread_period is not None:
             part += (
                 " AND NOT EXISTS (SELECT 1 FROM readings AS r WHERE r.meter_id = m.id"
-                " AND r.period = ? AND r.replaced_at IS NULL)"
+                f" AND r.period = :rule{n}_period AND r.replaced_at IS NULL)"
             )
-            params.append(rule.unread_period)
+            params[f"rule{n}_period"] = rule.unread_period
         parts.append(f"({part})")
-    return (" OR ".join(parts) or "0"), params
-
-
-def _chunks(items: Sequence[int], size: int = _MAX_VARIABLES) -> Iterable[Sequence[int]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+    return (" OR ".join(parts) or "1 = 0"), params
 
 
 class RecipientRepository:
@@ -53,6 +50,7 @@ class RecipientRepository:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._chats = db.dialect.json_ints("chats")
 
     async def window_days(self) -> list[tuple[int | None, int | None]]:
         """Each distinct (window_start, window_end) the meters have; None = the default."""
@@ -66,29 +64,31 @@ class RecipientRepository:
             "SELECT DISTINCT m.id, m.verified_until FROM meters AS m"
             " JOIN links AS l ON l.account_id = m.account_id"
             " JOIN chats AS c ON c.chat_id = l.chat_id"
-            " WHERE m.verified_until BETWEEN ? AND ?"
+            " WHERE m.verified_until BETWEEN :first AND :last"
             " AND c.active = 1 AND c.remind_verification = 1"
             " AND NOT EXISTS (SELECT 1 FROM deliveries AS d"
             "  WHERE d.campaign = 'verification:' || m.id || ':' || m.verified_until"
             "  AND d.chat_id = l.chat_id)"
             " ORDER BY m.verified_until, m.id",
-            (first.isoformat(), last.isoformat()),
+            {"first": first.isoformat(), "last": last.isoformat()},
         )
         return [(row[0], date.fromisoformat(row[1])) for row in rows]
 
     @staticmethod
-    def _due(kind: str, rules: Sequence[Rule] | None, new_in: str | None) -> tuple[str, list[Any]]:
+    def _due(
+        kind: str, rules: Sequence[Rule] | None, new_in: str | None
+    ) -> tuple[str, dict[str, Any]]:
         """What makes chat `c` a recipient, as an SQL condition and its parameters."""
-        params: list[Any] = []
+        params: dict[str, Any] = {}
         condition = "c.active = 1"
         if kind in REMINDER_FLAGS:
             condition += f" AND c.{REMINDER_FLAGS[kind]} = 1"
         if new_in is not None:
             condition += (
                 " AND NOT EXISTS (SELECT 1 FROM deliveries AS d"
-                " WHERE d.campaign = ? AND d.chat_id = c.chat_id)"
+                " WHERE d.campaign = :new_in AND d.chat_id = c.chat_id)"
             )
-            params.append(new_in)
+            params["new_in"] = new_in
         if rules is None:
             linked = "SELECT 1 FROM links AS l WHERE l.chat_id = c.chat_id"
         else:
@@ -97,7 +97,7 @@ class RecipientRepository:
                 "SELECT 1 FROM links AS l JOIN meters AS m ON m.account_id = l.account_id"
                 f" WHERE l.chat_id = c.chat_id AND ({matching})"
             )
-            params += rule_params
+            params.update(rule_params)
         return f"{condition} AND EXISTS ({linked})", params
 
     async def add_due(
@@ -115,27 +115,28 @@ class RecipientRepository:
         through Python. Returns the rows added and the chat to continue after, None when no
         recipient is left."""
         condition, params = self._due(kind, rules, campaign_id)
-        async with self.db.transaction() as conn:
-            [[count, last]] = await conn.execute_fetchall(
+        params.update(after=after, limit=limit, campaign=campaign_id, now=to_db(now))
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
                 "SELECT count(*), max(chat_id) FROM ("
-                f" SELECT c.chat_id FROM chats AS c WHERE c.chat_id > ? AND {condition}"
-                " ORDER BY c.chat_id LIMIT ?)",
-                [after, *params, limit],
+                f" SELECT c.chat_id FROM chats AS c WHERE c.chat_id > :after AND {condition}"
+                " ORDER BY c.chat_id LIMIT :limit) AS due",
+                params,
             )
+            assert row is not None
+            count, last = row
             if not count:
                 return 0, None
-            before = conn.total_changes
-            await conn.execute(
+            added = await tx.execute(
                 "INSERT INTO deliveries (campaign, chat_id, updated_at)"
-                " SELECT ?, c.chat_id, ? FROM chats AS c"
-                f" WHERE c.chat_id > ? AND c.chat_id <= ? AND {condition}"
+                " SELECT :campaign, c.chat_id, :now FROM chats AS c"
+                f" WHERE c.chat_id > :after AND c.chat_id <= :last AND {condition}"
                 " ON CONFLICT DO NOTHING",
-                [campaign_id, to_db(now), after, last, *params],
+                {**params, "last": last},
             )
-            added = conn.total_changes - before
             if added:  # something is pending again
-                await conn.execute(
-                    "UPDATE campaigns SET finished_at = NULL WHERE id = ?", (campaign_id,)
+                await tx.execute(
+                    "UPDATE campaigns SET finished_at = NULL WHERE id = :campaign", params
                 )
         return added, (last if count == limit else None)
 
@@ -152,80 +153,67 @@ class RecipientRepository:
     ) -> list[RecipientMeter]:
         """What the reminder names for these chats, checked again now: a chat that switched
         the kind off, was blocked or unlinked, or a meter read since, drops out."""
-        condition, rule_params = _rules_sql(rules)
-        found: list[RecipientMeter] = []
-        for chunk in _chunks(chat_ids):
-            rows = await self.db.fetchall(
-                "SELECT c.chat_id, c.locale, a.id AS account_id, a.number, a.address,"
-                " m.id AS meter_id, m.serial, m.resource, m.window_start, m.window_end,"
-                " m.verified_until"
-                " FROM chats AS c JOIN links AS l ON l.chat_id = c.chat_id"
-                " JOIN accounts AS a ON a.id = l.account_id"
-                " JOIN meters AS m ON m.account_id = a.id"
-                f" WHERE c.chat_id IN ({','.join('?' * len(chunk))})"
-                f" AND c.active = 1 AND c.{REMINDER_FLAGS[kind]} = 1 AND ({condition})"
-                " ORDER BY c.chat_id, l.linked_at, a.id, m.resource, m.serial",
-                [*chunk, *rule_params],
+        condition, params = _rules_sql(rules)
+        rows = await self.db.fetchall(
+            "SELECT c.chat_id, c.locale, a.id AS account_id, a.number, a.address,"
+            " m.id AS meter_id, m.serial, m.resource, m.window_start, m.window_end,"
+            " m.verified_until"
+            " FROM chats AS c JOIN links AS l ON l.chat_id = c.chat_id"
+            " JOIN accounts AS a ON a.id = l.account_id"
+            " JOIN meters AS m ON m.account_id = a.id"
+            f" WHERE c.chat_id IN ({self._chats})"
+            f" AND c.active = 1 AND c.{REMINDER_FLAGS[kind]} = 1 AND ({condition})"
+            " ORDER BY c.chat_id, l.linked_at, a.id, m.resource, m.serial",
+            {**params, "chats": json.dumps(list(chat_ids))},
+        )
+        return [
+            RecipientMeter(
+                chat_id=row["chat_id"],
+                locale=row["locale"],
+                account_id=row["account_id"],
+                number=row["number"],
+                address=row["address"],
+                meter_id=row["meter_id"],
+                serial=row["serial"],
+                resource=row["resource"],
+                window_start=row["window_start"],
+                window_end=row["window_end"],
+                verified_until=day_from_db(row["verified_until"]),
             )
-            found += [
-                RecipientMeter(
-                    chat_id=row["chat_id"],
-                    locale=row["locale"],
-                    account_id=row["account_id"],
-                    number=row["number"],
-                    address=row["address"],
-                    meter_id=row["meter_id"],
-                    serial=row["serial"],
-                    resource=row["resource"],
-                    window_start=row["window_start"],
-                    window_end=row["window_end"],
-                    verified_until=day_from_db(row["verified_until"]),
-                )
-                for row in rows
-            ]
-        return found
+            for row in rows
+        ]
 
     async def accounts_of(
         self, kind: str, rules: Sequence[Rule], chat_ids: Sequence[int]
     ) -> list[RecipientAccount]:
         """Like `meters_of`, one row per account and window instead of per meter."""
-        condition, rule_params = _rules_sql(rules)
-        found: list[RecipientAccount] = []
-        for chunk in _chunks(chat_ids):
-            rows = await self.db.fetchall(
-                "SELECT DISTINCT c.chat_id, c.locale, a.id, a.number, a.address,"
-                " m.window_start, m.window_end, l.linked_at"
-                " FROM chats AS c JOIN links AS l ON l.chat_id = c.chat_id"
-                " JOIN accounts AS a ON a.id = l.account_id"
-                " JOIN meters AS m ON m.account_id = a.id"
-                f" WHERE c.chat_id IN ({','.join('?' * len(chunk))})"
-                f" AND c.active = 1 AND c.{REMINDER_FLAGS[kind]} = 1 AND ({condition})"
-                " ORDER BY c.chat_id, l.linked_at, a.id",
-                [*chunk, *rule_params],
-            )
-            found += [RecipientAccount(*row[:7]) for row in rows]
-        return found
+        condition, params = _rules_sql(rules)
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT c.chat_id, c.locale, a.id, a.number, a.address,"
+            " m.window_start, m.window_end, l.linked_at"
+            " FROM chats AS c JOIN links AS l ON l.chat_id = c.chat_id"
+            " JOIN accounts AS a ON a.id = l.account_id"
+            " JOIN meters AS m ON m.account_id = a.id"
+            f" WHERE c.chat_id IN ({self._chats})"
+            f" AND c.active = 1 AND c.{REMINDER_FLAGS[kind]} = 1 AND ({condition})"
+            " ORDER BY c.chat_id, l.linked_at, a.id",
+            {**params, "chats": json.dumps(list(chat_ids))},
+        )
+        return [RecipientAccount(*row[:7]) for row in rows]
 
     async def locales_of(self, chat_ids: Sequence[int]) -> dict[int, str | None]:
         """Active chats among these, with their stored language."""
-        found: dict[int, str | None] = {}
-        for chunk in _chunks(chat_ids):
-            rows = await self.db.fetchall(
-                f"SELECT chat_id, locale FROM chats WHERE chat_id IN ({','.join('?' * len(chunk))})"
-                " AND active = 1",
-                list(chunk),
-            )
-            found.update({row[0]: row[1] for row in rows})
-        return found
+        rows = await self.db.fetchall(
+            f"SELECT chat_id, locale FROM chats WHERE chat_id IN ({self._chats}) AND active = 1",
+            {"chats": json.dumps(list(chat_ids))},
+        )
+        return {row[0]: row[1] for row in rows}
 
     async def mid_walk(self, chat_ids: Sequence[int]) -> set[int]:
         """Chats among these in the middle of a submission conversation (its state stored)."""
-        found: set[int] = set()
-        for chunk in _chunks(chat_ids):
-            rows = await self.db.fetchall(
-                "SELECT DISTINCT chat_id FROM fsm_states"
-                f" WHERE chat_id IN ({','.join('?' * len(chunk))}) AND state LIKE 'Submission:%'",
-                list(chunk),
-            )
-            found.update(row[0] for row in rows)
-        return found
+        rows = await self.db.fetchall(
+            "SELECT DISTINCT chat_id FROM fsm_states"
+            f" WHERE chat_id IN ({self._chats}) AND state LIKE 'Submission:%'",
+            {"chats": json.dumps(list(chat_ids))},
+        )
+        return {row[0] for row in rows}

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from bot.storage.db import Database
+from bot.storage.engines import open_database
 from tests.e2e.processes import bot_env
 from tests.fakes.bot_api import FakeBotApi, UploadedFile
 
@@ -44,7 +44,7 @@ class SlowBotApi(FakeBotApi):
 
 async def seed(path: Path) -> None:
     """CHATS chats, each linked to its own account with one cold-water meter."""
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         async with db.transaction() as conn:
             for statement in (
@@ -66,7 +66,7 @@ async def seed(path: Path) -> None:
 
 
 async def statuses(path: Path) -> dict[int, str]:
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         rows = await db.fetchall("SELECT chat_id, status FROM deliveries")
         return {row[0]: row[1] for row in rows}

@@ -23,7 +23,7 @@ from bot import run
 from bot.config import load_settings
 from bot.run import run_bot
 from bot.startup import StartupError
-from bot.storage.db import Database
+from bot.storage.engines import opened
 from tests.e2e.processes import (
     SilentServer,
     bot_env,
@@ -44,7 +44,7 @@ SIGTERM_STOPS_WITHIN = 10.0
 @pytest.fixture
 async def env(tmp_path: Path) -> AsyncIterator[dict[str, str]]:
     environment = bot_env(tmp_path, "http://127.0.0.1:9", "http://127.0.0.1:9")
-    async with Database(database_path(environment)):
+    async with opened(database_path(environment)):
         pass
     yield environment
 

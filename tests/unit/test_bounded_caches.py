@@ -16,6 +16,7 @@ from bot.i18n import ChatLocaleManager
 from bot.storage.chats import ChatRepository
 from bot.storage.db import Database
 from bot.storage.fsm import ChatIsolation, SqliteStorage
+from bot.storage.schema_version import prepare
 from tests.harness import BotHarness
 from tests.unit.test_fsm_storage import CountingDatabase, key, stored_rows
 
@@ -26,6 +27,7 @@ N, K = 5, 7
 async def counting(tmp_path: Path) -> AsyncIterator[CountingDatabase]:
     database = CountingDatabase(tmp_path / "bot.sqlite3")
     await database.connect()
+    await prepare(database)
     yield database
     await database.close()
 

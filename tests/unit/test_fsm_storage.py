@@ -13,9 +13,11 @@ from aiogram.fsm.storage.base import StorageKey
 from bot.fsm.submission import Submission
 from bot.storage.db import Database
 from bot.storage.fsm import SqliteStorage
+from bot.storage.schema_version import prepare
+from bot.storage.sqlite import SqliteDatabase
 
 
-class CountingDatabase(Database):
+class CountingDatabase(SqliteDatabase):
     """Counts write statements; can be told to fail or to hold the next one."""
 
     def __init__(self, path: Path) -> None:
@@ -38,6 +40,7 @@ class CountingDatabase(Database):
 async def counting(tmp_path: Path) -> AsyncIterator[CountingDatabase]:
     database = CountingDatabase(tmp_path / "bot.sqlite3")
     await database.connect()
+    await prepare(database)
     yield database
     await database.close()
 

@@ -56,10 +56,8 @@ async def table(db: Database, name: str) -> list[tuple[Any, ...]]:
 
 async def writer_changes(db: Database) -> int:
     """Rows the writer connection has inserted, updated or deleted since it opened."""
-    async with db.transaction() as conn, conn.execute("SELECT total_changes()") as cur:
-        row = await cur.fetchone()
-    assert row is not None
-    return int(row[0])
+    async with db.transaction() as tx:
+        return int(await tx.fetchval("SELECT total_changes()"))
 
 
 async def meter_id(db: Database, serial: str) -> int:

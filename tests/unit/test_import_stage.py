@@ -9,7 +9,7 @@ import pytest
 
 from bot.services.importer import across
 from bot.storage import import_stage, imports
-from bot.storage.db import Database
+from bot.storage.engines import opened
 from tests.unit.test_import_load import EXAMPLE, SMALL, counts, load, table, write
 
 
@@ -28,7 +28,7 @@ async def test_a_writer_process_stages_what_the_import_loads(
         monkeypatch.setattr(import_stage, "STAGE_IN_PROCESS_ROWS", in_process_rows)
         monkeypatch.setattr(across, "SPOOL_BATCH", 7)
         monkeypatch.setattr(imports, "BATCH_SIZE", 7)
-        async with Database(tmp_path / f"{name}.sqlite3") as db:
+        async with opened(tmp_path / f"{name}.sqlite3") as db:
             report = await load(db, EXAMPLE)
             again = await load(db, EXAMPLE)
             loaded[name] = (
@@ -53,7 +53,7 @@ async def test_rows_failing_a_check_across_rows_are_left_out(tmp_path: Path) -> 
             "5000000002;89031234567;ул. Мира, д. 2;E-2;gas;;;;;",  # another phone
         ],
     )
-    async with Database(tmp_path / "t.sqlite3") as db:
+    async with opened(tmp_path / "t.sqlite3") as db:
         report = await load(db, path, skip_invalid=True)
         assert [error.line for error in report.errors] == [6, 7]
         assert counts(report) == (3, 0, 0, 4, 0, 0)
@@ -65,7 +65,7 @@ async def test_a_failing_writer_process_fails_the_import_and_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(import_stage, "STAGE_ROW", "INSERT INTO no_such_table VALUES (?)")
-    async with Database(tmp_path / "t.sqlite3") as db:
+    async with opened(tmp_path / "t.sqlite3") as db:
         with pytest.raises(RuntimeError, match="staging the rows failed"):
             await load(db, EXAMPLE)
         assert await db.fetchval("SELECT count(*) FROM accounts") == 0

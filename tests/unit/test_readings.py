@@ -1,4 +1,3 @@
-import sqlite3
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -25,7 +24,7 @@ from bot.domain.readings import (
     parse_reading,
 )
 from bot.storage.chats import LinkRepository
-from bot.storage.db import Database
+from bot.storage.db import Database, IntegrityViolation
 from bot.storage.readings import ReadingRepository, receipt_number
 from tests.seed import M, add_account
 
@@ -659,7 +658,7 @@ async def test_rows_inserted_into_readings_directly_replace_nothing(
         "INSERT INTO readings (meter_id, period, t1, submitted_at, receipt, replaced_at)"
         " VALUES (1, '2026-11', 4, '2026-11-16', 'old', '2026-11-17')"
     )
-    with pytest.raises(sqlite3.IntegrityError):  # a second current row is still refused
+    with pytest.raises(IntegrityViolation, match="unique"):  # a second current row is refused
         await db.execute(
             "INSERT INTO readings (meter_id, period, t1, submitted_at, receipt, request_key)"
             " VALUES (1, '2026-11', 4, '2026-11-16', 'seed', 'other')"
@@ -674,7 +673,7 @@ async def test_a_correction_that_cannot_be_written_leaves_the_current_reading(
     """The replaced mark and the new row are one transaction: both or neither."""
     await _save(db, "a", 5, account=account)
     before = await _rows(db)
-    with pytest.raises(sqlite3.IntegrityError):  # CHECK (t1 >= 0), after the replaced mark
+    with pytest.raises(IntegrityViolation, match="check"):  # t1 >= 0, after the replaced mark
         await _save(db, "b", -1, at=AT + timedelta(hours=1), account=account)
     assert await _rows(db) == before
 

@@ -1,0 +1,317 @@
+"""The schema, declared once for both engines (SQLAlchemy Core, used here only to declare).
+
+A new database is created from this declaration (bot/storage/schema_version.py); an existing
+one is changed by Alembic's revisions (bot/storage/alembic/), which tests hold to the same
+result. Types are chosen to read the same on both engines: ids and chat ids are 64-bit
+integers (an `INTEGER PRIMARY KEY` on SQLite, so the row id), moments are ISO-8601 text in UTC
+(bot/domain/moments.py), days are ISO dates as text, flags are integers 0/1, JSON is text.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+metadata = MetaData()
+
+# SQLite makes an INTEGER PRIMARY KEY the row id (given on insert); PostgreSQL needs 64 bits
+# and an identity for it.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Big = BigInteger()
+
+
+def _id() -> Column[int]:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+def _glob(column: str, glob: str, regex: str) -> tuple[CheckConstraint, CheckConstraint]:
+    """One shape check, in each engine's own pattern language."""
+    return (
+        CheckConstraint(f"{column} GLOB '{glob}'").ddl_if(dialect="sqlite"),
+        CheckConstraint(f"{column} ~ '{regex}'").ddl_if(dialect="postgresql"),
+    )
+
+
+accounts = Table(
+    "accounts",
+    metadata,
+    _id(),
+    Column("number", Text, nullable=False, unique=True),
+    Column("phone", Text, nullable=False),
+    Column("address", Text),
+    Column("updated_at", Text, nullable=False),
+    *_glob("phone", "+[0-9]*", r"^\+[0-9]"),
+)
+
+meters = Table(
+    "meters",
+    metadata,
+    _id(),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("serial", Text, nullable=False),
+    Column("resource", Text, nullable=False),
+    Column("tariffs", Integer, nullable=False, server_default=text("1")),
+    Column("digits", Integer),
+    Column("verified_until", Text),
+    Column("window_start", Integer),
+    Column("window_end", Integer),
+    # the last reading the billing system knows (from import); submissions live in readings
+    Column("last_t1", Big),
+    Column("last_t2", Big),
+    Column("last_t3", Big),
+    Column("last_date", Text),
+    UniqueConstraint("account_id", "serial"),
+    CheckConstraint("resource IN ('cold_water', 'hot_water', 'electricity', 'gas', 'heat')"),
+    CheckConstraint("tariffs BETWEEN 1 AND 3"),
+    CheckConstraint("digits BETWEEN 1 AND 9"),
+    CheckConstraint("window_start BETWEEN 1 AND 31"),
+    CheckConstraint("window_end BETWEEN 1 AND 31"),
+    CheckConstraint("last_t1 >= 0"),
+    CheckConstraint("last_t2 >= 0"),
+    CheckConstraint("last_t3 >= 0"),
+)
+
+# Readings submitted through the bot. A correction marks the earlier one replaced.
+readings = Table(
+    "readings",
+    metadata,
+    _id(),
+    Column("meter_id", Id, ForeignKey("meters.id", ondelete="CASCADE"), nullable=False),
+    Column("period", Text, nullable=False),
+    Column("t1", Big, nullable=False),
+    Column("t2", Big),
+    Column("t3", Big),
+    Column("submitted_at", Text, nullable=False),
+    Column("chat_id", Big),
+    Column("receipt", Text, nullable=False, unique=True),
+    Column("request_key", Text, unique=True),
+    Column("replaced_at", Text),
+    *_glob("period", "[0-9][0-9][0-9][0-9]-[0-9][0-9]", "^[0-9]{4}-[0-9]{2}$"),
+    CheckConstraint("t1 >= 0"),
+    CheckConstraint("t2 >= 0"),
+    CheckConstraint("t3 >= 0"),
+)
+Index(
+    "readings_one_current",
+    readings.c.meter_id,
+    readings.c.period,
+    unique=True,
+    sqlite_where=text("replaced_at IS NULL"),
+    postgresql_where=text("replaced_at IS NULL"),
+)
+Index("readings_period", readings.c.period, readings.c.meter_id)
+Index(
+    "readings_chat",
+    readings.c.chat_id,
+    sqlite_where=text("chat_id IS NOT NULL"),
+    postgresql_where=text("chat_id IS NOT NULL"),
+)
+
+# Chats that talk to the bot, and their settings.
+chats = Table(
+    "chats",
+    metadata,
+    Column("chat_id", Big, primary_key=True, autoincrement=False),
+    Column("locale", Text),
+    Column("active", Integer, nullable=False, server_default=text("1")),
+    Column("current_account_id", Id, ForeignKey("accounts.id", ondelete="SET NULL")),
+    Column("remind_opening", Integer, nullable=False, server_default=text("1")),
+    Column("remind_closing", Integer, nullable=False, server_default=text("1")),
+    Column("remind_verification", Integer, nullable=False, server_default=text("1")),
+    Column("created_at", Text, nullable=False),
+    CheckConstraint("locale IN ('ru', 'en')"),
+)
+Index(
+    "chats_inactive",
+    chats.c.chat_id,
+    sqlite_where=text("active = 0"),
+    postgresql_where=text("active = 0"),
+)
+
+links = Table(
+    "links",
+    metadata,
+    Column("chat_id", Big, ForeignKey("chats.chat_id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("linked_at", Text, nullable=False),
+    PrimaryKeyConstraint("chat_id", "account_id"),
+)
+Index("links_account", links.c.account_id)
+
+# The one pending code of a chat; account_id is NULL when the details did not match (the
+# resident is told the same thing either way, and no SMS goes out).
+otp_codes = Table(
+    "otp_codes",
+    metadata,
+    Column(
+        "chat_id",
+        Big,
+        ForeignKey("chats.chat_id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="CASCADE")),
+    Column("code_hash", Text, nullable=False),
+    Column("expires_at", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("sent_at", Text, nullable=False),
+)
+
+# Codes issued, for the daily limits. chat_ref is a keyed hash of the chat id, so the counter
+# survives /forget without keeping the chat id; rows older than a day are pruned.
+otp_issues = Table(
+    "otp_issues",
+    metadata,
+    _id(),
+    Column("chat_ref", Text, nullable=False),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="SET NULL")),
+    Column("sms_sent", Integer, nullable=False),
+    Column("issued_at", Text, nullable=False),
+    Column("sms_status", Text, nullable=False, server_default=text("'none'")),
+    Column("sms_error", Text),
+    CheckConstraint("sms_status IN ('none', 'sending', 'sent', 'failed')"),
+)
+Index("otp_issues_chat", otp_issues.c.chat_ref, otp_issues.c.issued_at)
+Index("otp_issues_account", otp_issues.c.account_id, otp_issues.c.issued_at)
+Index("otp_issues_time", otp_issues.c.issued_at)
+Index(
+    "otp_issues_failed",
+    otp_issues.c.issued_at,
+    sqlite_where=text("sms_status = 'failed'"),
+    postgresql_where=text("sms_status = 'failed'"),
+)
+
+# One row that every code reservation updates first: it serialises them on PostgreSQL too.
+otp_gate = Table(
+    "otp_gate",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("reservations", Big, nullable=False, server_default=text("0")),
+    CheckConstraint("id = 1"),
+)
+
+sms_alerts = Table(
+    "sms_alerts",
+    metadata,
+    Column("kind", Text, primary_key=True),
+    Column("last_at", Text, nullable=False),
+)
+
+# aiogram FSM state, so a conversation survives a restart (without REDIS_URL).
+fsm_states = Table(
+    "fsm_states",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("chat_id", Big, nullable=False),
+    Column("state", Text),
+    Column("data", Text, nullable=False, server_default=text("'{}'")),
+)
+Index("fsm_states_chat", fsm_states.c.chat_id)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("params", Text, nullable=False, server_default=text("'{}'")),  # JSON
+    Column("expires_on", Text),  # local date; unsent rows are dropped after it
+    Column("created_at", Text, nullable=False),
+    Column("materialised_at", Text),  # every recipient has its delivery row
+    Column("finished_at", Text),  # nothing is pending any more
+    Column("admin_chat_id", Big),  # broadcast: the chat and message that show progress
+    Column("progress_message_id", Big),
+    CheckConstraint("kind IN ('opening', 'closing', 'verification', 'broadcast')"),
+)
+Index(
+    "campaigns_unfinished",
+    campaigns.c.kind,
+    sqlite_where=text("finished_at IS NULL"),
+    postgresql_where=text("finished_at IS NULL"),
+)
+
+DELIVERY_STATUSES = (
+    "pending",
+    "claimed",
+    "sent",
+    "failed",
+    "blocked",
+    "skipped",
+    "unknown",
+    "given_up",
+)
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("campaign", Text, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    Column("chat_id", Big, ForeignKey("chats.chat_id", ondelete="CASCADE"), nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    Column("updated_at", Text, nullable=False),
+    Column("owner", Text),  # the run holding a 'claimed' row
+    Column("batch", Integer),  # which of that run's claims
+    Column("attempts", Integer, nullable=False, server_default=text("0")),  # passing failures
+    Column("failing_since", Text),  # the first of them
+    Column("retry_at", Text),  # a pending row is not tried before this moment
+    Column("deferred_since", Text),  # first held back: the resident was in a submission walk
+    PrimaryKeyConstraint("campaign", "chat_id"),
+    CheckConstraint(f"status IN ({', '.join(repr(s) for s in DELIVERY_STATUSES)})"),
+    sqlite_with_rowid=False,
+)
+Index(
+    "deliveries_pending",
+    deliveries.c.campaign,
+    deliveries.c.chat_id,
+    sqlite_where=text("status = 'pending'"),
+    postgresql_where=text("status = 'pending'"),
+)
+Index("deliveries_chat", deliveries.c.chat_id)
+
+delivery_runs = Table(
+    "delivery_runs",
+    metadata,
+    Column("run", Text, primary_key=True),
+    Column("campaign", Text, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    Column("batch", Integer, nullable=False, server_default=text("0")),  # going out now
+    Column("started_through", Big),  # in it, every chat up to this one may have been sent
+)
+Index("delivery_runs_campaign", delivery_runs.c.campaign)
+
+notices = Table(
+    "notices",
+    metadata,
+    _id(),
+    Column("chat_id", Big, ForeignKey("chats.chat_id", ondelete="CASCADE"), nullable=False),
+    Column("kind", Text, nullable=False),  # 'phone-changed'; the service knows each kind's text
+    Column("args", Text, nullable=False, server_default=text("'{}'")),  # JSON
+    Column("created_at", Text, nullable=False),
+    Column("sent_at", Text),
+    Column("outcome", Text),
+    CheckConstraint("outcome IN ('sent', 'blocked', 'failed')"),
+    CheckConstraint("(sent_at IS NULL) = (outcome IS NULL)"),
+)
+Index(
+    "notices_pending",
+    notices.c.id,
+    sqlite_where=text("sent_at IS NULL"),
+    postgresql_where=text("sent_at IS NULL"),
+)
+Index("notices_chat", notices.c.chat_id)
+
+# Groups, supergroups and channels the bot told, once, that it works in private chats only.
+private_only_notices = Table(
+    "private_only_notices",
+    metadata,
+    Column("chat_id", Big, primary_key=True, autoincrement=False),
+    Column("told_at", Text, nullable=False),
+)

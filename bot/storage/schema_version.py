@@ -1,0 +1,145 @@
+"""Where a database's schema stands, and bringing it to this version's (SPEC §3 `migrate`).
+
+- A new, empty database is created from bot/storage/schema.py by any command, and stamped
+  with the newest Alembic revision (Alembic's "create, then stamp" recipe: a new database
+  never runs the revisions one by one).
+- An existing one at an older revision is changed only by `python -m bot migrate` (Alembic's
+  revisions in bot/storage/alembic/); every other command refuses it with one line.
+- A SQLite file of the versions before Alembic (numbered scripts, `PRAGMA user_version`,
+  bot/storage/sqlite_history/) counts as older: `migrate` finishes its scripts, drops the
+  phone trigger (the rule is in Python now: bot/storage/imports.py) and stamps revision 0001.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from bot.storage.db import Database
+from bot.storage.dialect import Engine
+from bot.storage.sqlite import SqliteDatabase
+
+log = logging.getLogger(__name__)
+
+# The newest revision in bot/storage/alembic/versions (a test holds the two equal), so that
+# checking a database at start does not import Alembic.
+HEAD = "0001"
+
+
+class SchemaOutdated(Exception):
+    """The database is older than this version of the bot; the message says what to run."""
+
+
+@cache
+def creation_ddl(engine: Engine) -> tuple[str, ...]:
+    """The statements that create the schema on an empty database, in order."""
+    from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    from bot.storage.schema import metadata
+
+    dialect = sqlite.dialect() if engine == "sqlite" else postgresql.dialect()
+    statements: list[str] = []
+    for table in metadata.sorted_tables:
+        statements.append(str(CreateTable(table).compile(dialect=dialect)).strip())
+        for index in sorted(table.indexes, key=lambda i: str(i.name)):
+            statements.append(str(CreateIndex(index).compile(dialect=dialect)).strip())
+    statements += [
+        "INSERT INTO otp_gate (id, reservations) VALUES (1, 0)",
+        "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
+        f"INSERT INTO alembic_version (version_num) VALUES ('{HEAD}')",
+    ]
+    return tuple(statements)
+
+
+async def revision(db: Database) -> str | None:
+    """The database's revision: None when it is empty, `legacy-N` for a SQLite file of the
+    numbered scripts."""
+    if db.dialect.postgres:
+        found = await db.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL")
+        tables = await db.fetchval(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+        )
+    else:
+        found = await db.fetchval(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        )
+        tables = await db.fetchval("SELECT count(*) FROM sqlite_master WHERE type = 'table'")
+    if found:
+        return str(await db.fetchval("SELECT version_num FROM alembic_version"))
+    if not tables:
+        return None
+    if not db.dialect.postgres:
+        return f"legacy-{await db.fetchval('PRAGMA user_version')}"
+    raise SchemaOutdated("the database holds tables but no schema revision: is it the bot's?")
+
+
+async def create(db: Database) -> None:
+    async with db.transaction() as tx:
+        for statement in creation_ddl(db.dialect.name):
+            await tx.execute(statement)
+
+
+async def prepare(db: Database) -> None:
+    """Create an empty database; refuse one at an older revision (see the module's notes)."""
+    current = await revision(db)
+    if current is None:
+        log.info("creating the database schema (revision %s)", HEAD)
+        await create(db)
+    elif current != HEAD:
+        raise SchemaOutdated(
+            f"the database schema is older ({current}) than this version needs ({HEAD}):"
+            " back it up, then run `python -m bot migrate`"
+        )
+
+
+async def migrate(db: Database) -> tuple[str | None, str]:
+    """Bring the database to HEAD; returns (revision before, revision after)."""
+    before = await revision(db)
+    if before is None:
+        await create(db)
+        return None, HEAD
+    if before.startswith("legacy-"):
+        await _finish_legacy(db, int(before.removeprefix("legacy-")))
+    if await revision(db) != HEAD:
+        await asyncio.to_thread(_alembic_upgrade, db.url)
+    return before, HEAD
+
+
+def legacy_scripts() -> list[tuple[int, str]]:
+    """(number, SQL) of the numbered SQLite scripts of the versions before Alembic."""
+    found = []
+    for entry in resources.files("bot.storage.sqlite_history").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+async def _finish_legacy(db: Database, version: int) -> None:
+    """The rest of the numbered scripts, then the step into Alembic: revision 0001."""
+    script = "".join(
+        f"{sql}\nPRAGMA user_version = {number};\n"
+        for number, sql in legacy_scripts()
+        if number > version
+    )
+    script += (
+        "DROP TRIGGER IF EXISTS accounts_phone_changed;\n"
+        "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY);\n"
+        "INSERT INTO alembic_version (version_num) VALUES ('0001');\n"
+    )
+    assert isinstance(db, SqliteDatabase), "only SQLite files predate Alembic"
+    await db.run_script(script)
+
+
+def _alembic_upgrade(url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).with_name("alembic")))
+    config.attributes["database_url"] = url
+    command.upgrade(config, "head")
