@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+import tests.harness as harness_module
 from bot.storage.db import Database
 from bot.storage.engines import open_database
 from tests.harness import BotHarness, fresh_database, start_harness
@@ -33,11 +34,28 @@ async def harness(tmp_path: Path) -> AsyncIterator[BotHarness]:
     await h.close()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def engine(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """Each test that asks for it (tests/flows all do) runs twice: on a SQLite file in its
+    directory, and on its own fresh schema of the PostgreSQL at TEST_POSTGRES_URL."""
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    async with postgres_schema(postgres_url_under_test()) as url:
+        harness_module.engine_url = url
+        try:
+            yield url
+        finally:
+            harness_module.engine_url = None
+
+
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    """A fresh bot database (migrated, WAL) in the test's directory."""
-    await fresh_database(tmp_path / "bot.sqlite3")
-    database = await open_database(tmp_path / "bot.sqlite3")
+    """A fresh bot database in the test's directory (or the engine fixture's schema)."""
+    url = harness_module.database_url(tmp_path)
+    if harness_module.engine_url is None:
+        await fresh_database(tmp_path / "bot.sqlite3")
+    database = await open_database(url)
     yield database
     await database.close()
 

@@ -346,10 +346,19 @@ class BotHarness:
         await self.app.close()
 
 
+# The database the flows run on: None, a SQLite file in the test's directory; else the URL of
+# the test's own PostgreSQL schema (the `engine` fixture of tests/conftest.py sets it).
+engine_url: str | None = None
+
+
+def database_url(tmp_path: Path) -> str:
+    return engine_url or f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+
+
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "bot_token": TOKEN,
-        "database_url": f"sqlite:///{tmp_path / 'bot.sqlite3'}",
+        "database_url": database_url(tmp_path),
         "support_contact": "+7 (495) 000-00-00",
         "admin_ids": "777",
     }
@@ -402,7 +411,8 @@ async def start_harness(
 ) -> BotHarness:
     """A bot on a fresh database; `sms` replaces the recording SMS provider (e.g. SMS.ru)."""
     settings = make_settings(tmp_path, **overrides)
-    await fresh_database(settings.database_path)
+    if not settings.on_postgres:
+        await fresh_database(settings.database_path)
     clock = FrozenClock(now or datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
     session = RecordingSession()
     recording = RecordingSms()

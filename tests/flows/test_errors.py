@@ -14,6 +14,7 @@ from aiogram.exceptions import TelegramRetryAfter
 from aiogram.types import Update
 
 from bot.middlewares import retry_after
+from bot.storage.postgres import PostgresDatabase
 from tests.flows.test_linking import ACCOUNT, PHONE
 from tests.flows.test_submit import SUBMIT, count_readings, link, seed_flat
 from tests.harness import BotHarness, ChatClient
@@ -23,8 +24,21 @@ VALUE = "117"  # the reading typed: it must not reach the log
 
 
 async def read_only(harness: BotHarness, on: bool) -> None:
-    """The database refuses every write, as on a read-only mount or a full disk."""
-    await harness.db._writer.execute(f"PRAGMA query_only = {int(on)}")  # type: ignore[union-attr]
+    """The database refuses every write, as on a read-only mount, a full disk or a server
+    put in read-only mode."""
+    db = harness.db
+    if isinstance(db, PostgresDatabase):  # the pool's connections, made again read-only
+        db._settings["default_transaction_read_only"] = "on" if on else "off"
+        await db.pool.expire_connections()
+        return
+    await db._writer.execute(f"PRAGMA query_only = {int(on)}")  # type: ignore[attr-defined]
+
+
+def refused_write(text: str) -> bool:
+    """The error line names the refusal, whichever engine refused."""
+    return ("OperationalError" in text and "readonly" in text) or (
+        "ReadOnlySQLTransactionError" in text
+    )
 
 
 def error_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -67,7 +81,7 @@ async def test_a_read_only_database_at_confirm_is_answered_and_nothing_is_saved(
         "error-internal", "ru", support=harness.app.settings.support_contact
     )
     text = assert_one_clean_line(caplog, update, VALUE, ACCOUNT, "Иван")
-    assert "OperationalError" in text and "readonly" in text
+    assert refused_write(text)
     await read_only(harness, False)
     assert await count_readings(harness.db) == 0
     await chat.feed(update)  # the same Confirm, once the disk is back: saved once

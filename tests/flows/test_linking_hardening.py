@@ -16,7 +16,7 @@ from bot.sms.smsru import SmsRuSender
 from bot.storage.engines import open_database
 from tests.fakes.smsru import FakeSmsRu, Hang, Refuse
 from tests.flows.test_linking import code_for, sms_sent
-from tests.harness import BotHarness, ChatClient, start_harness
+from tests.harness import BotHarness, ChatClient, database_url, start_harness
 from tests.seed import M, add_account
 
 ACCOUNT = "5012345678"
@@ -314,7 +314,7 @@ async def test_a_send_in_flight_at_shutdown_is_finished_and_recorded(tmp_path: P
     await gateway.started.wait()
     await bot.close()  # waits for the send in hand
     assert gateway.accepted == [PHONE]
-    db = await open_database(tmp_path / "bot.sqlite3")
+    db = await open_database(database_url(tmp_path))
     try:
         assert await db.fetchval("SELECT sms_status FROM otp_issues") == "sent"
     finally:
@@ -348,7 +348,7 @@ async def test_a_hung_gateway_does_not_hold_the_stop_and_the_code_still_counts(
     began = loop.time()
     await asyncio.wait_for(bot.close(), 9)  # the stop's budget is 10 s in all (SPEC §9)
     assert loop.time() - began < BACKGROUND_GRACE_SECONDS + 3
-    db = await open_database(tmp_path / "bot.sqlite3")
+    db = await open_database(database_url(tmp_path))
     try:  # neither sent nor failed as far as we know: it stays counted
         assert await db.fetchval("SELECT sms_status FROM otp_issues") == "sending"
     finally:

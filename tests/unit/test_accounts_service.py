@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from aiogram.fsm.storage.base import StorageKey
 
 from bot.services.accounts import AccountsService, ForgetCached
@@ -11,6 +12,9 @@ from bot.storage.chats import ChatRepository, LinkRepository
 from bot.storage.db import Database
 from bot.storage.fsm import SqliteStorage
 from tests.seed import M, add_account
+
+# on SQLite and on PostgreSQL (tests/conftest.py `engine`)
+pytestmark = pytest.mark.usefixtures("engine")
 
 CHAT = 1001
 OTHER_CHAT = 1002

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from bot.clock import FrozenClock
 from bot.services.chat_settings import ChatSettingsService
 from bot.storage.chats import ChatRepository
 from bot.storage.db import Database
+
+# on SQLite and on PostgreSQL (tests/conftest.py `engine`)
+pytestmark = pytest.mark.usefixtures("engine")
 
 CHAT = 1001
 ALL_ON = [("opening", True), ("closing", True), ("verification", True)]

@@ -24,6 +24,9 @@ from bot.storage.db import Database
 from bot.storage.readings import ReadingRepository
 from tests.seed import M, add_account
 
+# on SQLite and on PostgreSQL (tests/conftest.py `engine`)
+pytestmark = pytest.mark.usefixtures("engine")
+
 MSK = ZoneInfo("Europe/Moscow")
 
 

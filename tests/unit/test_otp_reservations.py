@@ -25,6 +25,9 @@ from bot.storage.sqlite import SqliteDatabase
 from tests.harness import RecordingSms
 from tests.seed import M, add_account
 
+# on SQLite and on PostgreSQL (tests/conftest.py `engine`)
+pytestmark = pytest.mark.usefixtures("engine")
+
 ACCOUNT = "5012345678"
 PHONE = "+79161234567"
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -34,7 +37,7 @@ LIMITS = OtpLimits(daily_limit=5, daily_budget=1000)
 @pytest.fixture
 async def second(db: Database) -> AsyncIterator[Database]:
     """Another connection to the same file, as another process would hold."""
-    other = await open_database(db.path)
+    other = await open_database(db.url)
     yield other
     await other.close()
 

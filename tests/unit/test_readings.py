@@ -28,6 +28,9 @@ from bot.storage.db import Database, IntegrityViolation
 from bot.storage.readings import ReadingRepository, receipt_number
 from tests.seed import M, add_account
 
+# on SQLite and on PostgreSQL (tests/conftest.py `engine`)
+pytestmark = pytest.mark.usefixtures("engine")
+
 NBSP = "\u00a0"
 NARROW_NBSP = "\u202f"
 

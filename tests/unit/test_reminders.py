@@ -18,6 +18,9 @@ from tests.harness import BotHarness, start_harness
 from tests.seed import M, add_account
 from tests.support.time import ManualTime
 
+# on SQLite and on PostgreSQL (tests/conftest.py `engine`)
+pytestmark = pytest.mark.usefixtures("engine")
+
 MSK = ZoneInfo("Europe/Moscow")
 
 

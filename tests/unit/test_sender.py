@@ -14,12 +14,16 @@ import pytest
 from aiogram.exceptions import TelegramNetworkError, TelegramServerError
 from aiogram.methods import SendMessage
 
+from bot.leadership.advisory_locks import PostgresOwner
 from bot.notifications.messages import Outgoing
 from bot.notifications.pacer import Pacer
 from bot.notifications.sender import Sender
-from bot.services.owners import ProcessOwner
+from bot.services.owners import DeliveryOwner, ProcessOwner
 from tests.harness import BotHarness, start_harness
 from tests.support.time import ManualTime
+
+# on SQLite and on PostgreSQL (tests/conftest.py `engine`)
+pytestmark = pytest.mark.usefixtures("engine")
 
 CAMPAIGN = "broadcast:1"
 TEXT = "Плановое отключение горячей воды 1–14 июня"
@@ -253,13 +257,26 @@ async def test_a_cancelled_run_hands_back_what_it_did_not_send(h: BotHarness) ->
     assert sorted(recorder.chats()) == chats
 
 
-def dead_owner(h: BotHarness) -> ProcessOwner:
-    """Another process that claimed deliveries and then died (its lock released, file left)."""
-    other = ProcessOwner(h.app.delivery.sender.owner.folder)
-    other.hold()
-    assert other._fd is not None
-    os.close(other._fd)  # what the kernel does when a process is killed
-    other._fd = None
+async def other_owner(h: BotHarness) -> DeliveryOwner:
+    """Another process sending, alive: a lock file beside SQLite, a lock on PostgreSQL."""
+    mine = h.app.delivery.sender.owner
+    if isinstance(mine, ProcessOwner):
+        other = ProcessOwner(mine.folder)
+        other.hold()
+        return other
+    return await PostgresOwner.open(h.app.settings.database_url)
+
+
+async def dead_owner(h: BotHarness) -> DeliveryOwner:
+    """Another process that claimed deliveries and then died (its lock released, a lock
+    file left behind)."""
+    other = await other_owner(h)
+    if isinstance(other, ProcessOwner):
+        assert other._fd is not None
+        os.close(other._fd)  # what the kernel does when a process is killed
+        other._fd = None
+    else:
+        other.release()  # its connection ends, as when the process is killed
     return other
 
 
@@ -267,7 +284,7 @@ async def test_a_dead_runs_claims_are_sent_and_its_requests_in_flight_never_agai
     h: BotHarness,
 ) -> None:
     await campaign(h, range(1000, 1010))
-    run = f"{dead_owner(h).token}/1"
+    run = f"{(await dead_owner(h)).token}/1"
     deliveries = h.app.storage.deliveries
     # it had claimed two batches, was sending the first, and marked its first two chats as
     # going out when it died: 1000 was answered and recorded, 1001 was under way
@@ -291,8 +308,7 @@ async def test_a_dead_runs_claims_are_sent_and_its_requests_in_flight_never_agai
 
 async def test_a_live_runs_claims_are_left_to_it(h: BotHarness) -> None:
     await campaign(h, range(1000, 1006))
-    other = ProcessOwner(h.app.delivery.sender.owner.folder)
-    other.hold()  # alive: another process sending the same campaign
+    other = await other_owner(h)  # alive: another process sending the same campaign
     try:
         run = f"{other.token}/1"
         await h.app.storage.deliveries.claim(CAMPAIGN, 3, h.clock.now(), run, 1)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.clock import FrozenClock
 from bot.domain.meter_task import MeterTask, consumption_since
 from bot.domain.periods import Period
@@ -28,6 +30,9 @@ from bot.storage.chats import LinkRepository
 from bot.storage.db import Database
 from bot.storage.readings import ReadingRepository, receipt_number
 from tests.seed import M, add_account
+
+# on SQLite and on PostgreSQL (tests/conftest.py `engine`)
+pytestmark = pytest.mark.usefixtures("engine")
 
 MSK = ZoneInfo("Europe/Moscow")
 NOV_20 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
