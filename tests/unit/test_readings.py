@@ -1,3 +1,4 @@
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -689,3 +690,18 @@ async def test_ids_and_receipts_come_from_sqlite_in_order(db: Database, account:
     assert [s.reading.id for s in saved] == [1, 2, 3]
     assert [s.reading.receipt for s in saved] == [receipt_number(n, NOV) for n in (1, 2, 3)]
     assert [row[3] for row in await _rows(db)] == ["2611-000001", "2611-000002", "2611-000003"]
+
+
+async def test_twenty_confirms_at_once_save_once_and_corrections_queue_up(
+    db: Database, account: int
+) -> None:
+    """Replicas on PostgreSQL save at the same moment (a pool of connections, not SQLite's one
+    writer): twenty saves of one key keep one row and answer the others with it; twenty keys of
+    one meter leave one current reading, each of the others replaced, none refused."""
+    same = await asyncio.gather(*(_save(db, "k", 5, account=account) for _ in range(20)))
+    assert sorted(saved.duplicate for saved in same) == [False] + [True] * 19
+    assert len({saved.reading.receipt for saved in same}) == 1
+    await asyncio.gather(*(_save(db, f"c{n}", 5 + n, account=account) for n in range(20)))
+    rows = await _rows(db)
+    assert len(rows) == 21
+    assert sum(row[5] is None for row in rows) == 1  # one current reading of the meter
