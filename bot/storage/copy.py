@@ -37,6 +37,16 @@ TABLES: tuple[Table, ...] = tuple(metadata.sorted_tables)
 # Rows a new database is created with (schema_version.creation_ddl): not "rows it holds".
 _CREATED_WITH = {"otp_gate": "reservations = 0"}
 
+# What a copy may meet: a row the target refuses (a constraint, a value of another type), a
+# server or a file gone.
+_FAILURES = (
+    IntegrityViolation,
+    sqlite3.Error,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    OSError,
+)
+
 # (table, rows copied so far, rows in the table)
 Progress = Callable[[str, int, int], None]
 
@@ -70,11 +80,7 @@ async def copy_database(
     """Copy every table of `source` into the empty `target`, then compare them. Raises
     CopyRefused when the target holds rows or a row is refused (the target left as it was)."""
     await refuse_unless_empty(target)
-    try:
-        await copy_tables(source, target, progress)
-    except (sqlite3.Error, asyncpg.PostgresError, IntegrityViolation) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise CopyRefused(f"the copy failed and was undone: {reason}") from exc
+    await copy_tables(source, target, progress)
     await align_identities(target)
     return await compare(source, target)
 
@@ -94,28 +100,35 @@ async def refuse_unless_empty(target: Database) -> None:
         )
 
 
-async def copy_tables(
-    source: Database, target: Database, progress: Progress | None = None
-) -> dict[str, int]:
-    """Every table's rows, with their ids, in one transaction of the target; rows per table."""
-    copied: dict[str, int] = {}
+async def copy_tables(source: Database, target: Database, progress: Progress | None = None) -> None:
+    """Every table's rows, with their ids, in one transaction of the target: a failure
+    (CopyRefused, naming the table) leaves the target as it was."""
     async with target.transaction() as tx:
         for table in reversed(TABLES):  # the rows it was created with make way
             if table.name in _CREATED_WITH:
                 await tx.execute(f"DELETE FROM {table.name}")
         for table in TABLES:
-            total = await source.fetchval(f"SELECT count(*) FROM {table.name}")
-            columns = [column.name for column in table.columns]
-            done = 0
-            async for rows in source.stream(
-                f"SELECT {', '.join(columns)} FROM {table.name}", chunk=BATCH
-            ):
-                await _insert(tx, table.name, columns, [tuple(row) for row in rows])
-                done += len(rows)
-                if progress is not None and total >= PROGRESS_FROM:
-                    progress(table.name, done, max(total, done))
-            copied[table.name] = done
-    return copied
+            try:
+                await _copy_table(source, tx, table, progress)
+            except _FAILURES as exc:
+                reason = " ".join(str(exc).split()) or type(exc).__name__
+                raise CopyRefused(
+                    f"the copy failed at table {table.name} and was undone: {reason}"
+                ) from exc
+
+
+async def _copy_table(
+    source: Database, tx: Executor, table: Table, progress: Progress | None
+) -> None:
+    total = await source.fetchval(f"SELECT count(*) FROM {table.name}")
+    columns = [column.name for column in table.columns]
+    done = 0
+    select = f"SELECT {', '.join(columns)} FROM {table.name}"
+    async for rows in source.stream(select, chunk=BATCH):
+        await _insert(tx, table.name, columns, [tuple(row) for row in rows])
+        done += len(rows)
+        if progress is not None and total >= PROGRESS_FROM:
+            progress(table.name, done, max(total, done))
 
 
 async def _insert(

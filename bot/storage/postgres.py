@@ -115,8 +115,11 @@ class PostgresTx(Executor):
         self, table: str, columns: Sequence[str], records: Iterable[Sequence[Any]]
     ) -> None:
         """Rows into `table` by COPY (binary), far faster than INSERTs for a bulk load."""
-        with _violations():
-            await self._conn.copy_records_to_table(table, records=records, columns=columns)
+        try:
+            with _violations():
+                await self._conn.copy_records_to_table(table, records=records, columns=columns)
+        except (TypeError, ValueError) as exc:  # a value the column's type cannot take
+            raise IntegrityViolation("other", f"{type(exc).__name__}: {exc}") from exc
 
 
 class PostgresDatabase:

@@ -15,6 +15,7 @@ from bench.data import SEED_READINGS
 from bot.services.importer import import_file
 from bot.storage.copy import (
     TABLES,
+    CopyRefused,
     TableCheck,
     TargetNotEmpty,
     align_identities,
@@ -22,6 +23,7 @@ from bot.storage.copy import (
     compare,
     copy_database,
     copy_tables,
+    refuse_unless_empty,
 )
 from bot.storage.db import Database
 from bot.storage.engines import opened
@@ -56,6 +58,13 @@ async def source(tmp_path: Path) -> str:
     try:
         await link(harness, 1001, 1)
         await harness.chat(1001).send("/start")
+        # text keys that sort differently by case and alphabet under most collations: the
+        # checksum reads both sides in the same (byte-wise) order whatever the server's
+        for kind in ("budget", "Budget", "_gateway", "ёлка", "Яблоко", "zeta"):
+            await harness.db.execute(
+                "INSERT INTO sms_alerts (kind, last_at) VALUES (:kind, '2026-11-20')",
+                {"kind": kind},
+            )
     finally:
         await harness.close()
     return url
@@ -96,6 +105,7 @@ async def test_sqlite_to_postgresql_and_back_holds_the_same_rows(
     assert [check.table for check in there] == [table.name for table in TABLES]
     rows = counts(there)
     assert rows["accounts"] == ACCOUNTS and rows["links"] == rows["chats"] == rows["otp_gate"] == 1
+    assert rows["sms_alerts"] == 6
     assert rows["meters"] == await count(source, "meters") > ACCOUNTS
     assert rows["readings"] == await count(source, "readings") > 100
 
@@ -134,6 +144,19 @@ async def test_a_target_that_holds_rows_is_refused(
     with pytest.raises(TargetNotEmpty, match=rf"accounts \(120\).*readings \({readings}\)"):
         await copy(source, postgres_url)
     assert await count(postgres_url, "readings") == readings  # nothing added the second time
+
+
+async def test_a_row_the_target_refuses_undoes_the_whole_copy(
+    source: str, postgres_url: str
+) -> None:
+    """SQLite keeps a text where an integer was declared; PostgreSQL refuses it."""
+    async with opened(source) as db:
+        await db.execute("UPDATE chats SET remind_opening = 'yes'")
+    with pytest.raises(CopyRefused, match=r"failed at table chats and was undone: .*integer"):
+        await copy(source, postgres_url)
+    assert await count(postgres_url, "accounts") == 0  # copied before chats, undone with it
+    async with opened(postgres_url) as target:
+        await refuse_unless_empty(target)  # as empty as it was made: a copy may be tried again
 
 
 @pytest.mark.usefixtures("engine")
