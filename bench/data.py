@@ -54,7 +54,7 @@ TARGET_EXPORT_SECONDS = 20.0
 # submission moments spread over the window's first days, in UTC as the bot stores them.
 # strftime(...) as `to_db` writes a moment: UTC, microseconds, "+00:00"
 _AT = "strftime('%Y-%m-%dT%H:%M:%S.000000+00:00', '{start}', '+' || ({spread}) || ' seconds')"
-_SEED_READINGS = f"""
+SEED_READINGS = f"""
 INSERT INTO readings (meter_id, period, t1, t2, t3, submitted_at, chat_id, receipt, replaced_at)
 SELECT id, :period, coalesce(last_t1, 0) + 1,
        CASE WHEN tariffs >= 2 THEN coalesce(last_t2, 0) + 1 END,
@@ -146,7 +146,7 @@ async def main(argv: list[str] | None = None) -> int:
             # --- readings ---
             started = time.perf_counter()
             async with db.transaction() as conn:
-                for statement in _SEED_READINGS.split(";"):
+                for statement in SEED_READINGS.split(";"):
                     if statement.strip():
                         await conn.execute(
                             statement,

@@ -111,6 +111,16 @@ class PostgresTx(Executor):
         with _violations():
             await self._conn.executemany(text, values)
 
+    async def copy_records(
+        self, table: str, columns: Sequence[str], records: Iterable[Sequence[Any]]
+    ) -> None:
+        """Rows into `table` by COPY (binary), far faster than INSERTs for a bulk load."""
+        try:
+            with _violations():
+                await self._conn.copy_records_to_table(table, records=records, columns=columns)
+        except (TypeError, ValueError) as exc:  # a value the column's type cannot take
+            raise IntegrityViolation("other", f"{type(exc).__name__}: {exc}") from exc
+
 
 class PostgresDatabase:
     def __init__(self, url: str, server_settings: dict[str, str] | None = None) -> None:
