@@ -285,19 +285,23 @@ async def seed(app: App, chat_ids: list[int]) -> None:
         await links.link(chat_id, by_number[number], app.clock.now())
 
 
-async def build_ours(directory: Path, name: str = "ours") -> tuple[App, Target]:
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        bot_token=TOKEN,
-        database_url=f"sqlite:///{directory / 'bot.sqlite3'}",
-        support_contact="+7 (495) 000-00-00",
-    )
+async def build_ours(directory: Path, name: str = "ours", **overrides: Any) -> tuple[App, Target]:
+    """Our bot on a SQLite file in `directory`, or on what `overrides` name (database_url,
+    redis_url, redis_prefix: bench/scaleout.py)."""
+    values: dict[str, Any] = {
+        "bot_token": TOKEN,
+        "database_url": f"sqlite:///{directory / 'bot.sqlite3'}",
+        "support_contact": "+7 (495) 000-00-00",
+        **overrides,
+    }
+    settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
     clock = FrozenClock(month_at(0))
     session = BenchSession()
     app = await build_app(settings, clock=clock, session=session)
     settle_heap()  # as `python -m bot run` does
-    mode = await app.storage.db.fetchval("PRAGMA journal_mode")
-    assert mode == "wal", mode
+    if not settings.on_postgres:
+        mode = await app.storage.db.fetchval("PRAGMA journal_mode")
+        assert mode == "wal", mode
     return app, Target(name, app.dispatcher, app.bot, session, clock)
 
 

@@ -131,6 +131,15 @@ async def _insert(
     return reading_id, receipt
 
 
+async def _saved_before(tx: Executor, reading_id: int, chat_id: int | None) -> SavedReading:
+    """The reading a request key saved before, for the chat that saved it only."""
+    row = await tx.fetchone(_SAVED_BEFORE, {"id": reading_id, "chat_id": chat_id})
+    assert row is not None
+    if not row["own"]:  # never another chat's receipt
+        raise RequestKeyTaken(chat_id)
+    return SavedReading(_reading(row), duplicate=True)
+
+
 class ReadingRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -185,13 +194,7 @@ class ReadingRepository:
             if not checks["linked"]:
                 raise ChatNotLinked(chat_id, linked_account_id)
             if checks["saved_id"] is not None:
-                row = await tx.fetchone(
-                    _SAVED_BEFORE, {"id": checks["saved_id"], "chat_id": chat_id}
-                )
-                assert row is not None
-                if not row["own"]:  # never another chat's receipt
-                    raise RequestKeyTaken(chat_id)
-                return SavedReading(_reading(row), duplicate=True)
+                return await _saved_before(tx, checks["saved_id"], chat_id)
             if checks["replaces"]:
                 await tx.execute(_MARK_REPLACED, params)
             reading_id, receipt = await _insert(tx, params, meter_id, period)

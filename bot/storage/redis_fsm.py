@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from aiogram.fsm.storage.base import DEFAULT_DESTINY, DefaultKeyBuilder, StorageKey
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.lock import Lock
 from redis.exceptions import RedisError
 
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 LOCK_TTL = 10.0  # seconds a dead replica's chat stays locked
 LOCK_POLL = 0.02  # seconds between tries of a waiting update (redis-py's default: 0.1)
 CONNECT_TIMEOUT = 5.0
+POOL_SIZE = 50  # connections to Redis a process holds at most; more commands wait their turn
 
 
 def redis_address(url: str) -> str:
@@ -80,7 +81,16 @@ class RedisConversations(RedisStorage, Conversations):
     server = "redis"
 
     def __init__(self, url: str, prefix: str) -> None:
-        redis = Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT)
+        # a burst of updates waits for a free connection instead of failing: the default
+        # pool raises MaxConnectionsError past 100 commands in flight (found under 200
+        # residents at once, bench/scaleout.py)
+        pool = BlockingConnectionPool.from_url(
+            url,
+            max_connections=POOL_SIZE,
+            timeout=CONNECT_TIMEOUT,
+            socket_connect_timeout=CONNECT_TIMEOUT,
+        )
+        redis = Redis(connection_pool=pool)
         # no bot id in the keys: the prefix tells installations apart
         keys = DefaultKeyBuilder(prefix=f"{prefix}:fsm", with_destiny=True)
         super().__init__(redis, key_builder=keys)
