@@ -34,7 +34,7 @@ from bot.services.export import export_period
 from bot.services.importer import import_file
 from bot.storage.accounts import MeterRepository
 from bot.storage.engines import open_database
-from bot.storage.imports import ImportRepository
+from bot.storage.imports import import_repository
 from bot.storage.readings import ReadingRepository
 
 ACCOUNTS = 1_000_000
@@ -120,7 +120,7 @@ async def main(argv: list[str] | None = None) -> int:
         try:
             # --- import ---
             started = time.perf_counter()
-            report = await import_file(ImportRepository(db), source, now=NOW)
+            report = await import_file(import_repository(db), source, now=NOW)
             elapsed = time.perf_counter() - started
             if not report.imported or report.errors:
                 failed.append(f"import refused: {report.errors[:3]}")

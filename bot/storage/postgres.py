@@ -111,6 +111,13 @@ class PostgresTx(Executor):
         with _violations():
             await self._conn.executemany(text, values)
 
+    async def copy_records(
+        self, table: str, columns: Sequence[str], records: Iterable[Sequence[Any]]
+    ) -> None:
+        """COPY rows into ``table`` (binary): the bulk way in, used by the import."""
+        with _violations():
+            await self._conn.copy_records_to_table(table, records=records, columns=columns)
+
 
 class PostgresDatabase:
     def __init__(self, url: str, server_settings: dict[str, str] | None = None) -> None:

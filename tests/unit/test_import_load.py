@@ -12,7 +12,7 @@ from bot.domain.moments import to_db
 from bot.services.importer import DEFAULT_ACCOUNT_PATTERN, ImportReport, format_report, import_file
 from bot.storage import imports
 from bot.storage.db import Database
-from bot.storage.imports import ImportRepository
+from bot.storage.imports import import_repository
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=3)
@@ -35,7 +35,7 @@ def write(tmp_path: Path, lines: list[str], name: str = "accounts.csv") -> Path:
 async def load(db: Database, path: Path, **kwargs: Any) -> ImportReport:
     kwargs.setdefault("now", NOW)
     return await import_file(
-        ImportRepository(db), path, account_pattern=DEFAULT_ACCOUNT_PATTERN, **kwargs
+        import_repository(db), path, account_pattern=DEFAULT_ACCOUNT_PATTERN, **kwargs
     )
 
 
