@@ -65,7 +65,7 @@ TARGET_P99_MS = 1.0
 # submission moments spread over the window's first days, in UTC as the bot stores them.
 # strftime(...) as `to_db` writes a moment: UTC, microseconds, "+00:00"
 _AT = "strftime('%Y-%m-%dT%H:%M:%S.000000+00:00', '{start}', '+' || ({spread}) || ' seconds')"
-_SEED_READINGS = f"""
+SEED_READINGS = f"""
 INSERT INTO readings (meter_id, period, t1, t2, t3, submitted_at, chat_id, receipt, replaced_at)
 SELECT id, :period, coalesce(last_t1, 0) + 1,
        CASE WHEN tariffs >= 2 THEN coalesce(last_t2, 0) + 1 END,
@@ -89,7 +89,7 @@ _PG_AT = (
     "to_char(TIMESTAMP '{start}' + ({spread}) * INTERVAL '1 second',"
     ' \'YYYY-MM-DD"T"HH24:MI:SS".000000+00:00"\')'
 )
-_PG_SEED_READINGS = f"""
+_PGSEED_READINGS = f"""
 INSERT INTO readings (meter_id, period, t1, t2, t3, submitted_at, chat_id, receipt, replaced_at)
 SELECT id, :period, coalesce(last_t1, 0) + 1,
        CASE WHEN tariffs >= 2 THEN coalesce(last_t2, 0) + 1 END,
@@ -119,7 +119,7 @@ class Engine:
     name = "sqlite"
     rows_per_second = 50_000  # import target
     export_seconds = 20.0  # export target
-    seed_readings = _SEED_READINGS
+    seed_readings = SEED_READINGS
     settled = "checkpointed"
 
     def __init__(self, tmp: Path) -> None:
@@ -146,7 +146,7 @@ class PostgresEngine(Engine):
     name = "postgresql"
     rows_per_second = 100_000
     export_seconds = 10.0
-    seed_readings = _PG_SEED_READINGS
+    seed_readings = _PGSEED_READINGS
     settled = "after VACUUM ANALYZE"
 
     @asynccontextmanager

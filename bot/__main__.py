@@ -1,8 +1,8 @@
-"""Command line: `python -m bot [run|import|export|send-reminders|stats|migrate|set-webhook]`
-(SPEC §3).
+"""Command line: `python -m bot [run|import|export|send-reminders|stats|migrate|copy-db|
+set-webhook]` (SPEC §3).
 
-Commands that never talk to Telegram (import, export, stats) run without BOT_TOKEN; a refusal
-is one line on stderr and a non-zero exit."""
+Commands that never talk to Telegram (import, export, stats, migrate, copy-db) run without
+BOT_TOKEN; a refusal is one line on stderr and a non-zero exit."""
 
 from __future__ import annotations
 
@@ -320,6 +320,51 @@ def migrate() -> None:
             await db.close()
 
     asyncio.run(main(_offline(database_must_exist=False)))
+
+
+@cli.command("copy-db")
+@click.option("--to", "url", required=True, metavar="URL", help="sqlite:///… or postgresql://…")
+def copy_db(url: str) -> None:
+    """Copy every table of DATABASE_URL into the new, empty database at URL, then compare
+    both: row counts and checksums per table. Stop the bot first; exit 0 only when all match."""
+    from bot.startup import DATABASE_ERRORS, database_problem, where
+    from bot.storage.copy import CopyRefused, copy_database, format_checks
+    from bot.storage.engines import is_postgres, open_database, sqlite_path
+    from bot.storage.instance_lock import InstanceLockHeld, hold_instance_locks
+
+    if not (url.startswith("sqlite:///") or is_postgres(url)):
+        raise click.BadParameter("expected sqlite:///path or postgresql://…", param_hint="--to")
+    settings = _offline(database_must_exist=True)
+    files = [sqlite_path(u).resolve() for u in (settings.database_url, url) if not is_postgres(u)]
+    if url == settings.database_url or (len(files) == 2 and files[0] == files[1]):
+        _refuse("--to names the configured database itself")
+
+    def progress(table: str, done: int, total: int) -> None:  # big tables only
+        click.echo(f"\r{table}: {done:,} / {total:,} rows", err=True, nl=done >= total)
+
+    async def main() -> Any:
+        async with _database(settings) as source:
+            try:
+                target = await open_database(url)
+            except DATABASE_ERRORS as exc:
+                _refuse(database_problem(url, exc, setting="--to"))
+            try:
+                return await copy_database(source, target, progress)
+            except CopyRefused as exc:
+                _refuse(str(exc))
+            finally:
+                await target.close()
+
+    try:
+        with hold_instance_locks(files):  # no bot writes to either file meanwhile
+            checks = asyncio.run(main())
+    except InstanceLockHeld as exc:
+        _refuse(str(exc))
+    click.echo(format_checks(checks))
+    if differing := [check.table for check in checks if not check.matches]:
+        _refuse(f"the copy differs from the source in: {', '.join(differing)}")
+    rows = sum(check.target_rows for check in checks)
+    click.echo(f"copied to {where(url)}: {rows:,} rows, every table's count and checksum equal")
 
 
 @cli.command("set-webhook")

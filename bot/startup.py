@@ -64,15 +64,16 @@ def where(url: str) -> str:
     return f"PostgreSQL {parts.username or ''}@{host}{port}{parts.path}".replace(" @", " ")
 
 
-def database_problem(url: str, exc: BaseException) -> str:
-    """One line: why the database at `url` cannot be used (never the password)."""
+def database_problem(url: str, exc: BaseException, setting: str = "DATABASE_URL") -> str:
+    """One line: why the database at `url` (given by `setting`) cannot be used (never the
+    password)."""
     if isinstance(exc, SchemaOutdated):
         return str(exc)
     if url.startswith("sqlite:") and Path(where(url)).is_dir():
         reason = "it is a directory"
     else:
         reason = " ".join(str(exc).split()) or type(exc).__name__
-    return f"the database {where(url)} is unusable: {reason} (DATABASE_URL)"
+    return f"the database {where(url)} is unusable: {reason} ({setting})"
 
 
 # What opening a database raises when it cannot be used: a file that is not one, a server

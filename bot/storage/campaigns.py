@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.domain.campaigns import Campaign
 from bot.domain.moments import day_from_db, to_db
-from bot.storage.db import Database
+from bot.storage.db import Database, Executor
 
 STATUSES = (
     "pending",
@@ -37,6 +37,14 @@ def _campaign(row: Any) -> Campaign:
         admin_chat_id=row["admin_chat_id"],
         progress_message_id=row["progress_message_id"],
     )
+
+
+async def hold_campaign(tx: Executor, campaign_id: str) -> None:
+    """PostgreSQL: the transactions that add a campaign's pending rows or close it, one at a
+    time for that campaign (SQLite's single writer has them so anyway): a run's `finish` must
+    not close a campaign while another adds rows to it."""
+    if tx.dialect.postgres:
+        await tx.execute("SELECT id FROM campaigns WHERE id = :id FOR UPDATE", {"id": campaign_id})
 
 
 _FINISH = "UPDATE campaigns SET finished_at = :now WHERE id = :id AND finished_at IS NULL"
@@ -115,6 +123,7 @@ class CampaignRepository:
         while something is (a retry to come, a run's claims, a dead run's to resolve)."""
         params = {"id": campaign_id, "now": to_db(now)}
         async with self.db.transaction() as tx:
+            await hold_campaign(tx, campaign_id)
             busy = await tx.fetchone(
                 "SELECT 1 FROM deliveries WHERE campaign = :id AND status = 'pending'"
                 " UNION ALL SELECT 1 FROM delivery_runs WHERE campaign = :id LIMIT 1",
@@ -129,6 +138,7 @@ class CampaignRepository:
         """Drop what is still pending (its window closed) and close the campaign."""
         params = {"id": campaign_id, "now": to_db(now)}
         async with self.db.transaction() as tx:
+            await hold_campaign(tx, campaign_id)
             dropped = await tx.execute(
                 "UPDATE deliveries SET status = 'skipped', updated_at = :now"
                 " WHERE campaign = :id AND status = 'pending'",

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.moments import from_db, to_db
-from bot.storage.campaigns import CampaignRepository
+from bot.storage.campaigns import CampaignRepository, hold_campaign
 from bot.storage.db import Database, Executor
 from bot.storage.dialect import SQLITE, Dialect
 
@@ -111,6 +111,7 @@ class DeliveryRepository(CampaignRepository):
             return 0
         params = {"campaign": campaign_id, "chats": json.dumps(list(chat_ids)), "now": to_db(now)}
         async with self.db.transaction() as tx:
+            await hold_campaign(tx, campaign_id)
             # ("WHERE true": an upsert after INSERT ... SELECT needs a WHERE to parse on SQLite)
             added = await tx.execute(
                 f"WITH c (chat_id) AS ({self._chats})"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -49,3 +49,14 @@ def hold_instance_lock(database: Path) -> Iterator[Path]:
         yield path
     finally:
         os.close(fd)  # releases the lock
+
+
+@contextlib.contextmanager
+def hold_instance_locks(databases: Iterable[Path]) -> Iterator[None]:
+    """Hold the lock of each SQLite file (copy-db: neither side written by a bot meanwhile).
+
+    Raises InstanceLockHeld when another process holds one of them."""
+    with contextlib.ExitStack() as stack:
+        for database in databases:
+            stack.enter_context(hold_instance_lock(database))
+        yield

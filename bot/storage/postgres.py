@@ -114,9 +114,12 @@ class PostgresTx(Executor):
     async def copy_records(
         self, table: str, columns: Sequence[str], records: Iterable[Sequence[Any]]
     ) -> None:
-        """COPY rows into ``table`` (binary): the bulk way in, used by the import."""
-        with _violations():
-            await self._conn.copy_records_to_table(table, records=records, columns=columns)
+        """Rows into `table` by COPY (binary), far faster than INSERTs for a bulk load."""
+        try:
+            with _violations():
+                await self._conn.copy_records_to_table(table, records=records, columns=columns)
+        except (TypeError, ValueError) as exc:  # a value the column's type cannot take
+            raise IntegrityViolation("other", f"{type(exc).__name__}: {exc}") from exc
 
 
 class PostgresDatabase:

@@ -59,6 +59,10 @@ VALUES (:meter_id, :period, :t1, :t2, :t3, :at, :chat_id, 'pending:' || :request
 RETURNING id
 """
 _SET_RECEIPT = "UPDATE readings SET receipt = :receipt WHERE id = :id"
+# PostgreSQL: the saves of one meter one at a time, as SQLite's single writer has them anyway,
+# so that a second Confirm of a key waits and then finds the first one's row, and two
+# corrections never race for the current mark (READ COMMITTED reads afresh each statement).
+_ONE_SAVE_OF_A_METER = "SELECT id FROM meters WHERE id = :meter_id FOR UPDATE"
 
 
 # The export (SPEC §4): every current reading of a period, raw, in the CSV's order.
@@ -174,6 +178,8 @@ class ReadingRepository:
             "account_id": linked_account_id,
         }
         async with self.db.transaction() as tx:
+            if tx.dialect.postgres:
+                await tx.execute(_ONE_SAVE_OF_A_METER, params)
             checks = await tx.fetchone(_CHECKS, params)
             assert checks is not None
             if not checks["linked"]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.domain.campaigns import MeterRule, RecipientAccount, RecipientMeter, Rule
 from bot.domain.moments import day_from_db, to_db
+from bot.storage.campaigns import hold_campaign
 from bot.storage.db import Database
 
 REMINDER_FLAGS = {
@@ -117,6 +118,7 @@ class RecipientRepository:
         condition, params = self._due(kind, rules, campaign_id)
         params.update(after=after, limit=limit, campaign=campaign_id, now=to_db(now))
         async with self.db.transaction() as tx:
+            await hold_campaign(tx, campaign_id)
             row = await tx.fetchone(
                 "SELECT count(*), max(chat_id) FROM ("
                 f" SELECT c.chat_id FROM chats AS c WHERE c.chat_id > :after AND {condition}"

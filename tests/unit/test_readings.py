@@ -1,3 +1,4 @@
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -24,6 +25,7 @@ from bot.domain.readings import (
     parse_reading,
 )
 from bot.storage.chats import LinkRepository
+from bot.storage.copy import align_identities
 from bot.storage.db import Database, IntegrityViolation
 from bot.storage.readings import ReadingRepository, receipt_number
 from tests.seed import M, add_account
@@ -646,6 +648,9 @@ async def test_receipts_follow_rows_inserted_without_the_bot(db: Database, accou
         "INSERT INTO readings (id, meter_id, period, t1, submitted_at, receipt, replaced_at)"
         " VALUES (1234566, 1, '2026-11', 1, '2026-11-16', 'imported', '2026-11-17')"
     )
+    # a row written with its id leaves PostgreSQL's identity behind, as after copy-db or a
+    # bulk load; align_identities moves it past (SQLite's row ids follow by themselves)
+    await align_identities(db)
     saved = await _save(db, "k", 5, account=account)
     assert saved.reading.id == 1234567
     assert saved.reading.receipt == receipt_number(1234567, NOV) == "2611-1234567"
@@ -689,3 +694,18 @@ async def test_ids_and_receipts_come_from_sqlite_in_order(db: Database, account:
     assert [s.reading.id for s in saved] == [1, 2, 3]
     assert [s.reading.receipt for s in saved] == [receipt_number(n, NOV) for n in (1, 2, 3)]
     assert [row[3] for row in await _rows(db)] == ["2611-000001", "2611-000002", "2611-000003"]
+
+
+async def test_twenty_confirms_at_once_save_once_and_corrections_queue_up(
+    db: Database, account: int
+) -> None:
+    """Replicas on PostgreSQL save at the same moment (a pool of connections, not SQLite's one
+    writer): twenty saves of one key keep one row and answer the others with it; twenty keys of
+    one meter leave one current reading, each of the others replaced, none refused."""
+    same = await asyncio.gather(*(_save(db, "k", 5, account=account) for _ in range(20)))
+    assert sorted(saved.duplicate for saved in same) == [False] + [True] * 19
+    assert len({saved.reading.receipt for saved in same}) == 1
+    await asyncio.gather(*(_save(db, f"c{n}", 5 + n, account=account) for n in range(20)))
+    rows = await _rows(db)
+    assert len(rows) == 21
+    assert sum(row[5] is None for row in rows) == 1  # one current reading of the meter
