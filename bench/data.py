@@ -89,7 +89,7 @@ _PG_AT = (
     "to_char(TIMESTAMP '{start}' + ({spread}) * INTERVAL '1 second',"
     ' \'YYYY-MM-DD"T"HH24:MI:SS".000000+00:00"\')'
 )
-_PGSEED_READINGS = f"""
+PG_SEED_READINGS = f"""
 INSERT INTO readings (meter_id, period, t1, t2, t3, submitted_at, chat_id, receipt, replaced_at)
 SELECT id, :period, coalesce(last_t1, 0) + 1,
        CASE WHEN tariffs >= 2 THEN coalesce(last_t2, 0) + 1 END,
@@ -146,7 +146,7 @@ class PostgresEngine(Engine):
     name = "postgresql"
     rows_per_second = 100_000
     export_seconds = 10.0
-    seed_readings = _PGSEED_READINGS
+    seed_readings = PG_SEED_READINGS
     settled = "after VACUUM ANALYZE"
 
     @asynccontextmanager
