@@ -2,20 +2,27 @@
 
 Each prints its own figures next to their targets; `python -m bench conversation` runs one.
 The conversation benchmark runs first and its target 1 line (ours / floor (b), the p99 of one
-resident) is printed before everything else.
+resident) is printed before everything else. `data-postgresql` (bench.data --engine
+postgresql) runs when the PostgreSQL at TEST_POSTGRES_URL answers, else says in one line why not.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import platform
 import subprocess
 import sys
 import time
 
+from bench.postgres import address, server_url, why_not
+
 TARGET_LINE = "target 1:"  # bench.conversation prints it; printed here before all else
 
-BENCHMARKS = ("conversation", "broadcast", "data")
+BENCHMARKS = ("conversation", "broadcast", "data", "data-postgresql")
+# name -> the module and its arguments, where they differ from `bench.<name>`
+COMMANDS = {"data-postgresql": ("bench.data", "--engine", "postgresql")}
+NEEDS_POSTGRES = {"data-postgresql"}
 
 
 def machine() -> str:
@@ -54,8 +61,12 @@ def main(argv: list[str]) -> int:
     print("\n".join(first), flush=True)
     for name in chosen:
         print(f"\n=== {name} ===", flush=True)
+        if name in NEEDS_POSTGRES and (why := asyncio.run(why_not(server_url()))):
+            print(f"skipped: PostgreSQL not reachable at {address(server_url())} ({why})")
+            continue
         started = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", f"bench.{name}"], check=False)
+        module, *args = COMMANDS.get(name, (f"bench.{name}",))
+        result = subprocess.run([sys.executable, "-m", module, *args], check=False)
         print(f"({name} took {time.perf_counter() - started:.0f} s)", flush=True)
         failed += result.returncode != 0
     return 1 if failed else 0

@@ -172,7 +172,7 @@ def import_(file: Path, skip_invalid: bool) -> None:
 
     from bot.clock import SystemClock
     from bot.services.importer import format_report, import_file
-    from bot.storage.imports import ImportRepository
+    from bot.storage.imports import import_repository
 
     def progress(done: int, total: int) -> None:
         click.echo(
@@ -184,7 +184,7 @@ def import_(file: Path, skip_invalid: bool) -> None:
     async def main(settings: Settings) -> Any:
         async with _database(settings) as db:
             return await import_file(
-                ImportRepository(db),
+                import_repository(db),
                 file,
                 account_pattern=re.compile(settings.account_number_pattern, re.ASCII),
                 skip_invalid=skip_invalid,

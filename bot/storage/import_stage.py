@@ -47,6 +47,14 @@ STAGE_TABLE = f"CREATE TABLE rows ({', '.join(STAGE_COLUMNS)})"
 STAGE_ROW = f"INSERT INTO rows VALUES ({', '.join('?' * len(STAGE_COLUMNS))})"
 STAGE_SKIP = "CREATE TABLE skip (line INTEGER PRIMARY KEY)"
 
+# The rows a load writes (the lines in `skip` left out), by rowid: the row's rowid first, then
+# LOAD_COLUMNS' values.
+LOAD_COLUMNS = ("number", "phone", "address", "serial", *METER_FIELDS, "first")
+_TO_LOAD = (
+    f"SELECT rowid, {', '.join(LOAD_COLUMNS)} FROM rows WHERE rowid BETWEEN ? AND ?"
+    " AND line NOT IN (SELECT line FROM skip) ORDER BY rowid"
+)
+
 _ROWS_OF = (
     "SELECT line, number, serial FROM rows"
     " WHERE number IN (SELECT value FROM json_each(?)) ORDER BY rowid"
@@ -158,6 +166,12 @@ class ImportStage:
         """Lines the import leaves out (rows that failed a check across rows)."""
         self.flush()
         self._conn.executemany("INSERT OR IGNORE INTO skip VALUES (?)", ((n,) for n in lines))
+
+    def to_load(self, first: int, last: int) -> list[tuple[Any, ...]]:
+        """The rows ``first``..``last`` (rowids) that are not skipped: rowid, then LOAD_COLUMNS'
+        values."""
+        self.flush()
+        return self._conn.execute(_TO_LOAD, (first, last)).fetchall()
 
     def last_row(self) -> int:
         """The number of rows staged (rowids run 1..this)."""

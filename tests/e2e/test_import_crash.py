@@ -1,5 +1,6 @@
 """`python -m bot import` is all or nothing (SPEC §3): killed with SIGKILL part-way through a
-100,000-row file, it leaves the database exactly as it was, and no trace in TMPDIR."""
+100,000-row file, it leaves the database exactly as it was, and no trace in TMPDIR; on SQLite
+and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,16 +13,19 @@ import sqlite3
 import sys
 from pathlib import Path
 
+import asyncpg
+
 from bench import gen_accounts
+from bot.storage import schema
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRESS = re.compile(rb"([\d,]+) / ([\d,]+) rows")
 
 
-def cli_env(tmp_path: Path, tmpdir: Path) -> dict[str, str]:
+def cli_env(tmp_path: Path, tmpdir: Path, database_url: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.isupper() or k in ("PATH", "HOME", "LANG")}
     env.update(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db' / 'bot.sqlite3'}",
+        DATABASE_URL=database_url or f"sqlite:///{tmp_path / 'db' / 'bot.sqlite3'}",
         BOT_TOKEN="424242:import-crash-token",  # older versions wanted one for any command
         TMPDIR=str(tmpdir),
         PYTHONPATH=os.environ.get("PYTHONPATH", str(ROOT)),
@@ -101,14 +105,33 @@ async def test_an_import_killed_part_way_leaves_the_database_as_it_was_and_nothi
     rows = gen_accounts.write(big, 40_000, 1, ";")
     assert rows >= 100_000
 
+    await kill_part_way(env, tmp_path, big)
+
+    assert dump(db) == before
+    assert sorted(p.name for p in tmpdir.iterdir()) == []
+
+    # and the same import, run again to the end, loads the whole file
+    code, out = await run_import(env, tmp_path, big)
+    assert code == 0, out
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT count(*) FROM accounts").fetchone()[0] == 40_000
+        assert conn.execute("SELECT count(*) FROM readings").fetchone()[0] == 1
+    finally:
+        conn.close()
+    assert sorted(p.name for p in tmpdir.iterdir()) == []
+
+
+async def kill_part_way(env: dict[str, str], cwd: Path, path: Path) -> None:
+    """Run the import of ``path`` and SIGKILL it part-way through writing."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
         "import",
-        str(big),
+        str(path),
         env=env,
-        cwd=tmp_path,
+        cwd=cwd,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -132,16 +155,76 @@ async def test_an_import_killed_part_way_leaves_the_database_as_it_was_and_nothi
         await proc.wait()
     assert proc.returncode == -signal.SIGKILL
 
-    assert dump(db) == before
-    assert sorted(p.name for p in tmpdir.iterdir()) == []
 
-    # and the same import, run again to the end, loads the whole file
+async def pg_dump(url: str) -> dict[str, tuple[int, str]]:
+    """Every table of the schema: its rows' count and a checksum of them."""
+    conn = await asyncpg.connect(url.split("?", 1)[0], server_settings=search_path(url))
+    try:
+        sums = {}
+        for table in schema.metadata.sorted_tables:
+            count, digest = await conn.fetchrow(
+                f"SELECT count(*), md5(coalesce(string_agg(CAST(t AS TEXT), '|'"
+                f" ORDER BY CAST(t AS TEXT)), '')) FROM {table.name} AS t"
+            )
+            sums[table.name] = (count, digest)
+        return sums
+    finally:
+        await conn.close()
+
+
+def search_path(url: str) -> dict[str, str]:
+    return {"search_path": url.rsplit("search_path=", 1)[1]}
+
+
+async def pg_seed_residents(url: str) -> None:
+    """`seed_residents` on PostgreSQL."""
+    conn = await asyncpg.connect(url.split("?", 1)[0], server_settings=search_path(url))
+    try:
+        async with conn.transaction():
+            account_id = await conn.fetchval("SELECT id FROM accounts ORDER BY id LIMIT 1")
+            meter_id = await conn.fetchval(
+                "SELECT id FROM meters WHERE account_id = $1 LIMIT 1", account_id
+            )
+            at = "2026-11-16T08:00:00.000000+00:00"
+            await conn.execute(
+                "INSERT INTO chats (chat_id, locale, created_at) VALUES (501, 'ru', $1)", at
+            )
+            await conn.execute(
+                "INSERT INTO links (chat_id, account_id, linked_at) VALUES (501, $1, $2)",
+                account_id,
+                at,
+            )
+            await conn.execute(
+                "INSERT INTO readings (meter_id, period, t1, submitted_at, chat_id, receipt)"
+                " VALUES ($1, '2026-11', 12345, $2, 501, '2611-000001')",
+                meter_id,
+                at,
+            )
+    finally:
+        await conn.close()
+
+
+async def test_an_import_killed_part_way_on_postgresql_leaves_every_table_as_it_was(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    tmpdir = tmp_path / "tmpdir"
+    tmpdir.mkdir()
+    env = cli_env(tmp_path, tmpdir, postgres_url)
+    earlier = tmp_path / "earlier.csv"
+    gen_accounts.write(earlier, 1_000, 2, ";")
+    code, out = await run_import(env, tmp_path, earlier)
+    assert code == 0, out
+    await pg_seed_residents(postgres_url)
+    before = await pg_dump(postgres_url)
+    big = tmp_path / "accounts.csv"
+    assert gen_accounts.write(big, 40_000, 1, ";") >= 100_000
+
+    await kill_part_way(env, tmp_path, big)
+
+    assert await pg_dump(postgres_url) == before
+    assert sorted(p.name for p in tmpdir.iterdir()) == []
+    # the killed load's lock went with its connection: the same import runs to the end
     code, out = await run_import(env, tmp_path, big)
     assert code == 0, out
-    conn = sqlite3.connect(db)
-    try:
-        assert conn.execute("SELECT count(*) FROM accounts").fetchone()[0] == 40_000
-        assert conn.execute("SELECT count(*) FROM readings").fetchone()[0] == 1
-    finally:
-        conn.close()
-    assert sorted(p.name for p in tmpdir.iterdir()) == []
+    after = await pg_dump(postgres_url)
+    assert (after["accounts"][0], after["readings"][0]) == (40_000, 1)

@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.domain.periods import Period
 from bot.services.export import export_period
 from bot.services.importer import import_file
-from bot.storage.imports import ImportRepository
+from bot.storage.imports import import_repository
 from bot.storage.readings import ReadingRepository
 from tests.flows.test_submit import SUBMIT, count_readings, link, seed_flat, submit_one
 from tests.harness import BotHarness, start_harness
@@ -33,7 +33,7 @@ account,meter,resource,period,t1,t2,t3,submitted_at,receipt
 
 
 async def _import(harness: BotHarness, path: Path) -> None:
-    report = await import_file(ImportRepository(harness.db), path, now=harness.clock.now())
+    report = await import_file(import_repository(harness.db), path, now=harness.clock.now())
     assert report.imported, report.errors
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.services.importer import ImportReport, format_report, import_file
-from bot.storage.imports import ImportRepository
+from bot.storage.imports import import_repository
 from tests.harness import BotHarness, ChatClient
 
 FLAT = "5012345678"
@@ -35,7 +35,7 @@ def accounts_file(tmp_path: Path, flat_phone: str, name: str = "accounts.csv") -
 
 
 async def load(h: BotHarness, path: Path) -> ImportReport:
-    report = await import_file(ImportRepository(h.db), path, now=h.clock.now())
+    report = await import_file(import_repository(h.db), path, now=h.clock.now())
     assert report.imported and not report.errors, report.errors
     return report
 
@@ -71,6 +71,11 @@ async def linked(h: BotHarness, account: str) -> list[int]:
         (account,),
     )
     return [row[0] for row in rows]
+
+
+def ended_link_messages(h: BotHarness) -> int:
+    texts = [call.text for call in h.session.calls_of("SendMessage")]
+    return sum("больше не привязан" in text or "no longer linked" in text for text in texts)
 
 
 async def send_notices(h: BotHarness) -> None:
@@ -142,10 +147,11 @@ async def test_a_changed_phone_ends_the_old_links_and_the_bot_tells_each_chat_in
     await link(h, new_owner, FLAT, NEW_PHONE)
     assert await linked(h, FLAT) == [1004]
 
-    # the bot's next start sends nothing twice
-    before = len(h.session.calls_of("SendMessage"))
+    # the bot's next start sends no notice twice (it may send the new owner the month's
+    # opening reminder: a chat linked since a run joins it)
+    before = ended_link_messages(h)
     await send_notices(h)
-    assert len(h.session.calls_of("SendMessage")) == before
+    assert ended_link_messages(h) == before == 2
 
 
 async def test_a_reimport_with_the_same_phone_keeps_every_link(
