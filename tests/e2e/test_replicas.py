@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import math
 import re
 import signal
@@ -323,10 +324,11 @@ CHATS = 20_000
 FIRST_CHAT = 8_000_000
 RATE = 300  # BROADCAST_RATE: 67 s of sending, with room on a shared two-core machine
 KILL_AFTER = 8_000  # sendMessage requests the fake has seen from the leader
-# the Sender's requests under way and the run's mark ahead of them at this rate: what a kill
-# may leave unknown (README, "Guarantees")
+# what a kill may leave unknown (README, "Guarantees"): the Sender's requests under way, the
+# run's mark ahead of them, and the answers not yet written (gathered for OUTCOME_DELAY, 20 ms,
+# then written: 50 ms with a write under way)
 IN_FLIGHT = max(4, min(64, math.ceil(RATE / 2)))
-UNKNOWN_AT_MOST = IN_FLIGHT + max(1, min(IN_FLIGHT, math.ceil(RATE / 10)))
+UNKNOWN_AT_MOST = IN_FLIGHT + max(1, min(IN_FLIGHT, math.ceil(RATE / 10))) + math.ceil(RATE * 0.05)
 RATE_TOLERANCE = 0.05
 
 
@@ -373,6 +375,10 @@ async def test_the_leader_killed_mid_reminder_run_the_other_replica_finishes_it(
     tmp_path: Path, postgres_url: str, redis_url: RedisSpace
 ) -> None:
     db = await open_database(postgres_url)
+    # the fake's own pauses (a full collection over its 20,000 calls) would bunch the
+    # arrivals it stamps: the instrument keeps still
+    gc.collect()
+    gc.disable()
     try:
         await seed_chats(db)
         async with (
@@ -404,6 +410,7 @@ async def test_the_leader_killed_mid_reminder_run_the_other_replica_finishes_it(
             assert await follower.stop() == 0, follower.output()
         statuses = dict(await db.fetchall("SELECT chat_id, status FROM deliveries"))
     finally:
+        gc.enable()
         await db.close()
 
     sends = api.calls_to("sendMessage")
@@ -431,7 +438,11 @@ async def test_the_leader_killed_mid_reminder_run_the_other_replica_finishes_it(
     # sender: tests/unit/test_sender.py. At the receiver such a span also holds the jitter of
     # two busy processes: up to 12 % here at 250 msg/s, while whole seconds held the rate.)
     seconds = per_second(sorted(call.at for call in sends))
-    assert max(seconds) <= RATE * (1 + RATE_TOLERANCE), seconds
+    busiest = seconds.index(max(seconds))
+    assert max(seconds) <= RATE * (1 + RATE_TOLERANCE), (
+        f"second {busiest} of {len(seconds)} (kill: {killed_at - sends[0].at:.0f}):"
+        f" {seconds[max(0, busiest - 3) : busiest + 4]}"
+    )
     for stretch in (by_leader, by_follower):
         sent = per_second(sorted(call.at for call in stretch))
         typical = statistics.median(sent)
