@@ -102,6 +102,7 @@ class DeliveryRepository(CampaignRepository):
         super().__init__(db)
         dialect = db.dialect
         self._chats = dialect.json_ints("chats")
+        self._among = dialect.among_ints("chat_id", "chats")  # by the index, not a scan
         self._runs = dialect.json_texts("runs")
         self._other_changes = _other_changes(dialect)
 
@@ -197,8 +198,7 @@ class DeliveryRepository(CampaignRepository):
                 (
                     "UPDATE deliveries SET status = 'sent', owner = NULL, batch = NULL,"
                     " retry_at = NULL, updated_at = :now WHERE campaign = :campaign"
-                    f" AND chat_id IN ({self._chats})"
-                    " AND owner = :run AND status = 'claimed'",
+                    f" AND {self._among} AND owner = :run AND status = 'claimed'",
                     {"now": stamp, "campaign": campaign_id, "chats": json.dumps(sent), "run": run},
                 )
             )
@@ -209,7 +209,7 @@ class DeliveryRepository(CampaignRepository):
         if blocked:
             statements.append(
                 (
-                    f"UPDATE chats SET active = 0 WHERE chat_id IN ({self._chats})",
+                    f"UPDATE chats SET active = 0 WHERE {self._among}",
                     {"chats": json.dumps(blocked)},
                 )
             )

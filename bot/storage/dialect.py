@@ -26,6 +26,15 @@ class Dialect:
             return f"SELECT CAST(jsonb_array_elements_text(CAST(:{param} AS jsonb)) AS BIGINT)"
         return f"SELECT value FROM json_each(:{param})"
 
+    def among_ints(self, column: str, param: str) -> str:
+        """`column` is one of the integers in the JSON array `:param`. PostgreSQL gets the
+        array made once (`= ANY(ARRAY(…))`), so the index on `column` drives the query: as
+        `IN (subquery)` it could join every row of the tables against the array instead
+        (9 s for a batch of 1,000 among 20,000 chats, against 8 ms)."""
+        if self.postgres:
+            return f"{column} = ANY(ARRAY({self.json_ints(param)}))"
+        return f"{column} IN ({self.json_ints(param)})"
+
     def json_texts(self, param: str) -> str:
         """A subquery of the strings in the JSON array `:param`."""
         if self.postgres:

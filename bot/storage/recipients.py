@@ -51,7 +51,9 @@ class RecipientRepository:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._chats = db.dialect.json_ints("chats")
+        # the batch of chats a reminder is rendered for: its index drives these queries
+        self._chat_among = db.dialect.among_ints("c.chat_id", "chats")
+        self._among = db.dialect.among_ints("chat_id", "chats")
 
     async def window_days(self) -> list[tuple[int | None, int | None]]:
         """Each distinct (window_start, window_end) the meters have; None = the default."""
@@ -163,7 +165,7 @@ class RecipientRepository:
             " FROM chats AS c JOIN links AS l ON l.chat_id = c.chat_id"
             " JOIN accounts AS a ON a.id = l.account_id"
             " JOIN meters AS m ON m.account_id = a.id"
-            f" WHERE c.chat_id IN ({self._chats})"
+            f" WHERE {self._chat_among}"
             f" AND c.active = 1 AND c.{REMINDER_FLAGS[kind]} = 1 AND ({condition})"
             " ORDER BY c.chat_id, l.linked_at, a.id, m.resource, m.serial",
             {**params, "chats": json.dumps(list(chat_ids))},
@@ -196,7 +198,7 @@ class RecipientRepository:
             " FROM chats AS c JOIN links AS l ON l.chat_id = c.chat_id"
             " JOIN accounts AS a ON a.id = l.account_id"
             " JOIN meters AS m ON m.account_id = a.id"
-            f" WHERE c.chat_id IN ({self._chats})"
+            f" WHERE {self._chat_among}"
             f" AND c.active = 1 AND c.{REMINDER_FLAGS[kind]} = 1 AND ({condition})"
             " ORDER BY c.chat_id, l.linked_at, a.id",
             {**params, "chats": json.dumps(list(chat_ids))},
@@ -206,7 +208,7 @@ class RecipientRepository:
     async def locales_of(self, chat_ids: Sequence[int]) -> dict[int, str | None]:
         """Active chats among these, with their stored language."""
         rows = await self.db.fetchall(
-            f"SELECT chat_id, locale FROM chats WHERE chat_id IN ({self._chats}) AND active = 1",
+            f"SELECT chat_id, locale FROM chats WHERE {self._among} AND active = 1",
             {"chats": json.dumps(list(chat_ids))},
         )
         return {row[0]: row[1] for row in rows}
@@ -215,7 +217,7 @@ class RecipientRepository:
         """Chats among these in the middle of a submission conversation (its state stored)."""
         rows = await self.db.fetchall(
             "SELECT DISTINCT chat_id FROM fsm_states"
-            f" WHERE chat_id IN ({self._chats}) AND state LIKE 'Submission:%'",
+            f" WHERE {self._among} AND state LIKE 'Submission:%'",
             {"chats": json.dumps(list(chat_ids))},
         )
         return {row[0] for row in rows}

@@ -61,6 +61,17 @@ async def start_bot(env: dict[str, str], cwd: Path, *args: str) -> asyncio.subpr
     )
 
 
+async def start_logged(
+    env: dict[str, str], cwd: Path, log: Path, *args: str
+) -> asyncio.subprocess.Process:
+    """`python -m bot ARGS` in the background, its output to `log`: a long run's log would
+    fill a pipe nobody reads until the end, and the process would stall writing to it."""
+    with log.open("ab") as out:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", *args, env=env, cwd=cwd, stdout=out, stderr=out
+        )
+
+
 async def finish(proc: asyncio.subprocess.Process, within: float) -> tuple[int, str, str]:
     """Exit code, stdout and stderr of a process that must end within `within` seconds.
 

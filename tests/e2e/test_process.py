@@ -2,6 +2,7 @@
 
 `python -m bot import` loads the example file, `python -m bot` long-polls a fake Bot API
 server, and the SMS code is read from a fake SMS.ru that the bot calls through SMSRU_API_URL.
+The walk runs on each way to install it: a SQLite file, and PostgreSQL with Redis.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bot.domain.phone import normalize_phone
 from tests.e2e.processes import EXAMPLE, ROOT, TOKEN, bot_env, run_cli
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.smsru import FakeSmsRu
+from tests.support.services import RedisSpace
 
 CHAT = 5550001
 
@@ -48,11 +50,22 @@ async def fakes() -> AsyncIterator[tuple[FakeBotApi, FakeSmsRu]]:
     await api.stop()
 
 
+@pytest.fixture(params=["sqlite", "postgresql+redis"])
+def installation(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The environment that picks the engines: none (bot_env's SQLite file), or the test's own
+    PostgreSQL schema and Redis prefix (skipped with one line when either does not answer)."""
+    if request.param == "sqlite":
+        return {}
+    database_url: str = request.getfixturevalue("postgres_url")
+    redis: RedisSpace = request.getfixturevalue("redis_url")
+    return {"DATABASE_URL": database_url, "REDIS_URL": redis.url, "REDIS_PREFIX": redis.prefix}
+
+
 async def test_resident_links_an_account_against_a_running_bot(
-    tmp_path: Path, fakes: tuple[FakeBotApi, FakeSmsRu]
+    tmp_path: Path, fakes: tuple[FakeBotApi, FakeSmsRu], installation: dict[str, str]
 ) -> None:
     api, sms = fakes
-    env = bot_env(tmp_path, api.url, sms.base_url)
+    env = bot_env(tmp_path, api.url, sms.base_url, **installation)
     code, out, err = await run_cli(env, tmp_path, "import", str(EXAMPLE))
     assert code == 0, out + err
     account, phone = first_example_account()

@@ -9,6 +9,9 @@ server; the test pushes updates in and reads back what the bot sent::
         greeting = await api.wait_for(42, lambda m: "лицевой" in m["text"])
         api.push_button(42, greeting, "Отправить")
 
+Several bot processes tell themselves apart by a path of their own in TELEGRAM_API_URL
+(``{url}/r1``): each recorded ``Call`` says whose it is (``via``) and when it came (``at``).
+
 It speaks the wire format aiogram uses: ``POST {url}/bot{token}/{method}`` with form data
 (urlencoded, or multipart when a file is attached), where every non-string value arrives as a
 JSON string (``chat_id=42``, ``reply_markup={"inline_keyboard": ...}``, ``show_alert=true``).

@@ -71,6 +71,8 @@ class FakeBotApi(Updates, Callbacks, Messages, Documents, Profile, Faults, Webho
         """Serve on host:port (0 picks a free port); returns the base URL for TELEGRAM_API_URL."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        # TELEGRAM_API_URL={url}/NAME: each process's calls carry its NAME (Call.via)
+        app.router.add_route("*", "/{via}/bot{token}/{method}", self._handle)
         self._add_control_routes(app)
         self._closing = False
         self._runner = web.AppRunner(app, shutdown_timeout=1.0, access_log=None)
@@ -131,7 +133,7 @@ class FakeBotApi(Updates, Callbacks, Messages, Documents, Profile, Faults, Webho
         token = request.match_info["token"]
         method = request.match_info["method"]
         params, files = await read_params(request)
-        call = Call(method, params, files, token)
+        call = Call(method, params, files, token, via=request.match_info.get("via", ""))
         self.calls.append(call)
         self._notify_activity()
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +70,9 @@ class UploadedFile:
 class Call:
     """One request the bot made, recorded when it arrives and completed when it is answered.
 
-    A long poll is in ``calls`` while it waits, with ``status`` still None.
+    A long poll is in ``calls`` while it waits, with ``status`` still None. ``at`` is when it
+    arrived (time.monotonic); ``via`` the first part of its path when the bot's
+    TELEGRAM_API_URL has one (``{url}/r1``: replica r1), else "".
     """
 
     method: str
@@ -78,6 +81,8 @@ class Call:
     token: str
     status: int | None = None
     response: dict[str, Any] = field(default_factory=dict)
+    via: str = ""
+    at: float = field(default_factory=time.monotonic)
 
     @property
     def answered(self) -> bool:
