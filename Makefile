@@ -7,7 +7,7 @@ VENV ?= $(ROOT).venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench lint format clean
+.PHONY: run test test-fast bench lint format schema clean
 
 $(STAMP): $(ROOT)pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -39,6 +39,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check bot tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/vulture
+
+# after a change to bot/storage/schema.py: the files new databases are created from
+schema: $(STAMP)
+	$(PY) -m bot.storage.ddl
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format bot tests bench

@@ -69,12 +69,12 @@ def _offline(*, database_must_exist: bool) -> Settings:
 async def _open(settings: Settings) -> Database:
     """The database, ready for this version (created when empty); refused in one line when
     it cannot be opened or its schema is older (`migrate` changes it)."""
-    from bot.startup import DATABASE_ERRORS, database_problem
+    from bot.startup import database_errors, database_problem
     from bot.storage.engines import open_database
 
     try:
         return await open_database(settings.database_url)
-    except DATABASE_ERRORS as exc:
+    except database_errors() as exc:
         _refuse(database_problem(settings.database_url, exc))
 
 
@@ -294,7 +294,7 @@ def stats(period: str | None) -> None:
 def migrate() -> None:
     """Bring the database schema up to this version's (the only command that changes an
     existing schema; `run` refuses an older one). Back the database up first."""
-    from bot.startup import DATABASE_ERRORS, database_problem
+    from bot.startup import database_errors, database_problem
     from bot.storage.engines import connect
     from bot.storage.schema_version import HEAD, revision
     from bot.storage.schema_version import migrate as bring_up_to_date
@@ -302,7 +302,7 @@ def migrate() -> None:
     async def main(settings: Settings) -> None:
         try:
             db = await connect(settings.database_url)
-        except DATABASE_ERRORS as exc:
+        except database_errors() as exc:
             _refuse(database_problem(settings.database_url, exc))
         try:
             before = await revision(db)
@@ -327,7 +327,7 @@ def migrate() -> None:
 def copy_db(url: str) -> None:
     """Copy every table of DATABASE_URL into the new, empty database at URL, then compare
     both: row counts and checksums per table. Stop the bot first; exit 0 only when all match."""
-    from bot.startup import DATABASE_ERRORS, database_problem, where
+    from bot.startup import database_errors, database_problem, where
     from bot.storage.copy import CopyRefused, copy_database, format_checks
     from bot.storage.engines import is_postgres, open_database, sqlite_path
     from bot.storage.instance_lock import InstanceLockHeld, hold_instance_locks
@@ -346,7 +346,7 @@ def copy_db(url: str) -> None:
         async with _database(settings) as source:
             try:
                 target = await open_database(url)
-            except DATABASE_ERRORS as exc:
+            except database_errors() as exc:
                 _refuse(database_problem(url, exc, setting="--to"))
             try:
                 return await copy_database(source, target, progress)

@@ -30,7 +30,6 @@ from bot.storage.notices import NoticeRepository
 from bot.storage.otp import OtpRepository
 from bot.storage.readings import ReadingRepository
 from bot.storage.recipients import RecipientRepository
-from bot.storage.redis_fsm import RedisConversations
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +75,8 @@ class Storage:
 def conversations(db: Database, settings: Settings) -> Conversations:
     if settings.redis is None:
         return SqliteStorage(db)
+    from bot.storage.redis_fsm import RedisConversations  # redis: only with REDIS_URL
+
     return RedisConversations(settings.redis, settings.redis_prefix)
 
 

@@ -22,21 +22,19 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramUnauthorizedError,
 )
-from redis.exceptions import RedisError
 
 from bot.app import App, build_app, settle_heap
 from bot.config import Settings
 from bot.dispatcher import register_commands
 from bot.startup import (
-    DATABASE_ERRORS,
     StartupError,
     StopDuringStartUp,
+    database_errors,
     database_problem,
     take_database_instance_lock,
     take_instance_lock,
 )
 from bot.storage.engines import open_database
-from bot.storage.redis_fsm import RedisConversations
 from bot.storage.sqlite import SqliteDatabase
 from bot.web import HttpServer
 
@@ -50,7 +48,7 @@ REDIS_STARTUP_TIMEOUT = 5.0  # seconds Redis has to answer a PING at start
 async def _open_app(settings: Settings) -> App:
     try:
         db = await open_database(settings.database_url)
-    except DATABASE_ERRORS as exc:
+    except database_errors() as exc:
         raise StartupError(database_problem(settings.database_url, exc)) from None
     try:
         return await build_app(settings, db=db)
@@ -84,9 +82,14 @@ async def ask_telegram(settings: Settings, call: Awaitable[T], what: str) -> T:
 async def check_conversations(app: App) -> None:
     """With REDIS_URL, Redis must answer before the bot serves: no update can be handled
     without the conversation and the chat's lock it keeps."""
-    fsm = app.storage.fsm
-    if not isinstance(fsm, RedisConversations):
+    if app.settings.redis is None:
         return
+    from redis.exceptions import RedisError
+
+    from bot.storage.redis_fsm import RedisConversations
+
+    fsm = app.storage.fsm
+    assert isinstance(fsm, RedisConversations)
     try:
         await asyncio.wait_for(fsm.ping(), REDIS_STARTUP_TIMEOUT)
     except TimeoutError:

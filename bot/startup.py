@@ -12,10 +12,9 @@ import asyncio
 import contextlib
 import signal
 import sqlite3
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
-
-import asyncpg
 
 from bot.storage.instance_lock import InstanceLockHeld, hold_instance_lock
 from bot.storage.schema_version import SchemaOutdated
@@ -76,15 +75,15 @@ def database_problem(url: str, exc: BaseException, setting: str = "DATABASE_URL"
     return f"the database {where(url)} is unusable: {reason} ({setting})"
 
 
-# What opening a database raises when it cannot be used: a file that is not one, a server
-# that does not answer or refuses us, a schema older than this version.
-DATABASE_ERRORS: tuple[type[BaseException], ...] = (
-    sqlite3.Error,
-    OSError,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    SchemaOutdated,
-)
+def database_errors() -> tuple[type[BaseException], ...]:
+    """What opening a database raises when it cannot be used: a file that is not one, a
+    server that does not answer or refuses us, a schema older than this version. (asyncpg's
+    errors only once it is imported: it is, where DATABASE_URL names PostgreSQL.)"""
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error, OSError, SchemaOutdated)
+    asyncpg = sys.modules.get("asyncpg")
+    if asyncpg is not None:
+        errors += (asyncpg.PostgresError, asyncpg.InterfaceError)
+    return errors
 
 
 def preflight(database: Path) -> None:

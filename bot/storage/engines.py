@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.storage.db import Database
-from bot.storage.postgres import PostgresDatabase
 from bot.storage.schema_version import prepare
 from bot.storage.sqlite import SqliteDatabase
 
@@ -24,6 +23,8 @@ def sqlite_path(url: str) -> Path:
 async def connect(target: str | Path) -> Database:
     """The database, connected, its schema as it is (see `open_database`)."""
     if isinstance(target, str) and is_postgres(target):
+        from bot.storage.postgres import PostgresDatabase  # asyncpg: only for PostgreSQL
+
         return await PostgresDatabase.open(target)
     path = target if isinstance(target, Path) else sqlite_path(target)
     return await SqliteDatabase.open(path)

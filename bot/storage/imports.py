@@ -18,14 +18,16 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from bot.domain.models import Upserted
 from bot.domain.moments import to_db
 from bot.storage.db import Database, Executor, Row
 from bot.storage.dialect import Dialect
 from bot.storage.import_stage import LOAD_COLUMNS, METER_FIELDS, ImportStage
-from bot.storage.postgres import PostgresDatabase
+
+if TYPE_CHECKING:  # asyncpg is imported only where DATABASE_URL names PostgreSQL
+    from bot.storage.postgres import PostgresDatabase
 
 BATCH_SIZE = 5_000  # staged rows per pair of upsert statements (and per progress report)
 
@@ -315,6 +317,6 @@ class PostgresImportRepository:
 
 def import_repository(db: Database) -> ImportRepository | PostgresImportRepository:
     """The import's repository for the database's engine."""
-    if isinstance(db, PostgresDatabase):
-        return PostgresImportRepository(db)
+    if db.dialect.postgres:
+        return PostgresImportRepository(cast("PostgresDatabase", db))
     return ImportRepository(db)

@@ -35,18 +35,12 @@ class SchemaOutdated(Exception):
 
 @cache
 def creation_ddl(engine: Engine) -> tuple[str, ...]:
-    """The statements that create the schema on an empty database, in order."""
-    from sqlalchemy.dialects import postgresql, sqlite
-    from sqlalchemy.schema import CreateIndex, CreateTable
-
-    from bot.storage.schema import metadata
-
-    dialect = sqlite.dialect() if engine == "sqlite" else postgresql.dialect()
-    statements: list[str] = []
-    for table in metadata.sorted_tables:
-        statements.append(str(CreateTable(table).compile(dialect=dialect)).strip())
-        for index in sorted(table.indexes, key=lambda i: str(i.name)):
-            statements.append(str(CreateIndex(index).compile(dialect=dialect)).strip())
+    """The statements that create the schema on an empty database, in order: the tables and
+    indexes of schema.py as compiled for the engine (bot/storage/ddl/<engine>.sql, written by
+    `make schema`), then the rows a new database starts with."""
+    text = resources.files("bot.storage.ddl").joinpath(f"{engine}.sql").read_text("utf-8")
+    sql = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
+    statements = [statement.strip() for statement in sql.split(";\n") if statement.strip()]
     statements += [
         "INSERT INTO otp_gate (id, reservations) VALUES (1, 0)",
         "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",

@@ -16,6 +16,9 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import bot.storage.schema_version as schema_version
+from bot.storage.ddl.__main__ import ENGINES, compiled
+from bot.storage.ddl.__main__ import path as ddl_path
+from bot.storage.dialect import Engine
 from bot.storage.engines import open_database
 from bot.storage.schema import metadata
 from bot.storage.schema_version import HEAD, SchemaOutdated, legacy_scripts, migrate, revision
@@ -126,3 +129,9 @@ async def test_an_older_file_is_refused_then_migrated_to_the_declared_schema(
     assert shape(path) == shape(fresh)
     db = await open_database(path)  # opens without a word now
     await db.close()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_creation_files_are_what_schema_py_compiles_to(engine: Engine) -> None:
+    """bot/storage/ddl/<engine>.sql is generated; a change to schema.py needs `make schema`."""
+    assert ddl_path(engine).read_text(encoding="utf-8") == compiled(engine), "run `make schema`"
