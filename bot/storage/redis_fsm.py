@@ -111,8 +111,11 @@ def _text(raw: bytes | str | None) -> str:
 
 
 def _state_of(text: str) -> str | None:
-    state: str | None = json.loads(text.partition("\n")[0])
-    return state
+    try:
+        state = json.loads(text.partition("\n")[0])
+    except ValueError:
+        return None  # not ours to read; the chat's next update clears it
+    return state if isinstance(state, str) else None
 
 
 @dataclass(slots=True)
@@ -126,7 +129,16 @@ class Held:
     @classmethod
     def of(cls, text: str) -> Held:
         head, _, data = text.partition("\n")
-        return cls(text, json.loads(head), data or "{}")
+        try:
+            state = json.loads(head)
+            if not isinstance(json.loads(data), dict) or not isinstance(state, str | None):
+                raise ValueError
+        except ValueError:
+            # not a conversation this version wrote: cleared (deleted when the update ends),
+            # and the resident is asked to start again, as for any conversation lost
+            log.warning("conversation in Redis not readable: cleared")
+            return cls(text, None, "{}")
+        return cls(text, state, data)
 
     def text(self) -> str:
         return f"{json.dumps(self.state, ensure_ascii=False)}\n{self.data}"
@@ -304,8 +316,10 @@ class RedisConversations(Conversations):
         held = self.held.get(name)
         if held is not None:  # /forget's own update: nothing of it is written at its end
             held.state, held.data = None, "{}"
-        # the lock key is the update's own, gone when it ends
-        await self.redis.delete(name)
+        # with the keys of versions that kept state and data apart; the lock key is the
+        # update's own, gone when it ends
+        base = name.removesuffix(":conv")
+        await self.redis.delete(name, f"{base}:state", f"{base}:data")
 
     async def mid_walk(self, chat_ids: Sequence[int]) -> set[int]:
         """One pipelined MGET of the chats' conversations; an update of this process

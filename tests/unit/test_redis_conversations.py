@@ -234,6 +234,19 @@ async def test_an_update_whose_lock_was_taken_over_writes_nothing_and_says_so(
     assert "chat lock lost before the update ended" in caplog.text
 
 
+async def test_a_conversation_this_version_cannot_read_is_cleared_not_fatal(
+    redis_url: RedisSpace, conversations: RedisConversations, client: Redis
+) -> None:
+    conversation = f"{redis_url.prefix}:fsm:{CHAT}:{CHAT}:default:conv"
+    await client.set(conversation, "Submission:value")  # not "<json state>\n<json data>"
+    assert await conversations.mid_walk([CHAT]) == set()
+    locks = conversations.create_isolation()
+    async with locks.lock(key(CHAT)):
+        assert await conversations.get_state(key(CHAT)) is None
+        assert await conversations.get_data(key(CHAT)) == {}
+    assert await client.exists(conversation) == 0
+
+
 # --- which chats are mid-walk ---------------------------------------------------------------
 
 
