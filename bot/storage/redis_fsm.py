@@ -261,6 +261,8 @@ class RedisConversations(Conversations):
             max_connections=POOL_SIZE,
             timeout=CONNECT_TIMEOUT,
             socket_connect_timeout=CONNECT_TIMEOUT,
+            # a command Redis leaves unanswered fails (logged) instead of holding the update
+            socket_timeout=CONNECT_TIMEOUT,
         )
         self.redis = Redis(connection_pool=pool)
         # no bot id in the keys: the prefix tells installations apart
