@@ -242,6 +242,7 @@ def build_delivery(
         messages=ReminderMessages(core, default_locale=locale, support_contact=support),
         deliveries=storage.deliveries,
         recipients=storage.recipients,
+        walks=storage.fsm,
         sender=sender,
     )
     broadcasts = BroadcastService(

@@ -34,7 +34,7 @@ from bot.domain.periods import Period
 from bot.domain.windows import SubmissionWindow, WindowDates
 from bot.services.ports import Deliverer, Message, ReminderRenderer, Render
 from bot.services.reminder_report import CampaignResult, ReminderReport, format_report
-from bot.services.stores import DeliveryStore, RecipientStore
+from bot.services.stores import DeliveryStore, RecipientStore, WalkStore
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,7 @@ class ReminderService:
         messages: ReminderRenderer,
         deliveries: DeliveryStore,
         recipients: RecipientStore,
+        walks: WalkStore,
         sender: Deliverer,
     ) -> None:
         self.settings = settings
@@ -129,6 +130,7 @@ class ReminderService:
         self.messages = messages
         self.deliveries = deliveries
         self.recipients = recipients
+        self.walks = walks  # the conversations: a reminder waits for a walk to end
         self.sender = sender
         self.default_window = settings.window
         # the scheduled job, the start-up catch-up and `send-reminders` never overlap in-process
@@ -252,7 +254,7 @@ class ReminderService:
         if select or not campaign.materialised:
             result.recipients = await self._materialise(campaign)
         result.counts = await self.sender.run(
-            campaign.id, self.renderer(campaign), hold_back=self.recipients.mid_walk
+            campaign.id, self.renderer(campaign), hold_back=self.walks.mid_walk
         )
         result.finished = await self.deliveries.finish(campaign.id, self.clock.now())
         if not result.finished:

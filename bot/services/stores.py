@@ -64,6 +64,13 @@ class ConversationStore(Protocol):
         ...
 
 
+class WalkStore(Protocol):
+    async def mid_walk(self, chat_ids: Sequence[int]) -> set[int]:
+        """Chats among these in the middle of a submission walk, wherever conversations are
+        kept (the database, or Redis)."""
+        ...
+
+
 class LinkStore(Protocol):
     async def link(self, chat_id: int, account_id: int, now: datetime) -> bool:
         """Link and make it the chat's current account; False when it was linked already."""
@@ -223,7 +230,6 @@ class RecipientStore(Protocol):
     ) -> list[RecipientAccount]: ...
 
     async def locales_of(self, chat_ids: Sequence[int]) -> dict[int, str | None]: ...
-    async def mid_walk(self, chat_ids: Sequence[int]) -> set[int]: ...
 
 
 class NoticeStore(Protocol):

@@ -3,14 +3,21 @@
 Two implement it: SqliteStorage (bot/storage/fsm.py: in the bot's database, one process) and
 RedisConversations (bot/storage/redis_fsm.py: REDIS_URL, any number of replicas). The
 composition root picks one; handlers and services never learn which (they see aiogram's
-FSMContext, and AccountsService a `forget_chat` through services/stores.py).
+FSMContext, AccountsService a `forget_chat` and the reminders a `mid_walk` through
+services/stores.py).
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Sequence
 
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+
+from bot.fsm.submission import Submission
+
+# the states of a submission walk begin with this ("Submission:value", ...)
+WALK_STATES = f"{Submission.__full_group_name__}:"
 
 
 class Conversations(BaseStorage):
@@ -24,6 +31,11 @@ class Conversations(BaseStorage):
     @abstractmethod
     async def forget_chat(self, chat_id: int) -> None:
         """Erase the chat's conversation (/forget), wherever it is kept."""
+
+    @abstractmethod
+    async def mid_walk(self, chat_ids: Sequence[int]) -> set[int]:
+        """Chats among these in the middle of a submission walk, counting changes this
+        process has not written yet (a reminder waits for the walk to end)."""
 
     def flush_soon(self) -> None:
         """After each update: start writing what it changed, if writes are held back."""

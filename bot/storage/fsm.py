@@ -25,14 +25,14 @@ import asyncio
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseEventIsolation, StateType, StorageKey
 
-from bot.storage.conversations import Conversations
+from bot.storage.conversations import WALK_STATES, Conversations
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,10 @@ class SqliteStorage(Conversations):
             " data = excluded.data"
         )
         self._delete = f"DELETE FROM fsm_states WHERE key IN ({db.dialect.json_texts('keys')})"
+        self._walking = (
+            "SELECT key, chat_id FROM fsm_states"
+            f" WHERE {db.dialect.among_ints('chat_id', 'chats')} AND state LIKE :walk"
+        )
         self.max_cached = self.MAX_CACHED
         self._cache: OrderedDict[str, tuple[str | None, dict[str, Any]]] = OrderedDict()
         self._dirty: dict[str, int] = {}  # key name → chat id, changed since the last flush
@@ -210,6 +214,20 @@ class SqliteStorage(Conversations):
         for name in [n for n in self._cache if n.split(":")[1] == str(chat_id)]:
             del self._cache[name]
             self._dirty.pop(name, None)
+
+    async def mid_walk(self, chat_ids: Sequence[int]) -> set[int]:
+        """From the table, where the cache has nothing newer, and from the cache."""
+        wanted = set(chat_ids)
+        rows = await self.db.fetchall(
+            self._walking, {"chats": json.dumps(sorted(wanted)), "walk": f"{WALK_STATES}%"}
+        )
+        walking = {row[1] for row in rows if row[0] not in self._cache}
+        for name, (state, _) in self._cache.items():
+            if state is not None and state.startswith(WALK_STATES):
+                chat_id = int(name.split(":")[1])
+                if chat_id in wanted:
+                    walking.add(chat_id)
+        return walking
 
     async def close(self) -> None:
         """Write what is pending; aiogram calls this on shutdown, App.close() once more."""

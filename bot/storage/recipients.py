@@ -212,12 +212,3 @@ class RecipientRepository:
             {"chats": json.dumps(list(chat_ids))},
         )
         return {row[0]: row[1] for row in rows}
-
-    async def mid_walk(self, chat_ids: Sequence[int]) -> set[int]:
-        """Chats among these in the middle of a submission conversation (its state stored)."""
-        rows = await self.db.fetchall(
-            "SELECT DISTINCT chat_id FROM fsm_states"
-            f" WHERE {self._among} AND state LIKE 'Submission:%'",
-            {"chats": json.dumps(list(chat_ids))},
-        )
-        return {row[0] for row in rows}

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -24,6 +27,7 @@ from tests.harness import BotHarness, make_settings, shared_core, start_harness
 from tests.support.services import RedisSpace, TcpRelay
 
 CHAT = 1001
+MSK = ZoneInfo("Europe/Moscow")
 
 
 @dataclass
@@ -101,12 +105,12 @@ async def test_the_walk_keeps_its_state_in_redis_under_the_prefix(
     try:
         chat = await link(h, CHAT, await seed_flat(h.db))
         await chat.send(SUBMIT)
-        state_key = f"{redis_url.prefix}:fsm:{CHAT}:{CHAT}:default:state"
-        assert await client.get(state_key) == "Submission:value"
-        assert await client.exists(f"{redis_url.prefix}:fsm:{CHAT}:{CHAT}:default:data")
+        conversation = f"{redis_url.prefix}:fsm:{CHAT}:{CHAT}:default:conv"
+        state, data = (await client.get(conversation)).split("\n")
+        assert state == '"Submission:value"' and "tasks" in json.loads(data)
 
         await chat.send("105")
-        assert await client.get(state_key) == "Submission:confirm"
+        assert (await client.get(conversation)).startswith('"Submission:confirm"\n')
         await chat.press("Подтвердить")
         await chat.send("99995")
         await chat.press("Подтвердить")
@@ -117,6 +121,39 @@ async def test_the_walk_keeps_its_state_in_redis_under_the_prefix(
         assert await count_readings(h.db) == 3
         await h.app.storage.fsm.flush()
         assert await h.db.fetchval("SELECT count(*) FROM fsm_states") == 0  # none in SQLite
+    finally:
+        await h.close()
+
+
+async def test_a_reminder_waits_for_a_walk_kept_in_redis_to_end(
+    tmp_path: Path, redis_url: RedisSpace
+) -> None:
+    h = await start_harness(
+        tmp_path, now=datetime(2026, 11, 15, 10, 0, tzinfo=MSK), **redis_settings(redis_url)
+    )
+    try:
+        chat = await link(h, CHAT, await seed_flat(h.db))
+        await chat.send(SUBMIT)
+        assert "Введите показания" in chat.last_text
+        before = len(chat.messages)
+
+        # the bot restarts at 10:30, after REMINDER_TIME, with the resident mid-walk
+        h.clock.set(datetime(2026, 11, 15, 10, 30, tzinfo=MSK))
+        report = await h.app.delivery.reminders.on_start()
+        assert chat.messages[before:] == []
+        assert report.totals.deferred == 1 and report.totals.sent == 0  # the opening
+
+        for values in (("105",), ("99995",), ("1100", "450")):
+            for value in values:
+                await chat.send(value)
+            await chat.press("Подтвердить")
+        assert "Готово" in chat.last_text  # the walk is over
+        after_walk = len(chat.messages)
+
+        h.clock.advance(minutes=1)  # the resume job
+        resumed = await h.app.delivery.reminders.resume_due()
+        assert resumed is not None and resumed.totals.sent == 1
+        assert ["Открыт приём" in m.text for m in chat.messages[after_walk:]] == [True]
     finally:
         await h.close()
 

@@ -14,6 +14,7 @@ import pytest
 from bot.domain.campaigns import WindowRule
 from bot.storage.db import Database
 from bot.storage.deliveries import DeliveryRepository
+from bot.storage.fsm import SqliteStorage
 from bot.storage.recipients import RecipientRepository
 
 # on SQLite and on PostgreSQL (tests/conftest.py `engine`)
@@ -59,7 +60,7 @@ async def test_rendering_a_batch_reads_only_its_chats(db: Database) -> None:
     accounts = await recipients.accounts_of("opening", rules, batch)
     meters = await recipients.meters_of("opening", rules, batch)
     locales = await recipients.locales_of(batch)
-    walking = await recipients.mid_walk(batch)
+    walking = await SqliteStorage(db).mid_walk(batch)  # the conversations kept in the database
     took = time.perf_counter() - started
 
     assert sorted(account.chat_id for account in accounts) == batch

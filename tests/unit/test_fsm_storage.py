@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 
+from bot.fsm.linking import LinkAccount
 from bot.fsm.submission import Submission
 from bot.storage.db import Database
 from bot.storage.fsm import SqliteStorage
@@ -200,3 +201,31 @@ async def test_a_batch_of_upserts_and_deletes_is_written_at_once(db: Database) -
     await storage.set_state(key(2), Submission.value)  # an upsert, in the same batch
     await storage.flush()
     assert set(await stored_rows(db)) == {2}
+
+
+# --- which chats are mid-walk (a reminder waits for the walk to end) ----------------------
+
+
+async def test_a_walk_begun_but_not_yet_written_counts_as_mid_walk(
+    counting: CountingDatabase,
+) -> None:
+    storage = SqliteStorage(counting)
+    await storage.set_state(key(1), Submission.value)
+    await storage.set_state(key(2), LinkAccount.phone)  # another conversation
+    assert counting.writes == []  # nothing in the table yet
+    assert await storage.mid_walk([1, 2, 3]) == {1}
+
+
+async def test_mid_walk_reads_the_table_unless_this_process_changed_the_chat_since(
+    db: Database,
+) -> None:
+    before = SqliteStorage(db)
+    for chat_id in (1, 2, 3):
+        await before.set_state(key(chat_id), Submission.confirm)
+    await before.close()
+
+    restarted = SqliteStorage(db)
+    assert await restarted.mid_walk([1, 2, 4]) == {1, 2}  # 3 not asked, 4 never walked
+    await restarted.set_state(key(2), None)  # chat 2's walk ended, not yet written
+    await restarted.set_data(key(2), {})
+    assert await restarted.mid_walk([1, 2, 3]) == {1, 3}

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from bot.__main__ import _secrets
 from bot.config import SettingsError, load_settings
+from bot.fsm.linking import LinkAccount
 from bot.fsm.submission import Submission
 from bot.services.accounts import AccountsService
 from bot.storage.chats import ChatRepository, LinkRepository
@@ -35,6 +36,13 @@ async def conversations(redis_url: RedisSpace) -> AsyncIterator[RedisConversatio
     storage = RedisConversations(redis_url.url, redis_url.prefix)
     yield storage
     await storage.close()
+
+
+@pytest.fixture
+async def client(redis_url: RedisSpace) -> AsyncIterator[Redis]:
+    redis = Redis.from_url(redis_url.url, decode_responses=True)
+    yield redis
+    await redis.aclose()
 
 
 # --- settings -----------------------------------------------------------------------------
@@ -147,3 +155,108 @@ async def test_an_update_longer_than_the_ttl_keeps_its_chat_lock(
 
     await asyncio.gather(long_update(), next_update())
     assert order == ["long in", "long out", "next"]
+
+
+# --- one update: its conversation read with the lock, written as the lock is released -----
+
+
+def commands_sent(redis: Redis, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    sent: list[str] = []
+    execute = redis.execute_command
+
+    async def counting(*args: Any, **options: Any) -> Any:
+        sent.append(str(args[0]))
+        return await execute(*args, **options)
+
+    monkeypatch.setattr(redis, "execute_command", counting)
+    return sent
+
+
+async def test_an_update_costs_two_round_trips_and_others_see_its_change_once_it_ends(
+    redis_url: RedisSpace, conversations: RedisConversations, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await conversations.set_state(key(CHAT), Submission.value)
+    await conversations.set_data(key(CHAT), {"pos": 0})
+    replica = RedisConversations(redis_url.url, redis_url.prefix)  # another process's view
+    locks = conversations.create_isolation()
+    sent = commands_sent(conversations.redis, monkeypatch)
+    try:
+        async with locks.lock(key(CHAT)):
+            assert await conversations.get_state(key(CHAT)) == Submission.value.state
+            data = await conversations.get_data(key(CHAT))
+            await conversations.set_state(key(CHAT), Submission.confirm)
+            await conversations.set_data(key(CHAT), {**data, "pos": 1})
+            assert await conversations.get_data(key(CHAT)) == {"pos": 1}
+            assert await conversations.mid_walk([CHAT]) == {CHAT}
+            assert await replica.get_state(key(CHAT)) == Submission.value.state  # not yet
+        assert await replica.get_state(key(CHAT)) == Submission.confirm.state
+        assert await replica.get_data(key(CHAT)) == {"pos": 1}
+    finally:
+        await replica.close()
+    # the lock taken with the read, the write with the release (mid_walk's MGET aside)
+    assert [name for name in sent if name != "MGET"] == ["EVALSHA", "EVALSHA"]
+
+
+async def test_a_walk_ended_inside_an_update_deletes_the_conversation(
+    redis_url: RedisSpace, conversations: RedisConversations, client: Redis
+) -> None:
+    await conversations.set_state(key(CHAT), Submission.confirm)
+    locks = conversations.create_isolation()
+    async with locks.lock(key(CHAT)):
+        await conversations.set_state(key(CHAT), None)
+        await conversations.set_data(key(CHAT), {})
+    assert await client.keys(f"{redis_url.prefix}:fsm:{CHAT}:*") == []
+
+
+async def test_forget_within_the_chats_own_update_leaves_nothing_to_write_back(
+    redis_url: RedisSpace, conversations: RedisConversations, client: Redis
+) -> None:
+    locks = conversations.create_isolation()
+    async with locks.lock(key(CHAT)):
+        await conversations.set_state(key(CHAT), Submission.value)
+        await conversations.forget_chat(CHAT)
+    assert await client.keys(f"{redis_url.prefix}:fsm:{CHAT}:*") == []
+
+
+async def test_an_update_whose_lock_was_taken_over_writes_nothing_and_says_so(
+    redis_url: RedisSpace,
+    conversations: RedisConversations,
+    client: Redis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    locks = conversations.create_isolation()
+    lock_key = f"{redis_url.prefix}:fsm:{CHAT}:{CHAT}:default:lock"
+    async with locks.lock(key(CHAT)):
+        await conversations.set_state(key(CHAT), Submission.value)
+        await client.set(lock_key, "another replica's token")  # ours expired, it took the chat
+    assert await conversations.get_state(key(CHAT)) is None
+    assert await client.get(lock_key) == "another replica's token"  # not released by us
+    assert "chat lock lost before the update ended" in caplog.text
+
+
+async def test_a_conversation_this_version_cannot_read_is_cleared_not_fatal(
+    redis_url: RedisSpace, conversations: RedisConversations, client: Redis
+) -> None:
+    conversation = f"{redis_url.prefix}:fsm:{CHAT}:{CHAT}:default:conv"
+    await client.set(conversation, "Submission:value")  # not "<json state>\n<json data>"
+    assert await conversations.mid_walk([CHAT]) == set()
+    locks = conversations.create_isolation()
+    async with locks.lock(key(CHAT)):
+        assert await conversations.get_state(key(CHAT)) is None
+        assert await conversations.get_data(key(CHAT)) == {}
+    assert await client.exists(conversation) == 0
+
+
+# --- which chats are mid-walk ---------------------------------------------------------------
+
+
+async def test_mid_walk_finds_the_walks_in_redis_among_thousands_of_chats(
+    conversations: RedisConversations,
+) -> None:
+    chats = list(range(5000, 7500))
+    await conversations.set_state(key(5001), Submission.value)
+    await conversations.set_state(key(7100), Submission.suspicious)  # past the first MGET
+    await conversations.set_state(key(6000), LinkAccount.phone)  # not a walk
+    await conversations.set_data(key(6001), {"walk": "no state"})
+    assert await conversations.mid_walk(chats) == {5001, 7100}
+    assert await conversations.mid_walk([]) == set()
