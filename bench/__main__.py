@@ -3,7 +3,8 @@
 Each prints its own figures next to their targets; `python -m bench conversation` runs one.
 The conversation benchmark runs first and its target 1 line (ours / floor (b), the p99 of one
 resident) is printed before everything else. `data-postgresql` (bench.data --engine
-postgresql) runs when the PostgreSQL at TEST_POSTGRES_URL answers, else says in one line why not.
+postgresql) runs when the PostgreSQL at TEST_POSTGRES_URL answers, else says in one line why not;
+`scaleout` (the conversation on PostgreSQL + Redis against SQLite) likewise needs both servers.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from bench.postgres import address, server_url, why_not
 
 TARGET_LINE = "target 1:"  # bench.conversation prints it; printed here before all else
 
-BENCHMARKS = ("conversation", "broadcast", "data", "data-postgresql")
+BENCHMARKS = ("conversation", "broadcast", "data", "data-postgresql", "scaleout")
 # name -> the module and its arguments, where they differ from `bench.<name>`
 COMMANDS = {"data-postgresql": ("bench.data", "--engine", "postgresql")}
 NEEDS_POSTGRES = {"data-postgresql"}
