@@ -24,6 +24,8 @@ from sqlalchemy import (
     text,
 )
 
+from bot.storage.campaigns import STATUSES as DELIVERY_STATUSES
+
 metadata = MetaData()
 
 # SQLite makes an INTEGER PRIMARY KEY the row id (given on insert); PostgreSQL needs 64 bits
@@ -241,16 +243,6 @@ Index(
     postgresql_where=text("finished_at IS NULL"),
 )
 
-DELIVERY_STATUSES = (
-    "pending",
-    "claimed",
-    "sent",
-    "failed",
-    "blocked",
-    "skipped",
-    "unknown",
-    "given_up",
-)
 deliveries = Table(
     "deliveries",
     metadata,
