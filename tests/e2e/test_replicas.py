@@ -322,7 +322,9 @@ async def walk(resident: Resident, sms: FakeSmsRu) -> list[str]:
 
 CHATS = 20_000
 FIRST_CHAT = 8_000_000
-RATE = 300  # BROADCAST_RATE: 67 s of sending, with room on a shared two-core machine
+RATE = 200  # BROADCAST_RATE: 100 s of sending; at 300 the follower, alone on a two-core
+# machine with the fake, PostgreSQL and Redis, reached 89 % of it (CPU-bound), so its lower
+# bound failed on a quiet CI run
 KILL_AFTER = 8_000  # sendMessage requests the fake has seen from the leader
 # what a kill may leave unknown (README, "Guarantees"): the Sender's requests under way, the
 # run's mark ahead of them, and the answers not yet written (gathered for OUTCOME_DELAY, 20 ms,
