@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import subprocess
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,14 @@ async def postgres_url() -> AsyncIterator[str]:
     (dropped after); skips when it does not answer, fails instead under REQUIRE_SERVICES=1."""
     async with postgres_schema(postgres_url_under_test()) as url:
         yield url
+
+
+@pytest.fixture
+def spawn() -> Iterator[list[subprocess.Popen[str]]]:
+    """The child processes a test starts (tests/support/children.py), killed after it."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait()

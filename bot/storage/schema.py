@@ -9,6 +9,8 @@ integers (an `INTEGER PRIMARY KEY` on SQLite, so the row id), moments are ISO-86
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -36,6 +38,11 @@ Big = BigInteger()
 
 def _id() -> Column[int]:
     return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+def _partial(condition: str) -> dict[str, Any]:
+    """A partial index's condition, the same on both engines."""
+    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
 
 
 def _glob(column: str, glob: str, regex: str) -> tuple[CheckConstraint, CheckConstraint]:
@@ -110,15 +117,13 @@ Index(
     readings.c.meter_id,
     readings.c.period,
     unique=True,
-    sqlite_where=text("replaced_at IS NULL"),
-    postgresql_where=text("replaced_at IS NULL"),
+    **_partial("replaced_at IS NULL"),
 )
 Index("readings_period", readings.c.period, readings.c.meter_id)
 Index(
     "readings_chat",
     readings.c.chat_id,
-    sqlite_where=text("chat_id IS NOT NULL"),
-    postgresql_where=text("chat_id IS NOT NULL"),
+    **_partial("chat_id IS NOT NULL"),
 )
 
 # Chats that talk to the bot, and their settings.
@@ -138,8 +143,7 @@ chats = Table(
 Index(
     "chats_inactive",
     chats.c.chat_id,
-    sqlite_where=text("active = 0"),
-    postgresql_where=text("active = 0"),
+    **_partial("active = 0"),
 )
 
 links = Table(
@@ -191,8 +195,7 @@ Index("otp_issues_time", otp_issues.c.issued_at)
 Index(
     "otp_issues_failed",
     otp_issues.c.issued_at,
-    sqlite_where=text("sms_status = 'failed'"),
-    postgresql_where=text("sms_status = 'failed'"),
+    **_partial("sms_status = 'failed'"),
 )
 
 # One row that every code reservation updates first: it serialises them on PostgreSQL too.
@@ -239,8 +242,7 @@ campaigns = Table(
 Index(
     "campaigns_unfinished",
     campaigns.c.kind,
-    sqlite_where=text("finished_at IS NULL"),
-    postgresql_where=text("finished_at IS NULL"),
+    **_partial("finished_at IS NULL"),
 )
 
 deliveries = Table(
@@ -264,8 +266,7 @@ Index(
     "deliveries_pending",
     deliveries.c.campaign,
     deliveries.c.chat_id,
-    sqlite_where=text("status = 'pending'"),
-    postgresql_where=text("status = 'pending'"),
+    **_partial("status = 'pending'"),
 )
 Index("deliveries_chat", deliveries.c.chat_id)
 
@@ -295,8 +296,7 @@ notices = Table(
 Index(
     "notices_pending",
     notices.c.id,
-    sqlite_where=text("sent_at IS NULL"),
-    postgresql_where=text("sent_at IS NULL"),
+    **_partial("sent_at IS NULL"),
 )
 Index("notices_chat", notices.c.chat_id)
 

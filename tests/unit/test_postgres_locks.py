@@ -13,10 +13,8 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -31,24 +29,18 @@ from bot.leadership.advisory_locks import (
     owner_keys,
 )
 from bot.storage.instance_lock import InstanceLockHeld
+from tests.support.children import start_child
+from tests.support.services import postgres_url_under_test, require_postgres
 from tests.support.waiting import eventually
 
-ROOT = Path(__file__).resolve().parents[2]
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
-
-# A minimal local stand-in for tests/support/services.py (being written elsewhere).
 @pytest.fixture
 async def pg_url() -> str:
-    try:
-        conn = await asyncpg.connect(POSTGRES_URL, timeout=3)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        why = f"PostgreSQL unreachable at {POSTGRES_URL} ({exc}): set TEST_POSTGRES_URL"
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(why)
-        pytest.skip(why)
-    await conn.close()
-    return POSTGRES_URL
+    """The PostgreSQL of TEST_POSTGRES_URL (advisory locks are the database's, so no schema
+    of its own: each test takes random keys); skipped or failed as tests/support says."""
+    url = postgres_url_under_test()
+    await require_postgres(url)
+    return url
 
 
 def random_key() -> int:
@@ -83,31 +75,6 @@ async def main():
     await asyncio.sleep(3600)
 asyncio.run(main())
 """
-
-
-@pytest.fixture
-def spawn() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-
-
-def start(started: list[subprocess.Popen[str]], script: str, *args: str) -> tuple[int, str]:
-    """A Python process running `script`; returns its pid and the first line it prints."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", script, *args],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    started.append(process)
-    assert process.stdout is not None
-    line = process.stdout.readline().strip()
-    assert line, "the child process printed nothing"
-    return process.pid, line
 
 
 async def test_two_leases_on_one_key_have_one_holder(pg_url: str) -> None:
@@ -166,7 +133,7 @@ async def test_a_leader_killed_with_sigkill_is_replaced_within_15_seconds(
     pg_url: str, spawn: list[subprocess.Popen[str]]
 ) -> None:
     key = random_key()
-    pid, line = start(spawn, HOLD_LEASE, pg_url, str(key))
+    pid, line = start_child(spawn, HOLD_LEASE, pg_url, str(key))
     assert line == "held"
     elected_at: list[float] = []
 
@@ -197,7 +164,7 @@ async def test_a_leader_killed_with_sigkill_is_replaced_within_15_seconds(
 async def test_a_sending_process_is_alive_until_killed_with_sigkill(
     pg_url: str, spawn: list[subprocess.Popen[str]]
 ) -> None:
-    pid, token = start(spawn, HOLD_OWNER, pg_url)
+    pid, token = start_child(spawn, HOLD_OWNER, pg_url)
     me = await PostgresOwner.open(pg_url)
     try:
         me.hold()

@@ -14,35 +14,26 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.leadership import Leadership
 from bot.leadership.redis_lease import RedisLease
+from tests.support.children import start_child
+from tests.support.services import redis_url_under_test, require_redis
 from tests.support.waiting import eventually
 
-ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = redis_url_under_test()
 
 
-# A minimal local stand-in for tests/support/services.py (being written elsewhere).
 @pytest.fixture
 async def redis() -> AsyncIterator[Redis]:
+    """The Redis of TEST_REDIS_URL; skipped or failed as tests/support/services.py says."""
+    await require_redis(REDIS_URL)
     client = Redis.from_url(REDIS_URL, socket_connect_timeout=3)
-    try:
-        await client.ping()
-    except (OSError, RedisConnectionError) as exc:
-        await client.aclose()
-        why = f"Redis unreachable at {REDIS_URL} ({exc}): set TEST_REDIS_URL"
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(why)
-        pytest.skip(why)
     yield client
     await client.aclose()
 
@@ -152,27 +143,11 @@ asyncio.run(main())
 """
 
 
-@pytest.fixture
-def spawn() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-
-
 def start_leader(started: list[subprocess.Popen[str]], key: str) -> int:
     """A process leading on `key`, renewing; returns its pid once it leads."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LEASE, REDIS_URL, key],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    started.append(process)
-    assert process.stdout is not None and process.stdout.readline().strip() == "held"
-    return process.pid
+    pid, line = start_child(started, HOLD_LEASE, REDIS_URL, key)
+    assert line == "held"
+    return pid
 
 
 @pytest.mark.slow
