@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.__main__ import cli as command_line
+from bot.cli import cli as command_line
 from bot.logs import QUIETED_LOGGERS
 
 ROOT = Path(__file__).resolve().parents[2]

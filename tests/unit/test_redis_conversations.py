@@ -13,7 +13,7 @@ import pytest
 from aiogram.fsm.storage.base import StorageKey
 from redis.asyncio import Redis
 
-from bot.__main__ import _secrets
+from bot.cli.common import secrets as _secrets
 from bot.config import SettingsError, load_settings
 from bot.fsm.linking import LinkAccount
 from bot.fsm.submission import Submission

@@ -1,0 +1,123 @@
+"""Operators' data commands: `import`, `export`, `stats` (no BOT_TOKEN needed)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.cli.common import database, offline, refuse
+from bot.cli.group import cli
+from bot.config import Settings
+from bot.english import counted
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--skip-invalid", is_flag=True, help="Import the good rows and report the bad.")
+def import_(file: Path, skip_invalid: bool) -> None:
+    """Load accounts and meters from a CSV FILE.
+
+    UTF-8, `,` or `;` separated, a header row, one row per meter. Required columns: account,
+    phone (a Russian number), meter (the serial), resource (cold_water, hot_water,
+    electricity, gas or heat); optional: address, tariffs, digits, last_t1..last_t3,
+    last_date, verified_until, window_start, window_end (see README, "File formats").
+    Every row is checked first; with any bad row nothing is imported, unless --skip-invalid.
+    """
+    import re
+
+    from bot.clock import SystemClock
+    from bot.services.importer import format_report, import_file
+    from bot.storage.imports import import_repository
+
+    def progress(done: int, total: int) -> None:
+        click.echo(
+            f"\r{done:,} / {total:,} rows ({done * 100 // max(total, 1)}%)",
+            err=True,
+            nl=done >= total,
+        )
+
+    async def main(settings: Settings) -> Any:
+        async with database(settings) as db:
+            return await import_file(
+                import_repository(db),
+                file,
+                account_pattern=re.compile(settings.account_number_pattern, re.ASCII),
+                skip_invalid=skip_invalid,
+                progress=progress,
+                now=SystemClock().now(),
+            )
+
+    settings = offline(database_must_exist=False)
+    report = asyncio.run(main(settings))
+    refusals = [str(error) for error in report.errors if error.line is None]
+    if refusals:  # the file as a whole, even with --skip-invalid
+        refuse(f"{file}: {'; '.join(refusals)}; nothing was imported")
+    if not report.imported or (report.errors and report.bad_rows >= report.rows):
+        click.echo(format_report(report), err=True)  # every bad line, then the outcome
+        sys.exit(1)
+    click.echo(format_report(report))
+
+
+@cli.command()
+@click.option("--period", required=True, help="YYYY-MM")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write.")
+def export(period: str, output: Path | None) -> None:
+    """The readings accepted for PERIOD, as CSV, to stdout or --output.
+
+    Columns: account, meter, resource, period, t1, t2, t3, submitted_at, receipt; one row per
+    meter with a reading for the period (its latest).
+    """
+    from bot.domain.periods import Period
+    from bot.services.export import export_period
+    from bot.storage.readings import ReadingRepository
+
+    try:
+        wanted = Period.parse(period)
+    except ValueError:
+        raise click.BadParameter("expected YYYY-MM", param_hint="--period") from None
+
+    if output is not None and not output.parent.is_dir():
+        refuse(f"cannot write {output}: the folder {output.parent} does not exist")
+
+    async def main(settings: Settings) -> int:
+        async with database(settings) as db:
+            readings = ReadingRepository(db)
+            if output is None:
+                return await export_period(readings, wanted, sys.stdout, settings.tz)
+            with output.open("w", encoding="utf-8", newline="") as out:
+                return await export_period(readings, wanted, out, settings.tz)
+
+    settings = offline(database_must_exist=True)
+    try:
+        rows = asyncio.run(main(settings))
+    except OSError as exc:  # the output file: no permission, a full disk
+        refuse(f"cannot write {output or 'the output'}: {exc.strerror or exc}")
+    click.echo(f"{counted(rows, 'reading')} exported for {wanted}", err=True)
+
+
+@cli.command()
+@click.option("--period", help="YYYY-MM; the current or last period by default.")
+def stats(period: str | None) -> None:
+    """Linked chats, accounts, meters, submissions, share of meters read this period."""
+    from bot.clock import SystemClock
+    from bot.domain.periods import Period
+    from bot.services.export import collect_stats, format_stats
+    from bot.storage.readings import ReadingRepository
+
+    try:
+        wanted = Period.parse(period) if period else None
+    except ValueError:
+        raise click.BadParameter("expected YYYY-MM", param_hint="--period") from None
+
+    async def main(settings: Settings) -> Any:
+        async with database(settings) as db:
+            today = SystemClock().now().astimezone(settings.tz).date()
+            readings = ReadingRepository(db)
+            return await collect_stats(readings, wanted, today, window=settings.window)
+
+    settings = offline(database_must_exist=True)
+    click.echo(format_stats(asyncio.run(main(settings))))
