@@ -156,21 +156,28 @@ class CampaignRepository:
     async def create_broadcast(
         self, params: dict[str, Any], admin_chat_id: int, now: datetime
     ) -> str:
-        """A new announcement campaign, numbered after the ones before it; returns its id."""
-        async with self.db.transaction() as tx:
-            count = await tx.fetchval("SELECT count(*) FROM campaigns WHERE kind = 'broadcast'")
-            campaign_id = f"broadcast:{count + 1}"
-            await tx.execute(
-                "INSERT INTO campaigns (id, kind, params, created_at, admin_chat_id)"
-                " VALUES (:id, 'broadcast', :params, :now, :admin)",
-                {
-                    "id": campaign_id,
-                    "params": _params(params),
-                    "now": to_db(now),
-                    "admin": admin_chat_id,
-                },
-            )
-        return campaign_id
+        """A new announcement campaign, numbered after the ones before it; returns its id.
+
+        Two operators may start one at the same moment: on PostgreSQL both count the same
+        campaigns, the second insert then finds the number taken (it waited for the first to
+        commit) and counts again. Each round one of them wins, so the loop ends."""
+        while True:
+            async with self.db.transaction() as tx:
+                count = await tx.fetchval("SELECT count(*) FROM campaigns WHERE kind = 'broadcast'")
+                campaign_id = f"broadcast:{count + 1}"
+                created = await tx.execute(
+                    "INSERT INTO campaigns (id, kind, params, created_at, admin_chat_id)"
+                    " VALUES (:id, 'broadcast', :params, :now, :admin)"
+                    " ON CONFLICT (id) DO NOTHING",
+                    {
+                        "id": campaign_id,
+                        "params": _params(params),
+                        "now": to_db(now),
+                        "admin": admin_chat_id,
+                    },
+                )
+            if created:
+                return campaign_id
 
     async def counts(self, campaign_id: str) -> dict[str, int]:
         rows = await self.db.fetchall(
