@@ -30,6 +30,7 @@ from bot.domain.campaigns import (
     Rule,
     WindowRule,
 )
+from bot.domain.models import REMINDER_KINDS
 from bot.domain.periods import Period
 from bot.domain.windows import SubmissionWindow, WindowDates
 from bot.services.ports import Deliverer, Message, ReminderRenderer, Render
@@ -38,7 +39,6 @@ from bot.services.stores import DeliveryStore, RecipientStore, WalkStore
 
 log = logging.getLogger(__name__)
 
-KINDS = ("opening", "closing", "verification")
 SELECT_BATCH = 5000
 
 
@@ -162,8 +162,8 @@ class ReminderService:
         is due to and has not reached yet (a chat linked or switched on since included).
         In QUIET_HOURS the recipients are recorded and nothing is sent: the resume job sends
         them when the quiet hours end."""
-        wanted = tuple(kinds or KINDS)
-        unknown = set(wanted) - set(KINDS)
+        wanted = tuple(kinds or REMINDER_KINDS)
+        unknown = set(wanted) - set(REMINDER_KINDS)
         if unknown:
             raise ValueError(f"unknown reminder kinds: {sorted(unknown)}")
         async with self._lock:
@@ -231,7 +231,7 @@ class ReminderService:
         if self._lock.locked() or self.sender.quiet_until() is not None:
             return None
         now = self.clock.now()
-        for campaign in await self.deliveries.unfinished(KINDS):
+        for campaign in await self.deliveries.unfinished(REMINDER_KINDS):
             if await self.deliveries.due(campaign.id, now):
                 return await self.run_due(plan_new=False)
         return None
