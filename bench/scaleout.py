@@ -37,6 +37,7 @@ from bench.conversation import (
     seed,
     verdict,
 )
+from bench.roundtrips import floor
 
 RESIDENTS = 200
 ROUNDS = 5
@@ -147,6 +148,7 @@ async def _run(lite_app, lite, pg_app, pg) -> int:  # type: ignore[no-untyped-de
         f"one resident alone on PostgreSQL + Redis: p50 {percentile(timings, 0.5) * 1000:.2f} ms,"
         f" p99 {p99:.2f} ms   <= {P99_TARGET_MS} ms   {verdict(p99 <= P99_TARGET_MS)}"
     )
+    print("\n".join(await floor(POSTGRES, REDIS)))  # bench/roundtrips.py
     return 0 if saved == expected else 1
 
 
