@@ -313,3 +313,19 @@ class ReadingRepository:
         )
         assert row is not None
         return PeriodCounts(*(int(value) for value in row))
+
+    async def meters_read_by(self, period: Period, moments: Sequence[datetime]) -> list[int]:
+        """For each moment, how many meters had a reading for the period before it (their
+        first submission, whether replaced since or not): one pass over the period's rows."""
+        if not moments:
+            return []
+        columns = ", ".join(
+            f"sum(CASE WHEN first_at < :at{n} THEN 1 ELSE 0 END)" for n in range(len(moments))
+        )
+        row = await self.db.fetchone(
+            f"SELECT {columns} FROM (SELECT min(submitted_at) AS first_at FROM readings"
+            " WHERE period = :period GROUP BY meter_id) AS firsts",
+            {"period": str(period), **{f"at{n}": to_db(m) for n, m in enumerate(moments)}},
+        )
+        assert row is not None
+        return [int(value or 0) for value in row]  # sum() of no rows is NULL
