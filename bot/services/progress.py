@@ -20,10 +20,6 @@ class PeriodProgress:
     days: int  # the window's length in days
     shares: tuple[float, ...]  # 0..1, by the end of day 1, 2, … of the window; up to today
 
-    @property
-    def complete(self) -> bool:
-        return len(self.shares) == self.days
-
 
 @dataclass(frozen=True, slots=True)
 class ReadingProgress:
