@@ -13,9 +13,10 @@
    accounts (seeded), through the bot's Database (its reader thread), each call timed alone.
 4. Export: `export_period` of that period to a file; the file must hold exactly the current
    readings, one line each, after the header.
-5. The /stats chart (issue 13): `collect_progress` for that period and the two before it (one
-   query per period, through the bot's Database), then `progress_png` drawing it, each timed
-   (the drawing's first call includes matplotlib's import).
+5. The /stats chart (issue 13): `collect_progress` for that period and the two before it
+   (through the bot's Database, a slice of meters per query), with a `SELECT 1` every 10 ms
+   beside it standing for the residents' reads (the longest wait is printed); then
+   `progress_png` drawing it, each timed (the first drawing includes matplotlib's import).
 
 With `--engine postgresql` the same runs on a schema of its own on the PostgreSQL at
 TEST_POSTGRES_URL (the tests' default when unset), with issue 11's targets; the readings are
@@ -318,11 +319,23 @@ async def _export(engine: Engine, db: Database, tmp: Path, current: int, failed:
 async def _chart(db: Database, current: int, failed: list[str]) -> None:
     # the window's last day: every day of it is on the chart
     last_day = date(PERIOD.next().year, PERIOD.next().month, 3)
+    waits: list[float] = []
+
+    async def resident() -> None:
+        """Another chat's read meanwhile: how long it waits behind the chart's queries."""
+        while True:
+            asked = time.perf_counter()
+            await db.fetchval("SELECT 1")
+            waits.append(time.perf_counter() - asked)
+            await asyncio.sleep(0.01)
+
+    reads = asyncio.create_task(resident())
     started = time.perf_counter()
     progress = await collect_progress(
         ReadingRepository(db), PERIOD, last_day, window=SubmissionWindow(15, 3), tz=TZ
     )
     queried = time.perf_counter() - started
+    reads.cancel()
     names = tuple(str(shown.period) for shown in progress.periods)
     started = time.perf_counter()
     png = progress_png(progress, ChartText("share read", "day", "share", names))
@@ -335,6 +348,7 @@ async def _chart(db: Database, current: int, failed: list[str]) -> None:
         failed.append(f"the chart's last day counts {read} meters read, {current} due")
     print(f"\n/stats chart of {PERIOD} and the two before ({current:,} readings):")
     print(_row("query, three periods", f"{queried:.2f} s", "", None))
+    print(_row("longest wait of another read meanwhile", f"{max(waits) * 1000:.0f} ms", "", None))
     print(_row("drawing, first (with matplotlib's import)", f"{drawn:.2f} s", "", None))
     print(_row("drawing, again", f"{drawn_again:.2f} s", "", None))
     print(_row("PNG", f"{len(png) / 1024:.0f} KiB", "", None))

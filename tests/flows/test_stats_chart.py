@@ -14,6 +14,7 @@ import pytest
 from bot.domain.moments import to_db
 from bot.domain.periods import Period
 from bot.services.progress import ReadingProgress
+from bot.storage.readings import ReadingRepository
 from tests.e2e.test_cli_refusals import cli
 from tests.harness import BotHarness
 from tests.seed import M, add_account
@@ -84,6 +85,16 @@ async def test_share_read_by_day_of_the_window_three_periods(seeded: BotHarness)
     assert october.shares == (0.25,) * 5 + (0.5,) * 14 + (0.75,)
     assert september.days == 19 and september.shares == (0.0,) * 19
     assert progress.days == 20
+
+
+async def test_the_count_in_slices_of_meters_adds_up(seeded: BotHarness) -> None:
+    """The chart's count goes a slice of meter ids at a time (other reads get in between)."""
+    ends = [datetime(2026, 11, day, tzinfo=MSK) for day in (16, 17, 20)]
+    readings = ReadingRepository(seeded.db)
+    whole = await readings.meters_read_by(Period(2026, 11), ends)
+    assert whole == [1, 2, 2]
+    for chunk in (1, 2, 3):
+        assert await readings.meters_read_by(Period(2026, 11), ends, chunk=chunk) == whole
 
 
 async def test_a_window_not_open_yet_has_no_days(seeded: BotHarness) -> None:
