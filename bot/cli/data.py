@@ -133,7 +133,12 @@ def stats(period: str | None, chart: Path | None) -> None:
             if chart is None:
                 return figures, None
             progress = await collect_progress(
-                readings, figures.period, today, window=settings.window, tz=settings.tz
+                readings,
+                figures.period,
+                today,
+                window=settings.window,
+                tz=settings.tz,
+                meters=figures.meters,
             )
         return figures, await draw_chart(progress, settings.default_locale)
 

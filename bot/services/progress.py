@@ -43,16 +43,24 @@ def day_ends(window: SubmissionWindow, period: Period, today: date, tz: tzinfo) 
 
 
 async def collect_progress(
-    readings: ReadingStore, period: Period, today: date, *, window: SubmissionWindow, tz: tzinfo
+    readings: ReadingStore,
+    period: Period,
+    today: date,
+    *,
+    window: SubmissionWindow,
+    tz: tzinfo,
+    meters: int | None = None,
 ) -> ReadingProgress:
     """The share read by each day of `period`'s window and of the PERIODS_SHOWN - 1 before.
 
     Days are local (TIMEZONE) days of the default window; a reading counts from its meter's
     first submission for the period (a correction does not move it). A meter with a window of
     its own that opens before the default counts on day 1; one read after the default window
-    has closed shows only in the final share of /stats, not on the chart.
+    has closed shows only in the final share of /stats, not on the chart. `meters`, when
+    the caller has just counted them (/stats has), saves counting them again.
     """
-    meters = (await readings.counts(period)).meters
+    if meters is None:
+        meters = (await readings.counts(period)).meters
     shown = []
     for _ in range(PERIODS_SHOWN):
         opens, closes = window.bounds(period)
