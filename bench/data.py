@@ -329,10 +329,16 @@ async def _chart(db: Database, current: int, failed: list[str]) -> None:
             waits.append(time.perf_counter() - asked)
             await asyncio.sleep(0.01)
 
+    meters = int(await db.fetchval("SELECT count(*) FROM meters"))  # /stats has counted them
     reads = asyncio.create_task(resident())
     started = time.perf_counter()
     progress = await collect_progress(
-        ReadingRepository(db), PERIOD, last_day, window=SubmissionWindow(15, 3), tz=TZ
+        ReadingRepository(db),
+        PERIOD,
+        last_day,
+        window=SubmissionWindow(15, 3),
+        tz=TZ,
+        meters=meters,
     )
     queried = time.perf_counter() - started
     reads.cancel()
