@@ -16,7 +16,13 @@ DASHBOARDS = sorted((Path(__file__).resolve().parents[2] / "deploy" / "grafana")
 # What a PromQL expression may hold besides series names
 KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "offset", "bool"}
 OPERATORS = {"and", "or", "unless"}
-SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
+SUFFIXES = {
+    "counter": ("_total",),
+    "gauge": ("",),
+    "histogram": ("_bucket", "_count", "_sum"),
+    "summary": ("", "_count", "_sum"),
+    "info": ("_info",),
+}
 
 
 def exported_series() -> set[str]:
