@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.english import counted
 
 if TYPE_CHECKING:
+    from bot.services.export import Stats
     from bot.services.progress import ReadingProgress
 
 
@@ -125,7 +126,7 @@ def stats(period: str | None, chart: Path | None) -> None:
     if chart is not None and not chart.parent.is_dir():
         refuse(f"cannot write {chart}: the folder {chart.parent} does not exist")
 
-    async def main(settings: Settings) -> tuple[Any, bytes | None]:
+    async def main(settings: Settings) -> tuple[Stats, bytes | None]:
         async with database(settings) as db:
             today = SystemClock().now().astimezone(settings.tz).date()
             readings = ReadingRepository(db)
