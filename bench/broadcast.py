@@ -14,6 +14,8 @@
    apart; the achieved rate is (sends - 1) / (last send - first send). The most the Pacer
    released in any one-second span is checked against the limit.
 
+After each run, one /metrics scrape is timed: its gauges read the campaign's delivery rows.
+
 Each run checks that every chat got exactly one message and that the database records every
 delivery as sent.
 """
@@ -266,6 +268,9 @@ async def unpaced(chats: int, *, trace: bool) -> dict[str, Any]:
             tracemalloc.stop()
             peak = peak_rss_mb()
             problems = await _check(app, session, chats, report)
+            started = time.perf_counter()
+            await app.metrics.scrape()  # bot_deliveries counts this campaign's rows
+            scrape = time.perf_counter() - started
         finally:
             await app.close()
             gc.unfreeze()  # the next run builds its own app; let this one be collected
@@ -279,6 +284,7 @@ async def unpaced(chats: int, *, trace: bool) -> dict[str, Any]:
         "traced_peak": traced_peak,
         "text_bytes": session.text_bytes,
         "problems": problems,
+        "scrape": scrape,
     }
 
 
@@ -369,6 +375,8 @@ async def main(argv: list[str] | None = None) -> int:
     print(f"  {'  over the process life (imports, seeding, runs)':<44} {lifetime:>13.0f} MB")
     print(f"  {'  of which before the first run (imports, app)':<44} {before:>13.0f} MB")
     print(f"  {'  increase during the first run':<44} {runs[0]['rss_peak'] - before:>13.0f} MB")
+    scrape_ms = statistics.median(run["scrape"] for run in runs) * 1000
+    print(f"  {'a /metrics scrape after it (median)':<44} {scrape_ms:>13.0f} ms")
     if traced is not None:
         print(
             f"  {'tracemalloc peak (Python objects, traced run)':<44}"

@@ -13,6 +13,10 @@
    accounts (seeded), through the bot's Database (its reader thread), each call timed alone.
 4. Export: `export_period` of that period to a file; the file must hold exactly the current
    readings, one line each, after the header.
+5. The /stats chart (issue 13): `collect_progress` for that period and the two before it
+   (through the bot's Database, a slice of meters per query), with a `SELECT 1` every 10 ms
+   beside it standing for the residents' reads (the longest wait is printed); then
+   `progress_png` drawing it, each timed (the first drawing includes matplotlib's import).
 
 With `--engine postgresql` the same runs on a schema of its own on the PostgreSQL at
 TEST_POSTGRES_URL (the tests' default when unset), with issue 11's targets; the readings are
@@ -33,16 +37,19 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bench import gen_accounts
 from bench.postgres import bench_schema, server_url
+from bot.charts import ChartText, progress_png
 from bot.domain.models import Upserted
 from bot.domain.periods import Period
+from bot.domain.windows import SubmissionWindow
 from bot.services.export import export_period
 from bot.services.importer import import_file
+from bot.services.progress import collect_progress
 from bot.storage.accounts import MeterRepository
 from bot.storage.db import Database
 from bot.storage.engines import open_database
@@ -309,6 +316,50 @@ async def _export(engine: Engine, db: Database, tmp: Path, current: int, failed:
     print(_row("rows in the file (after the header)", f"{lines:,}", "", lines == current))
 
 
+async def _chart(db: Database, current: int, failed: list[str]) -> None:
+    # the window's last day: every day of it is on the chart
+    last_day = date(PERIOD.next().year, PERIOD.next().month, 3)
+    waits: list[float] = []
+
+    async def resident() -> None:
+        """Another chat's read meanwhile: how long it waits behind the chart's queries."""
+        while True:
+            asked = time.perf_counter()
+            await db.fetchval("SELECT 1")
+            waits.append(time.perf_counter() - asked)
+            await asyncio.sleep(0.01)
+
+    meters = int(await db.fetchval("SELECT count(*) FROM meters"))  # /stats has counted them
+    reads = asyncio.create_task(resident())
+    started = time.perf_counter()
+    progress = await collect_progress(
+        ReadingRepository(db),
+        PERIOD,
+        last_day,
+        window=SubmissionWindow(15, 3),
+        tz=TZ,
+        meters=meters,
+    )
+    queried = time.perf_counter() - started
+    reads.cancel()
+    names = tuple(str(shown.period) for shown in progress.periods)
+    started = time.perf_counter()
+    png = progress_png(progress, ChartText("share read", "day", "share", names))
+    drawn = time.perf_counter() - started
+    started = time.perf_counter()
+    progress_png(progress, ChartText("share read", "day", "share", names))
+    drawn_again = time.perf_counter() - started
+    read = round(progress.periods[0].shares[-1] * progress.meters)
+    if read != current:
+        failed.append(f"the chart's last day counts {read} meters read, {current} due")
+    print(f"\n/stats chart of {PERIOD} and the two before ({current:,} readings):")
+    print(_row("query, three periods", f"{queried:.2f} s", "", None))
+    print(_row("longest wait of another read meanwhile", f"{max(waits) * 1000:.0f} ms", "", None))
+    print(_row("drawing, first (with matplotlib's import)", f"{drawn:.2f} s", "", None))
+    print(_row("drawing, again", f"{drawn_again:.2f} s", "", None))
+    print(_row("PNG", f"{len(png) / 1024:.0f} KiB", "", None))
+
+
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
@@ -339,6 +390,7 @@ async def main(argv: list[str] | None = None) -> int:
             current = await _seed_readings(engine, db, args.readings)
             await _residents(db, accounts, args.samples, failed)
             await _export(engine, db, tmp, current, failed)
+            await _chart(db, current, failed)
     print(f"\nload average at the end: {_load()}")
     for problem in failed:
         print(f"CHECK FAILED: {problem}")

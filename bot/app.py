@@ -25,7 +25,7 @@ from bot.containers import Delivery, Services, Storage
 from bot.dispatcher import create_dispatcher
 from bot.i18n import ChatLocaleManager, RenderCachingCore, create_core
 from bot.leadership import lease_for, open_owner
-from bot.metrics import BotMetrics
+from bot.metrics import BotMetrics, database_probe
 from bot.middlewares.activity import ChatActivityMiddleware, InFlightMiddleware
 from bot.middlewares.metrics import UpdateMetricsMiddleware
 from bot.notifications.alerts import AdminAlerts
@@ -47,6 +47,8 @@ from bot.services.submissions import SubmissionService
 from bot.sms.base import SmsSender
 from bot.sms.console import ConsoleSmsSender
 from bot.sms.smsru import SmsRuSender
+from bot.storage.campaigns import KINDS as CAMPAIGN_KINDS
+from bot.storage.campaigns import STATUSES as DELIVERY_STATES
 from bot.storage.db import Database
 from bot.storage.engines import open_database
 from bot.uploads import TypedUploadSession
@@ -116,7 +118,7 @@ async def build_app(
         await core.startup()
     sms = sms or create_sms_sender(settings)
     background = Background()
-    metrics = BotMetrics()
+    metrics = build_metrics(settings, clock, storage)
     locales = ChatLocaleManager(storage.chats, clock, settings.default_locale)
     activity = ChatActivityMiddleware(storage.chats)
     # on PostgreSQL, which processes are alive is asked of the server (a lock per process)
@@ -159,6 +161,24 @@ async def build_app(
     )
 
 
+def build_metrics(settings: Settings, clock: Clock, storage: Storage) -> BotMetrics:
+    """The counters, and the gauges read from the database at each scrape."""
+    metrics = BotMetrics()
+    metrics.watch(
+        "database gauges",
+        database_probe(
+            metrics,
+            codes=storage.codes,
+            deliveries=storage.deliveries,
+            now=clock.now,
+            daily_budget=settings.otp_limits.daily_budget,
+            kinds=CAMPAIGN_KINDS,
+            states=DELIVERY_STATES,
+        ),
+    )
+    return metrics
+
+
 def build_services(
     settings: Settings,
     clock: Clock,
@@ -182,6 +202,7 @@ def build_services(
         account_pattern=settings.account_number_pattern,
         spawn=background.spawn,  # SMS sends run in the background, awaited at close
         alert_admins=alerts.warn,
+        on_code_outcome=metrics.code_outcome,
     )
     submissions = SubmissionService(
         accounts=storage.accounts,

@@ -2,21 +2,45 @@
 
 One `CollectorRegistry` per App, not prometheus-client's global one: a process builds one App,
 and tests build many, each counting its own.
+
+Two kinds of series:
+- counted as things happen in this process (updates, their time, submissions, codes): counters,
+  which Prometheus sums over the replicas;
+- read from the shared database when scraped (SMS budget left, deliveries by kind and state):
+  gauges, the same on every replica (take `max` over instances, not `sum`). Each such reading
+  is a `Probe` given to `watch`; `scrape` runs them all before writing the exposition. A part
+  with series of its own (the billing outbox, appeals) adds its gauges to `registry` and
+  watches a probe of its own.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from bot.services.linking import CodeOutcome
+
+log = logging.getLogger(__name__)
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # an update takes milliseconds; one that waits on Telegram's 429 or a slow disk, seconds
 UPDATE_SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+PROBE_TIMEOUT_SECONDS = 5.0  # a probe slower than this leaves its gauges as they were
+RECENT_CAMPAIGNS = timedelta(days=1)  # finished campaigns stay in bot_deliveries this long
+
+Probe = Callable[[], Awaitable[None]]  # reads what its gauges show and sets them
 
 
 class BotMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._probes: list[tuple[str, Probe]] = []
         self.updates = Counter(
             "bot_updates",
             "Updates handled, by handler area (the bot.handlers module) and outcome",
@@ -35,9 +59,87 @@ class BotMetrics:
             "Readings saved by residents (a Confirm pressed again is not counted twice)",
             registry=self.registry,
         )
+        self.codes_sent = Counter(
+            "bot_codes_sent",
+            "SMS codes the gateway accepted",
+            registry=self.registry,
+        )
+        self.codes_failed = Counter(
+            "bot_codes_failed",
+            "SMS codes not sent, by reason: refused by the gateway (balance, sender...),"
+            " gateway unreachable, or an unforeseen error",
+            ("reason",),
+            registry=self.registry,
+        )
+        self.sms_budget_left = Gauge(
+            "bot_sms_budget_left",
+            "Codes the bot may still send: SMS_DAILY_BUDGET less those sent in the last 24 h",
+            registry=self.registry,
+        )
+        self.deliveries = Gauge(
+            "bot_deliveries",
+            "Reminder and announcement deliveries, by campaign kind and state, of the campaigns"
+            " in hand or finished in the last day",
+            ("kind", "state"),
+            registry=self.registry,
+        )
 
     def submission_saved(self) -> None:
         self.submissions.inc()
 
+    def code_outcome(self, outcome: CodeOutcome) -> None:
+        if outcome == "sent":
+            self.codes_sent.inc()
+        else:
+            self.codes_failed.labels(outcome).inc()
+
+    def watch(self, name: str, probe: Probe) -> None:
+        """Run `probe` before each scrape; `name` says which one failed in the log."""
+        self._probes.append((name, probe))
+
+    async def scrape(self) -> bytes:
+        """The gauges read afresh, then everything in the text format. A probe that fails
+        (the database down: /readyz says so) leaves its gauges as they were."""
+        for name, probe in self._probes:
+            try:
+                await asyncio.wait_for(probe(), PROBE_TIMEOUT_SECONDS)
+            except Exception as exc:
+                log.warning("metrics: %s not read: %s", name, type(exc).__name__)
+        return self.exposition()
+
     def exposition(self) -> bytes:
+        """What the registry holds now, without running the probes."""
         return generate_latest(self.registry)
+
+
+class SentCodes(Protocol):
+    async def sms_sent_since(self, since: datetime) -> int: ...
+
+
+class DeliveriesByKind(Protocol):
+    async def counts_by_kind(self, finished_since: datetime) -> dict[tuple[str, str], int]: ...
+
+
+def database_probe(
+    metrics: BotMetrics,
+    *,
+    codes: SentCodes,
+    deliveries: DeliveriesByKind,
+    now: Callable[[], datetime],
+    daily_budget: int,
+    kinds: tuple[str, ...],
+    states: tuple[str, ...],
+) -> Probe:
+    """The gauges read from the database: every kind and state is written, 0 when none, so a
+    dashboard's lines do not break off when a state empties."""
+
+    async def probe() -> None:
+        moment = now()
+        sent = await codes.sms_sent_since(moment - timedelta(days=1))
+        counts = await deliveries.counts_by_kind(moment - RECENT_CAMPAIGNS)
+        metrics.sms_budget_left.set(max(daily_budget - sent, 0))
+        for kind in kinds:
+            for state in states:
+                metrics.deliveries.labels(kind, state).set(counts.get((kind, state), 0))
+
+    return probe

@@ -90,5 +90,5 @@ class HttpServer:
         return web.Response(text="ready\n")
 
     async def metrics(self, _request: web.Request) -> web.Response:
-        body = self._app.metrics.exposition()
+        body = await self._app.metrics.scrape()  # the database's gauges read afresh
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})

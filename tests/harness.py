@@ -30,6 +30,7 @@ from aiogram.methods import (
     GetMe,
     SendDocument,
     SendMessage,
+    SendPhoto,
     TelegramMethod,
 )
 from aiogram.types import (
@@ -64,6 +65,7 @@ class Sent:
     text: str
     reply_markup: Any = None
     document: tuple[str, bytes] | None = None
+    photo: tuple[str, bytes] | None = None  # (file name, content) of an uploaded photo
 
     def buttons(self) -> list[tuple[str, str]]:
         """(text, callback_data) of every inline button."""
@@ -88,6 +90,11 @@ class Failure:
     kind: str  # "403" | "429" | "400"
     retry_after: int = 1
     times: int = 1
+
+
+def _upload(file: Any) -> tuple[str, bytes]:
+    """(file name, content) of a BufferedInputFile the bot uploads."""
+    return getattr(file, "filename", "") or "", getattr(file, "data", b"")
 
 
 class RecordingSession(BaseSession):
@@ -135,16 +142,16 @@ class RecordingSession(BaseSession):
         now = datetime.now(UTC)
         if isinstance(method, GetMe):
             return BOT_USER
-        if isinstance(method, SendMessage | SendDocument):
+        if isinstance(method, SendMessage | SendDocument | SendPhoto):
             chat_id = int(method.chat_id)
             message_id = next(self._ids)
-            document = None
+            document = photo = None
             if isinstance(method, SendDocument):
-                doc = method.document
-                data = getattr(doc, "data", b"")
-                document = (getattr(doc, "filename", "") or "", data)
+                document = _upload(method.document)
+            if isinstance(method, SendPhoto):
+                photo = _upload(method.photo)
             text = method.text if isinstance(method, SendMessage) else (method.caption or "")
-            sent = Sent(chat_id, message_id, text, method.reply_markup, document)
+            sent = Sent(chat_id, message_id, text, method.reply_markup, document, photo)
             self.messages[chat_id].append(sent)
             self._by_id[chat_id, message_id] = sent
             return Message(

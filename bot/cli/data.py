@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,6 +13,10 @@ from bot.cli.common import database, offline, refuse
 from bot.cli.group import cli
 from bot.config import Settings
 from bot.english import counted
+
+if TYPE_CHECKING:
+    from bot.services.export import Stats
+    from bot.services.progress import ReadingProgress
 
 
 @cli.command("import")
@@ -101,23 +105,64 @@ def export(period: str, output: Path | None) -> None:
 
 @cli.command()
 @click.option("--period", help="YYYY-MM; the current or last period by default.")
-def stats(period: str | None) -> None:
+@click.option(
+    "--chart",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the chart /stats sends (PNG): share read by day of the window, the"
+    " period against the two before it.",
+)
+def stats(period: str | None, chart: Path | None) -> None:
     """Linked chats, accounts, meters, submissions, share of meters read this period."""
     from bot.clock import SystemClock
     from bot.domain.periods import Period
     from bot.services.export import collect_stats, format_stats
+    from bot.services.progress import collect_progress
     from bot.storage.readings import ReadingRepository
 
     try:
         wanted = Period.parse(period) if period else None
     except ValueError:
         raise click.BadParameter("expected YYYY-MM", param_hint="--period") from None
+    if chart is not None and not chart.parent.is_dir():
+        refuse(f"cannot write {chart}: the folder {chart.parent} does not exist")
 
-    async def main(settings: Settings) -> Any:
+    async def main(settings: Settings) -> tuple[Stats, bytes | None]:
         async with database(settings) as db:
             today = SystemClock().now().astimezone(settings.tz).date()
             readings = ReadingRepository(db)
-            return await collect_stats(readings, wanted, today, window=settings.window)
+            figures = await collect_stats(readings, wanted, today, window=settings.window)
+            if chart is None:
+                return figures, None
+            progress = await collect_progress(
+                readings,
+                figures.period,
+                today,
+                window=settings.window,
+                tz=settings.tz,
+                meters=figures.meters,
+            )
+        return figures, await draw_chart(progress, settings.default_locale)
 
     settings = offline(database_must_exist=True)
-    click.echo(format_stats(asyncio.run(main(settings))))
+    figures, png = asyncio.run(main(settings))
+    click.echo(format_stats(figures))
+    if chart is not None and png is not None:
+        try:
+            chart.write_bytes(png)
+        except OSError as exc:  # no permission, a full disk
+            refuse(f"cannot write {chart}: {exc.strerror or exc}")
+        click.echo(f"chart written to {chart}", err=True)
+
+
+async def draw_chart(progress: ReadingProgress, locale: str) -> bytes:
+    """The chart as /stats draws it, in DEFAULT_LOCALE's words."""
+    from bot.charts import chart_text, progress_png
+    from bot.i18n import create_core
+
+    core = create_core(locale)
+    await core.startup()
+    try:
+        text = chart_text(lambda key, **args: core.get(key, locale, **args), progress)
+    finally:
+        await core.shutdown()
+    return progress_png(progress, text)

@@ -18,6 +18,7 @@ from bot.domain.models import ExportRow
 from bot.domain.moments import from_db
 from bot.domain.periods import Period
 from bot.domain.windows import SubmissionWindow
+from bot.services.progress import ReadingProgress, collect_progress
 from bot.services.stores import ReadingStore
 
 EXPORT_HEADER = (
@@ -191,6 +192,14 @@ class ExportService:
     async def stats(self, period: Period | None) -> Stats:
         """Figures for `period`; None means the open window's period, else the last one's."""
         return await _stats(self.readings, self._period_or_default(period))
+
+    async def progress(self, period: Period, meters: int | None = None) -> ReadingProgress:
+        """The chart's numbers: share read by each day of the window, `period` and the two
+        before it, of `meters` (counted when not given)."""
+        today = self.clock.now().astimezone(self.tz).date()
+        return await collect_progress(
+            self.readings, period, today, window=self.window, tz=self.tz, meters=meters
+        )
 
     async def period_csv(self, period: Period | None) -> PeriodExport:
         """The §4 CSV of `period` (None: as for `stats`)."""

@@ -10,7 +10,7 @@ import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from bot.clock import Clock
 from bot.domain import otp
@@ -45,6 +45,7 @@ class Linked:
 
 VerifyOutcome = Linked | otp.CodeWrong | otp.CodeExpired | otp.CodeExhausted | otp.NoPendingCode
 
+CodeOutcome = Literal["sent", "refused", "unreachable", "error"]
 Spawn = Callable[[Coroutine[Any, Any, None]], object]
 AlertAdmins = Callable[..., Awaitable[object]]
 
@@ -63,9 +64,11 @@ class LinkingService:
         account_pattern: str,
         spawn: Spawn,
         alert_admins: AlertAdmins | None = None,
+        on_code_outcome: Callable[[CodeOutcome], None] = lambda outcome: None,
     ) -> None:
         """``spawn`` runs the SMS sends in the background and must keep them referenced and
-        await them at shutdown; ``alert_admins(key, **args)`` tells the admins in the chat."""
+        await them at shutdown; ``alert_admins(key, **args)`` tells the admins in the chat;
+        ``on_code_outcome`` hears what became of each SMS (the metrics count them)."""
         self.accounts = accounts
         self.links = links
         self.codes = codes
@@ -76,6 +79,7 @@ class LinkingService:
         self.account_pattern = re.compile(account_pattern, re.ASCII)  # \d: ASCII digits only
         self.spawn = spawn
         self.alert_admins = alert_admins
+        self.on_code_outcome = on_code_outcome
 
     def is_well_formed(self, number: str) -> bool:
         return self.account_pattern.fullmatch(number) is not None
@@ -152,6 +156,7 @@ class LinkingService:
         except SmsFinalError as exc:
             status = str(exc.code) if exc.code is not None else exc.description
             log.error("SMS gateway refused code %d: status %s", issue_id, status)
+            self.on_code_outcome("refused")
             await self.codes.record_outcome(issue_id, "failed", status)
             await self._alert(
                 f"sms-refused:{status}",
@@ -161,13 +166,16 @@ class LinkingService:
             )
         except SmsError as exc:
             log.error("SMS gateway unreachable for code %d: %s", issue_id, type(exc).__name__)
+            self.on_code_outcome("unreachable")
             await self.codes.record_outcome(issue_id, "failed", "unreachable")
             await self._alert("sms-down", "admin-sms-down")
         except Exception:
             log.exception("sending code %d failed unexpectedly", issue_id)
+            self.on_code_outcome("error")
             await self.codes.record_outcome(issue_id, "failed", "error")
             await self._alert("sms-down", "admin-sms-down")
         else:
+            self.on_code_outcome("sent")
             await self.codes.record_outcome(issue_id, "sent")
 
     async def _budget_spent(self) -> None:

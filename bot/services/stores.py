@@ -152,6 +152,10 @@ class ReadingStore(Protocol):
 
     async def counts(self, period: Period) -> PeriodCounts: ...
 
+    async def meters_read_by(self, period: Period, moments: Sequence[datetime]) -> list[int]:
+        """For each moment, the meters with a reading for the period submitted before it."""
+        ...
+
 
 # --- campaigns, their recipients and deliveries, notices --------------------------------------
 

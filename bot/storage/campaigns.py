@@ -14,6 +14,7 @@ from bot.domain.campaigns import Campaign
 from bot.domain.moments import day_from_db, to_db
 from bot.storage.db import Database, Executor
 
+KINDS = ("opening", "closing", "verification", "broadcast")
 STATUSES = (
     "pending",
     "claimed",
@@ -187,6 +188,18 @@ class CampaignRepository:
         counts = dict.fromkeys(STATUSES, 0)
         counts.update({row["status"]: row["n"] for row in rows})
         return counts
+
+    async def counts_by_kind(self, finished_since: datetime) -> dict[tuple[str, str], int]:
+        """Deliveries by (campaign kind, status), of the campaigns not finished or finished
+        after `finished_since` (what /metrics shows)."""
+        rows = await self.db.fetchall(
+            "SELECT c.kind, d.status, count(*) AS n FROM campaigns c"
+            " JOIN deliveries d ON d.campaign = c.id"
+            " WHERE c.finished_at IS NULL OR c.finished_at > :since"
+            " GROUP BY c.kind, d.status",
+            {"since": to_db(finished_since)},
+        )
+        return {(row["kind"], row["status"]): int(row["n"]) for row in rows}
 
     async def statuses(self, campaign_id: str) -> dict[int, str]:
         """Every chat's status in the campaign (for tests and small campaigns)."""

@@ -135,6 +135,15 @@ class OtpRepository:
             {"status": status, "error": error, "id": issue_id},
         )
 
+    async def sms_sent_since(self, since: datetime) -> int:
+        """SMS attempted since `since`, whatever became of them (what the budget counts)."""
+        return int(
+            await self.db.fetchval(
+                "SELECT count(*) FROM otp_issues WHERE sms_sent = 1 AND issued_at > :since",
+                {"since": to_db(since)},
+            )
+        )
+
     async def failed_since(self, since: datetime) -> int:
         return int(
             await self.db.fetchval(

@@ -26,6 +26,7 @@ from sqlalchemy import (
     text,
 )
 
+from bot.storage.campaigns import KINDS as CAMPAIGN_KINDS
 from bot.storage.campaigns import STATUSES as DELIVERY_STATUSES
 
 metadata = MetaData()
@@ -237,7 +238,7 @@ campaigns = Table(
     Column("finished_at", Text),  # nothing is pending any more
     Column("admin_chat_id", Big),  # broadcast: the chat and message that show progress
     Column("progress_message_id", Big),
-    CheckConstraint("kind IN ('opening', 'closing', 'verification', 'broadcast')"),
+    CheckConstraint(f"kind IN ({', '.join(repr(k) for k in CAMPAIGN_KINDS)})"),
 )
 Index(
     "campaigns_unfinished",

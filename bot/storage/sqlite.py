@@ -7,6 +7,7 @@ connection, so reads never see another coroutine's uncommitted transaction.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
@@ -43,6 +44,23 @@ def probe(path: str) -> None:
         conn.execute("PRAGMA schema_version")
     finally:
         conn.close()
+
+
+class DatabaseFileGone(OSError):
+    """The database's path holds another file than the one the connections have open."""
+
+
+def _file_identity(path: str) -> tuple[int, int]:
+    found = os.stat(path)
+    return found.st_dev, found.st_ino
+
+
+def _still_there(path: str, identity: tuple[int, int]) -> None:
+    """Raises when the file at `path` is missing, unreadable or not the one opened."""
+    with open(path, "rb") as file:  # PermissionError when made unreadable
+        found = os.fstat(file.fileno())
+    if (found.st_dev, found.st_ino) != identity:
+        raise DatabaseFileGone(f"{path} was replaced")
 
 
 async def _discard(conn: aiosqlite.Connection) -> None:
@@ -114,6 +132,7 @@ class SqliteDatabase:
         self.url = f"sqlite:///{self.path}"
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
+        self._identity: tuple[int, int] | None = None  # the file opened (device, inode)
         self._write_lock = asyncio.Lock()
 
     @property
@@ -143,6 +162,7 @@ class SqliteDatabase:
                 # "database is locked" until the first one has written to it once
                 await self._writer.execute("PRAGMA user_version = 0")
             self._reader = await _open(self.path)
+            self._identity = _file_identity(self.path)
         except BaseException:
             for conn in (self._writer, self._reader):
                 if conn is not None:
@@ -178,6 +198,12 @@ class SqliteDatabase:
             await self._writer.executescript(f"BEGIN IMMEDIATE;\n{script}\nCOMMIT;")
 
     async def ping(self) -> None:
+        """The reader answers, and the path still holds the file it has open, readable: open
+        connections carry on over a file deleted, replaced or made unreadable, but what they
+        write then is lost to the next start. The file is looked at, not opened with SQLite,
+        which could checkpoint this database's WAL into another file at the same path."""
+        if self._identity is not None:
+            await asyncio.to_thread(_still_there, self.path, self._identity)
         await self.fetchval("SELECT count(*) FROM sqlite_master")
 
     @property

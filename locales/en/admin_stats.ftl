@@ -13,3 +13,6 @@ export-caption = Readings for { $period }: { $rows ->
     [one] { $rows } row
    *[other] { $rows } rows
 }
+stats-chart-title = Share of meters read by day of the submission window ({ $meters } meters)
+stats-chart-days = Day of the window
+stats-chart-share = Meters with a reading

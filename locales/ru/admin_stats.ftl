@@ -14,3 +14,6 @@ export-caption = Показания за { $period }: { $rows ->
     [few] { $rows } строки
    *[other] { $rows } строк
 }
+stats-chart-title = Доля счётчиков с показаниями по дням окна приёма (всего счётчиков: { $meters })
+stats-chart-days = День окна приёма
+stats-chart-share = Счётчиков с показаниями

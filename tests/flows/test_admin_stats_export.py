@@ -130,7 +130,7 @@ async def test_stats_for_an_admin(harness: BotHarness) -> None:
     await submit_one(chat, "106")
     admin = harness.chat(ADMIN)
     await admin.send("/stats")
-    assert admin.last_text.splitlines() == [
+    assert admin.replies[0].text.splitlines() == [
         "<b>Статистика за ноябрь 2026</b>",
         "Привязанных чатов: 1",
         "Лицевых счетов: 1 (привязано: 1)",
@@ -138,9 +138,10 @@ async def test_stats_for_an_admin(harness: BotHarness) -> None:
         "С показаниями за период: 1 (33,3\u00a0%)",
         "Передач показаний: 2 (из них заменено: 1)",
     ]
+    assert [m.photo is not None for m in admin.replies] == [False, True]  # then the chart
     await admin.send("/stats 2026-10")
-    assert "Статистика за октябрь 2026" in admin.last_text
-    assert "С показаниями за период: 0 (0,0\u00a0%)" in admin.last_text
+    assert "Статистика за октябрь 2026" in admin.replies[0].text
+    assert "С показаниями за период: 0 (0,0\u00a0%)" in admin.replies[0].text
 
 
 async def test_stats_share_is_written_as_each_language_writes_percentages(
@@ -150,13 +151,14 @@ async def test_stats_share_is_written_as_each_language_writes_percentages(
     chat = await link(harness, 1001, account)
     await chat.send(SUBMIT)
     await submit_one(chat, "105")
-    await harness.chat(ADMIN).send("/stats")
-    assert "(33,3\u00a0%)" in harness.chat(ADMIN).last_text
+    admin = harness.chat(ADMIN)
+    await admin.send("/stats")
+    assert "(33,3\u00a0%)" in admin.replies[0].text
     english = harness.chat(ADMIN, language_code="en")
     await english.send("/language")
     await english.press("English")
     await english.send("/stats")
-    assert "With a reading for the period: 1 (33.3%)" in english.last_text
+    assert "With a reading for the period: 1 (33.3%)" in english.replies[0].text
 
 
 async def test_stats_and_export_are_unknown_commands_for_residents(harness: BotHarness) -> None:
@@ -165,7 +167,7 @@ async def test_stats_and_export_are_unknown_commands_for_residents(harness: BotH
     for command in ("/stats", "/export", "/export 2026-11"):
         await chat.send(command)
         assert chat.replies[0].text == "Такой команды я не знаю."
-        assert all(m.document is None for m in chat.replies)
+        assert all(m.document is None and m.photo is None for m in chat.replies)
 
 
 async def test_resident_in_the_flow_typing_stats_stays_in_the_flow(harness: BotHarness) -> None:
