@@ -30,12 +30,14 @@ from bot.middlewares.activity import ChatActivityMiddleware, InFlightMiddleware
 from bot.middlewares.metrics import UpdateMetricsMiddleware
 from bot.notifications.alerts import AdminAlerts
 from bot.notifications.announcements import Announcements
+from bot.notifications.appeals import AppealDeskMessages
 from bot.notifications.notices import NoticeMessages
 from bot.notifications.pacer import Pacer
 from bot.notifications.reminders import ReminderMessages
 from bot.notifications.sender import Sender
 from bot.scheduler import DeliveryJobs
 from bot.services.accounts import AccountsService
+from bot.services.appeals import AppealService
 from bot.services.broadcasts import BroadcastService
 from bot.services.chat_settings import ChatSettingsService
 from bot.services.export import ExportService
@@ -129,9 +131,13 @@ async def build_app(
         admin_ids=sorted(settings.admin_ids),
         default_locale=settings.default_locale,
     )
-    services = build_services(
-        settings, clock, storage, sms, locales, background, alerts, delivery, metrics
+    desk = AppealDeskMessages(
+        bot, core, chat_id=settings.operator_chat_id, default_locale=settings.default_locale
     )
+    services = build_services(
+        settings, clock, storage, sms, locales, background, alerts, delivery, metrics, desk
+    )
+    delivery.jobs.add_appeals(services.appeals.tick)
     in_flight = InFlightMiddleware()
     dispatcher = create_dispatcher(
         settings=settings,
@@ -169,6 +175,7 @@ def build_services(
     alerts: AdminAlerts,
     delivery: Delivery,
     metrics: BotMetrics,
+    desk: AppealDeskMessages,
 ) -> Services:
     window = settings.window
     linking = LinkingService(
@@ -193,6 +200,15 @@ def build_services(
         window=window,
         on_saved=metrics.submission_saved,
     )
+    appeals = AppealService(
+        appeals=storage.appeals,
+        desk=desk,
+        submissions=submissions,
+        clock=clock,
+        sla_hours=settings.appeal_sla_hours,
+        enabled=settings.operator_chat_id is not None,
+        alert_admins=alerts.warn,
+    )
     # forgetting a chat drops what this process keeps in memory about it too
     forget_cached = (locales.forget,)
     return Services(
@@ -206,12 +222,14 @@ def build_services(
             links=storage.links,
             conversations=storage.fsm,
             caches=forget_cached,
+            on_forget=(appeals.forget_chat,),
         ),
         chat_settings=ChatSettingsService(chats=storage.chats, clock=clock),
         exports=ExportService(
             readings=storage.readings, clock=clock, tz=settings.tz, window=window
         ),
         broadcasts=delivery.broadcasts,
+        appeals=appeals,
     )
 
 

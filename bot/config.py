@@ -95,7 +95,9 @@ class Settings(BaseSettings):
     def _lower_case(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("webhook_url", "webhook_secret", "redis_url", "operator_chat_id", mode="before")
+    @field_validator(
+        "webhook_url", "webhook_secret", "redis_url", "operator_chat_id", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -7,6 +7,8 @@ from aiogram import Router
 from bot.handlers import (
     accounts,
     admin,
+    appeal_desk,
+    appeals,
     broadcast,
     common,
     history,
@@ -22,7 +24,9 @@ def get_routers() -> list[Router]:
     # the fallback comes last. The submission flow's typed values and buttons come before
     # them all: it leaves commands and menu buttons alone, and it is what the monthly rush
     # types, so those updates pass one router instead of ten.
+    # The operators' chat (appeals) comes before them all: nothing said there is a resident's.
     return [
+        appeal_desk.get_router(),
         submit.get_router(),
         common.get_router(),
         accounts.get_router(),
@@ -32,7 +36,10 @@ def get_routers() -> list[Router]:
         history.get_router(),
         admin.get_router(),
         broadcast.get_router(),
+        appeals.get_router(),
         linking.get_router(),
+        appeals.get_flow_router(),
         submit.get_non_text_router(),
+        appeals.get_follow_up_router(),
         common.get_fallback_router(),
     ]

@@ -40,8 +40,10 @@ class PrivateChatsOnly(BaseMiddleware):
         core: BaseCore,
         clock: Clock,
         default_locale: str,
+        operators_chat: int | None = None,  # OPERATOR_CHAT_ID: appeals are answered there
     ) -> None:
         self.chats = chats
+        self.operators_chat = operators_chat
         self.core = core
         self.clock = clock
         self.default_locale = default_locale
@@ -49,7 +51,7 @@ class PrivateChatsOnly(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         chat: Chat | None = data.get("event_chat")
-        if chat is None or chat.type == ChatType.PRIVATE:
+        if chat is None or chat.type == ChatType.PRIVATE or chat.id == self.operators_chat:
             return await handler(event, data)
         assert isinstance(event, Update)
         if event.message is not None or event.channel_post is not None:  # something written
@@ -81,7 +83,7 @@ class FirstLanguage(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         chat: Chat | None = data.get("event_chat")
-        if chat is not None:
+        if chat is not None and chat.type == ChatType.PRIVATE:  # not the operators' chat
             user: User | None = data.get("event_from_user")
             try:
                 await self.locales.remember_first_locale(
