@@ -131,13 +131,10 @@ async def build_app(
         admin_ids=sorted(settings.admin_ids),
         default_locale=settings.default_locale,
     )
-    desk = AppealDeskMessages(
-        bot, core, chat_id=settings.operator_chat_id, default_locale=settings.default_locale
-    )
+    desk = AppealDeskMessages(bot, core, settings.operator_chat_id, settings.default_locale)
     services = build_services(
         settings, clock, storage, sms, locales, background, alerts, delivery, metrics, desk
     )
-    delivery.jobs.add_appeals(services.appeals.tick)
     in_flight = InFlightMiddleware()
     dispatcher = create_dispatcher(
         settings=settings,
@@ -200,15 +197,8 @@ def build_services(
         window=window,
         on_saved=metrics.submission_saved,
     )
-    appeals = AppealService(
-        appeals=storage.appeals,
-        desk=desk,
-        submissions=submissions,
-        clock=clock,
-        sla_hours=settings.appeal_sla_hours,
-        enabled=settings.operator_chat_id is not None,
-        alert_admins=alerts.warn,
-    )
+    appeals = build_appeals(settings, clock, storage, submissions, desk, alerts)
+    delivery.jobs.add_appeals(appeals.tick)  # the leader delivers and raises what waits
     # forgetting a chat drops what this process keeps in memory about it too
     forget_cached = (locales.forget,)
     return Services(
@@ -230,6 +220,25 @@ def build_services(
         ),
         broadcasts=delivery.broadcasts,
         appeals=appeals,
+    )
+
+
+def build_appeals(
+    settings: Settings,
+    clock: Clock,
+    storage: Storage,
+    submissions: SubmissionService,
+    desk: AppealDeskMessages,
+    alerts: AdminAlerts,
+) -> AppealService:
+    return AppealService(
+        appeals=storage.appeals,
+        desk=desk,
+        submissions=submissions,
+        clock=clock,
+        sla_hours=settings.appeal_sla_hours,
+        enabled=settings.operator_chat_id is not None,
+        alert_admins=alerts.warn,
     )
 
 

@@ -242,7 +242,9 @@ def get_router() -> Router:
     router.message.register(start, Command("appeal"))
     router.message.register(start, MenuButton("menu-appeal"))
     router.message.register(list_mine, Command("appeals"))
-    router.callback_query.register(topic_chosen, WriteAppeal.topic, AppealTopicCb.filter())
+    router.callback_query.register(
+        topic_chosen, StateFilter(WriteAppeal.topic), AppealTopicCb.filter()
+    )
     router.callback_query.register(preview, _WRITING, AppealDraftCb.filter(F.action == "preview"))
     router.callback_query.register(send, _WRITING, AppealDraftCb.filter(F.action == "send"))
     router.callback_query.register(cancel, AppealDraftCb.filter(F.action == "cancel"))

@@ -39,7 +39,7 @@ _CAPTIONED = ("photo", "document")  # kinds a copy can carry the billing centre'
 
 class AppealDeskMessages:
     def __init__(
-        self, bot: Bot, core: FluentRuntimeCore, *, chat_id: int | None, default_locale: str
+        self, bot: Bot, core: FluentRuntimeCore, chat_id: int | None, default_locale: str
     ) -> None:
         self.bot = bot
         self.core = core
