@@ -93,7 +93,6 @@ class Appeal:
     waiting_since: datetime | None
     sla_alerted_at: datetime | None
     answered_at: datetime | None
-    closed_at: datetime | None
     rating: int | None
 
     @property

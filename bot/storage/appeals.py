@@ -11,7 +11,7 @@ from bot.storage.db import Database, Executor
 
 _COLUMNS = (
     "id, chat_id, account_id, topic, first_name, locale, status, thread_id, created_at,"
-    " waiting_since, sla_alerted_at, answered_at, closed_at, rating"
+    " waiting_since, sla_alerted_at, answered_at, rating"
 )
 
 
@@ -33,7 +33,6 @@ def _appeal(row: Any) -> Appeal:
         waiting_since=_moment(row["waiting_since"]),
         sla_alerted_at=_moment(row["sla_alerted_at"]),
         answered_at=_moment(row["answered_at"]),
-        closed_at=_moment(row["closed_at"]),
         rating=row["rating"],
     )
 
