@@ -11,7 +11,13 @@ from aiogram.types import CallbackQuery, Message
 from aiogram_i18n import I18nContext
 
 from bot.config import Settings
-from bot.domain.appeals import MAX_ATTACHMENTS, MAX_TEXT_LENGTH, TOPICS, AppealDraft
+from bot.domain.appeals import (
+    MAX_ATTACHMENTS,
+    MAX_OPEN_PER_CHAT,
+    MAX_TEXT_LENGTH,
+    TOPICS,
+    AppealDraft,
+)
 from bot.fsm.appeal import WriteAppeal
 from bot.handlers.appeal_messages import (
     HasAttachment,
@@ -49,7 +55,7 @@ async def start(
         await message.answer(i18n.get("appeal-off", support=settings.support_contact))
         return
     open_ones = await appeals.open_of_chat(message.chat.id)
-    if not await appeals.may_open(message.chat.id):
+    if len(open_ones) >= MAX_OPEN_PER_CHAT:
         await message.answer(
             i18n.get("appeal-too-many", count=len(open_ones))
             + "\n\n"
@@ -127,6 +133,10 @@ async def unsupported(message: Message, i18n: I18nContext) -> None:
     await message.answer(i18n.get("appeal-unsupported"))
 
 
+async def pick_topic(message: Message, i18n: I18nContext) -> None:
+    await message.answer(i18n.get("appeal-pick-topic"), reply_markup=topics_keyboard(i18n))
+
+
 async def preview(query: CallbackQuery, state: FSMContext, i18n: I18nContext) -> None:
     await answer_query(query)
     if not isinstance(query.message, Message):
@@ -159,7 +169,7 @@ async def send(
         locale=i18n.locale,
     )
     if sent is None:
-        await query.message.edit_text(i18n.get("appeal-too-many", count=3))
+        await query.message.edit_text(i18n.get("appeal-too-many", count=MAX_OPEN_PER_CHAT))
         return
     await query.message.edit_text(sent_text(i18n, sent, appeals.sla_hours, settings))
 
@@ -255,10 +265,11 @@ def get_router() -> Router:
 def get_flow_router() -> Router:
     """What is typed or sent into the draft: after the routers of commands and menus."""
     router = Router(name="appeals-flow")
-    writing = StateFilter(WriteAppeal.text, WriteAppeal.attachments)
+    writing = StateFilter(WriteAppeal.text, WriteAppeal.attachments, WriteAppeal.preview)
+    router.message.register(pick_topic, StateFilter(WriteAppeal.topic), LooksLikeCommand(False))
     router.message.register(text_typed, writing, ConversationInput())
     router.message.register(attachment_sent, writing, HasText(False), HasAttachment())
-    router.message.register(unsupported, StateFilter(WriteAppeal), LooksLikeCommand(False))
+    router.message.register(unsupported, writing, LooksLikeCommand(False))
     return router
 
 

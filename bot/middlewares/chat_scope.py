@@ -3,7 +3,8 @@
 Private chats only: a group, supergroup or channel is told once that the bot works in private
 chats (remembered in the database, so once per chat across restarts) and nothing else happens
 there: no handler runs, no button is answered, nothing is linked or shown. A private chat's
-first update stores the language it wrote in.
+first update stores the language it wrote in. The one exception is OPERATOR_CHAT_ID, the
+operators' forum of appeals (bot/handlers/appeal_desk.py), which gets no chat row of its own.
 """
 
 from __future__ import annotations

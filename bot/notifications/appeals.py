@@ -76,11 +76,13 @@ class AppealDeskMessages:
                 )
             )
         except DeskAway:
-            # no card, no topic: the next try makes both again
-            with contextlib.suppress(TelegramAPIError, OSError, TimeoutError):
-                await self.bot.delete_forum_topic(self.chat_id, thread)
+            await self.drop_topic(thread)  # no card, no topic: the next try makes both again
             raise
         return thread
+
+    async def drop_topic(self, thread_id: int) -> None:
+        with contextlib.suppress(TelegramAPIError, OSError, TimeoutError):
+            await self.bot.delete_forum_topic(self.chat_id, thread_id)
 
     async def to_topic(self, appeal: Appeal, post: Post) -> int:
         thread = appeal.thread_id

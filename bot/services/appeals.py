@@ -32,6 +32,7 @@ from bot.services.submissions import SubmissionService
 log = logging.getLogger(__name__)
 
 AlertAdmins = Callable[..., Awaitable[None]]
+DELIVERY_GRACE = timedelta(seconds=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +231,8 @@ class AppealService:
             return
         if appeal.thread_id is None:
             thread_id = await self.desk.open_topic(await self._card(appeal))
-            await self.appeals.set_thread(appeal.id, thread_id)
+            if not await self.appeals.set_thread(appeal.id, thread_id):
+                await self.desk.drop_topic(thread_id)
             appeal = await self.appeals.get(appeal_id)
             assert appeal is not None
         for stored in await self.appeals.pending_posts(appeal_id):
@@ -254,7 +256,9 @@ class AppealService:
         """The leader's job: deliver what waits, then raise what waits too long."""
         if not self.enabled:
             return
-        for appeal_id in await self.appeals.undelivered():
+        # what an update is delivering right now (on another replica, say) is left to it
+        settled = self.clock.now() - DELIVERY_GRACE
+        for appeal_id in await self.appeals.undelivered(settled):
             if not await self.deliver(appeal_id):
                 break  # the chat is away: the next tick tries again
         now = self.clock.now()

@@ -132,20 +132,25 @@ class AppealRepository:
         )
         return [_appeal(row) for row in rows]
 
-    async def undelivered(self) -> list[int]:
-        """Open appeals with something not yet in their topic (the topic itself, or a message)."""
+    async def undelivered(self, before: datetime) -> list[int]:
+        """Open appeals with something written before `before` not yet in their topic (the
+        topic itself, or a message)."""
         rows = await self.db.fetchall(
-            "SELECT a.id FROM appeals AS a WHERE a.status = 'open' AND (a.thread_id IS NULL"
-            " OR EXISTS (SELECT 1 FROM appeal_messages AS m WHERE m.appeal_id = a.id"
-            " AND m.delivered_at IS NULL)) ORDER BY a.id"
+            "SELECT a.id FROM appeals AS a WHERE a.status = 'open' AND ((a.thread_id IS NULL"
+            " AND a.created_at < :before) OR EXISTS (SELECT 1 FROM appeal_messages AS m"
+            " WHERE m.appeal_id = a.id AND m.delivered_at IS NULL AND m.created_at < :before))"
+            " ORDER BY a.id",
+            {"before": to_db(before)},
         )
         return [row["id"] for row in rows]
 
-    async def set_thread(self, appeal_id: int, thread_id: int) -> None:
-        await self.db.execute(
-            "UPDATE appeals SET thread_id = :thread WHERE id = :id",
+    async def set_thread(self, appeal_id: int, thread_id: int) -> bool:
+        """The appeal's topic, unless another process made one first (False)."""
+        changed = await self.db.execute(
+            "UPDATE appeals SET thread_id = :thread WHERE id = :id AND thread_id IS NULL",
             {"thread": thread_id, "id": appeal_id},
         )
+        return changed == 1
 
     async def pending_posts(self, appeal_id: int) -> list[StoredPost]:
         rows = await self.db.fetchall(

@@ -20,6 +20,7 @@ appeal-ask-topic =
     <b>Write to the billing centre</b>
     Pick the topic. The answer comes here, to this chat, usually within { $hours } h.
 appeal-ask-text = Topic: <b>{ $topic }</b>. Describe your question in one message (up to 4,000 characters). You can attach photos and documents at the next step.
+appeal-pick-topic = Pick the topic with a button under the message above, or /cancel to leave it.
 appeal-start-again = The draft of your appeal was lost. Please start again: /appeal
 appeal-too-long = The text is too long: { $length } characters, at most { $limit }. Please shorten it and send it again.
 appeal-ask-attachments = Attach photos or documents (up to { $limit }) if you like, a photo of the meter say. When you are done, press "Review and send".

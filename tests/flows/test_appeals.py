@@ -194,6 +194,7 @@ async def test_bot_not_admin_keeps_the_appeal_and_delivers_it_later(desk: BotHar
     assert "OPERATOR_CHAT_ID" in alert.text and "not enough rights" in alert.text
     await resident.send("дополнение")
     assert "передадим" in resident.last_text
+    desk.clock.advance(minutes=1)  # the job leaves what an update is delivering for 30 s
     await desk.app.delivery.jobs.appeals_job()  # still refused: no second alert
     assert len(desk.chat(777).messages) == 1
     assert operator.messages == []
@@ -320,3 +321,21 @@ async def test_appeals_off_sends_the_resident_to_support(harness: BotHarness) ->
     resident = await link(harness, 1001, await seed_flat(harness.db))
     await resident.send(WRITE)
     assert "не принимаются" in resident.last_text and "+7 (495) 000-00-00" in resident.last_text
+
+
+async def test_typing_instead_of_picking_a_topic_and_adding_text_at_the_preview(
+    desk: BotHarness,
+) -> None:
+    resident = await link(desk, 1001, await seed_flat(desk.db))
+    await resident.send(WRITE)
+    await resident.send("у меня вопрос")
+    assert "Выберите тему кнопкой" in resident.last_text
+    await resident.press("Поверка")
+    await resident.send("когда поверка?")
+    await resident.press("Посмотреть и отправить")
+    await resident.send("и сколько стоит?")
+    assert "Добавил к тексту обращения" in resident.last_text
+    await resident.press("Посмотреть и отправить")
+    assert "когда поверка?\n\nи сколько стоит?" in resident.last_text
+    await resident.press("Отправить")
+    assert "A-000001" in resident.last_text
