@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiogram.methods import CreateForumTopic, SendMessage
 from aiogram.types import Document, PhotoSize, Sticker, Update, VideoNote, Voice
 
 from bot.domain.appeals import MAX_TEXT_LENGTH
@@ -58,12 +59,12 @@ async def write_appeal(
 
 def topics(harness: BotHarness) -> list[int]:
     """The thread ids of the topics made, in order."""
-    calls = harness.session.calls_of("SendMessage")
     threads: list[int] = []
-    for call in calls:
-        thread = getattr(call, "message_thread_id", None)
-        if int(call.chat_id) == OPERATORS and thread is not None and thread not in threads:  # type: ignore[attr-defined]
-            threads.append(thread)
+    for call in harness.session.calls:
+        if isinstance(call, SendMessage) and int(call.chat_id) == OPERATORS:
+            thread = call.message_thread_id
+            if thread is not None and thread not in threads:
+                threads.append(thread)
     return threads
 
 
@@ -93,8 +94,8 @@ async def test_appeal_with_a_photo_goes_to_a_topic_and_the_answer_comes_back(
     await resident.press("Отправить")
     assert "Обращение <b>A-000001</b> отправлено" in resident.last_text
 
-    created = desk.session.calls_of("CreateForumTopic")
-    assert [c.name for c in created] == ["A-000001 · Счётчик сломался или заменён · 5012345678"]  # type: ignore[attr-defined]
+    created = [c for c in desk.session.calls if isinstance(c, CreateForumTopic)]
+    assert [c.name for c in created] == ["A-000001 · Счётчик сломался или заменён · 5012345678"]
     [thread] = topics(desk)
     card, text, copy = operator.in_topic(thread)
     assert "Обращение A-000001" in card.text
