@@ -24,10 +24,11 @@ def get_routers() -> list[Router]:
     # the fallback comes last. The submission flow's typed values and buttons come before
     # them all: it leaves commands and menu buttons alone, and it is what the monthly rush
     # types, so those updates pass one router instead of ten.
-    # The operators' chat (appeals) comes before them all: nothing said there is a resident's.
+    # The operators' chat of appeals comes next: nothing said there is a resident's (its
+    # members are never in a walk there, so the flow's router leaves their messages alone).
     return [
-        appeal_desk.get_router(),
         submit.get_router(),
+        appeal_desk.get_router(),
         common.get_router(),
         accounts.get_router(),
         settings.get_router(),

@@ -66,7 +66,8 @@ async def edited(message: Message, appeals: AppealService) -> None:
 
 
 def get_router() -> Router:
-    """First in line: nothing from the operators' chat reaches the residents' routers."""
+    """Before every resident's router but the walk's: nothing from the operators' chat reaches
+    them."""
     router = Router(name="appeal-desk")
     router.message.filter(InOperatorsChat())
     router.edited_message.filter(InOperatorsChat())

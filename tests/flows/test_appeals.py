@@ -340,3 +340,11 @@ async def test_typing_instead_of_picking_a_topic_and_adding_text_at_the_preview(
     assert "когда поверка?\n\nи сколько стоит?" in resident.last_text
     await resident.press("Отправить")
     assert "A-000001" in resident.last_text
+
+
+async def test_help_says_what_to_write_about_and_when_the_answer_comes(desk: BotHarness) -> None:
+    resident = desk.chat(1001)
+    await resident.send("/help")
+    assert "✉️ Написать нам" in resident.last_text
+    assert "вопрос по квитанции" in resident.last_text
+    assert "в течение 24 ч" in resident.last_text
