@@ -30,12 +30,14 @@ from bot.middlewares.activity import ChatActivityMiddleware, InFlightMiddleware
 from bot.middlewares.metrics import UpdateMetricsMiddleware
 from bot.notifications.alerts import AdminAlerts
 from bot.notifications.announcements import Announcements
+from bot.notifications.appeals import AppealDeskMessages
 from bot.notifications.notices import NoticeMessages
 from bot.notifications.pacer import Pacer
 from bot.notifications.reminders import ReminderMessages
 from bot.notifications.sender import Sender
 from bot.scheduler import DeliveryJobs
 from bot.services.accounts import AccountsService
+from bot.services.appeals import AppealService
 from bot.services.broadcasts import BroadcastService
 from bot.services.chat_settings import ChatSettingsService
 from bot.services.export import ExportService
@@ -131,8 +133,9 @@ async def build_app(
         admin_ids=sorted(settings.admin_ids),
         default_locale=settings.default_locale,
     )
+    desk = AppealDeskMessages(bot, core, settings.operator_chat_id, settings.default_locale)
     services = build_services(
-        settings, clock, storage, sms, locales, background, alerts, delivery, metrics
+        settings, clock, storage, sms, locales, background, alerts, delivery, metrics, desk
     )
     in_flight = InFlightMiddleware()
     dispatcher = create_dispatcher(
@@ -189,6 +192,7 @@ def build_services(
     alerts: AdminAlerts,
     delivery: Delivery,
     metrics: BotMetrics,
+    desk: AppealDeskMessages,
 ) -> Services:
     window = settings.window
     linking = LinkingService(
@@ -214,6 +218,8 @@ def build_services(
         window=window,
         on_saved=metrics.submission_saved,
     )
+    appeals = build_appeals(settings, clock, storage, submissions, desk, alerts)
+    delivery.jobs.add_appeals(appeals.tick)  # the leader delivers and raises what waits
     # forgetting a chat drops what this process keeps in memory about it too
     forget_cached = (locales.forget,)
     return Services(
@@ -227,12 +233,33 @@ def build_services(
             links=storage.links,
             conversations=storage.fsm,
             caches=forget_cached,
+            on_forget=(appeals.forget_chat,),
         ),
         chat_settings=ChatSettingsService(chats=storage.chats, clock=clock),
         exports=ExportService(
             readings=storage.readings, clock=clock, tz=settings.tz, window=window
         ),
         broadcasts=delivery.broadcasts,
+        appeals=appeals,
+    )
+
+
+def build_appeals(
+    settings: Settings,
+    clock: Clock,
+    storage: Storage,
+    submissions: SubmissionService,
+    desk: AppealDeskMessages,
+    alerts: AdminAlerts,
+) -> AppealService:
+    return AppealService(
+        appeals=storage.appeals,
+        desk=desk,
+        submissions=submissions,
+        clock=clock,
+        sla_hours=settings.appeal_sla_hours,
+        enabled=settings.operator_chat_id is not None,
+        alert_admins=alerts.warn,
     )
 
 

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # conversations and per-chat order in Redis (SPEC §12); empty: in the database, one process
     redis_url: SecretStr | None = None  # may hold a password: never logged
     redis_prefix: str = "meterbot"  # every key starts with it: one Redis, several installations
+    # appeals (SPEC §11): the operators' forum supergroup; empty turns appeals off
+    operator_chat_id: int | None = None
+    appeal_sla_hours: float = Field(24, gt=0, le=24 * 365)
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -92,7 +95,9 @@ class Settings(BaseSettings):
     def _lower_case(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("webhook_url", "webhook_secret", "redis_url", mode="before")
+    @field_validator(
+        "webhook_url", "webhook_secret", "redis_url", "operator_chat_id", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -121,6 +126,13 @@ class Settings(BaseSettings):
             r"(redis|rediss|unix)://\S+", value.get_secret_value()
         ):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @field_validator("operator_chat_id")
+    @classmethod
+    def _group_id(cls, value: int | None) -> int | None:
+        if value is not None and value >= 0:
+            raise ValueError("must be a supergroup's id, negative (-100…)")
         return value
 
     @field_validator("redis_prefix")

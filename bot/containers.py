@@ -13,6 +13,7 @@ from bot.i18n import ChatLocaleManager
 from bot.notifications.sender import Sender
 from bot.scheduler import DeliveryJobs
 from bot.services.accounts import AccountsService
+from bot.services.appeals import AppealService
 from bot.services.broadcasts import BroadcastService
 from bot.services.chat_settings import ChatSettingsService
 from bot.services.export import ExportService
@@ -21,6 +22,7 @@ from bot.services.notices import NoticeService
 from bot.services.reminders import ReminderService
 from bot.services.submissions import SubmissionService
 from bot.storage.accounts import AccountRepository, MeterRepository
+from bot.storage.appeals import AppealRepository
 from bot.storage.chats import ChatRepository, LinkRepository
 from bot.storage.conversations import Conversations
 from bot.storage.db import Database
@@ -46,6 +48,7 @@ class Storage:
     deliveries: DeliveryRepository
     recipients: RecipientRepository
     notices: NoticeRepository
+    appeals: AppealRepository
     fsm: Conversations  # in the database, or in Redis when REDIS_URL is set
 
     @classmethod
@@ -61,6 +64,7 @@ class Storage:
             deliveries=DeliveryRepository(db),
             recipients=RecipientRepository(db),
             notices=NoticeRepository(db),
+            appeals=AppealRepository(db),
             fsm=conversations(db, settings),
         )
 
@@ -98,6 +102,7 @@ class Services:
     chat_settings: ChatSettingsService
     exports: ExportService
     broadcasts: BroadcastService
+    appeals: AppealService
 
     def by_name(self) -> dict[str, object]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

@@ -34,6 +34,8 @@ PUBLIC_COMMANDS = (
     "help",
     "cancel",
     "forget",
+    "appeal",
+    "appeals",
 )
 SHUTDOWN_GRACE_SECONDS = 5.0  # updates in hand finish (of the 10 s a SIGTERM stop may take)
 
@@ -56,7 +58,9 @@ def create_dispatcher(
     metrics.install(dp)  # outer on updates, and where aiogram names the handler it picked
     retry_after.install(dp, bot)
     dp.update.outer_middleware(
-        PrivateChatsOnly(storage.chats, core, services.clock, default_locale)
+        PrivateChatsOnly(
+            storage.chats, core, services.clock, default_locale, settings.operator_chat_id
+        )
     )
     dp.update.outer_middleware(FirstLanguage(locales))
     dp.update.outer_middleware(ConversationFlushMiddleware(storage.fsm))

@@ -108,6 +108,8 @@ class ReminderScheduler:
 
 NOTICES_JOB_ID = "notices"
 NOTICES_EVERY_SECONDS = 45
+APPEALS_JOB_ID = "appeals"
+APPEALS_EVERY_SECONDS = 60  # appeals waiting for the operators' chat; overdue ones raised
 
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
 
@@ -145,6 +147,7 @@ class DeliveryJobs:
         self.stop_sending = stop_sending
         self.allow_sending = allow_sending
         self._held_back = False  # sending stopped for want of the lead, not for a shutdown
+        self._appeals: Callable[[], Awaitable[None]] | None = None
         self.spawn = spawn
         self.clock = clock
         self.scheduler = ReminderScheduler(reminder_time, tz, self._job, self._resume)
@@ -182,6 +185,29 @@ class DeliveryJobs:
             replace_existing=True,
         )
 
+    def add_appeals(self, tick: Callable[[], Awaitable[None]]) -> None:
+        """The appeals' job (bot/services/appeals.py `tick`), run by the leader every minute:
+        appeals that wait for the operators' chat are delivered, overdue ones raised."""
+        self._appeals = tick
+
+    async def appeals_job(self) -> None:
+        if self.leading and self._appeals is not None:
+            await _logged(self._appeals(), "appeals")
+
+    def _add_appeals_job(self) -> None:
+        if self._appeals is None:
+            return
+        self.scheduler.scheduler.add_job(
+            self.appeals_job,
+            "interval",
+            seconds=APPEALS_EVERY_SECONDS,
+            id=APPEALS_JOB_ID,
+            name="deliver waiting appeals, raise overdue ones",
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
+
     def _hold_back(self) -> None:
         self.stop_sending()
         self._held_back = True
@@ -194,6 +220,8 @@ class DeliveryJobs:
         self.spawn(_logged(self.notices.send_pending(), "notices"))
         self.spawn(_logged(self.reminders.on_start(), "reminder catch-up"))
         self.spawn(_logged(self.broadcasts.resume(), "announcement resume"))
+        if self._appeals is not None:
+            self.spawn(_logged(self._appeals(), "appeals"))
 
     async def _deposed(self) -> None:
         """Another replica may lead now: the runs finish the sends in hand and stop."""
@@ -203,6 +231,7 @@ class DeliveryJobs:
         """Dispatcher start-up: the jobs, and the lead if it is free (on SQLite: at once)."""
         self.scheduler.start()
         self._add_notices_job()
+        self._add_appeals_job()
         if self.leadership.lease.shared:
             # an announcement launched here before the lead is ours waits for the leader
             self._hold_back()

@@ -25,6 +25,9 @@ from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.methods import (
+    CopyMessage,
+    CreateForumTopic,
+    EditMessageCaption,
     EditMessageReplyMarkup,
     EditMessageText,
     GetMe,
@@ -37,8 +40,10 @@ from aiogram.types import (
     CallbackQuery,
     Chat,
     Contact,
+    ForumTopic,
     InlineKeyboardMarkup,
     Message,
+    MessageId,
     ReplyKeyboardMarkup,
     Update,
     User,
@@ -66,6 +71,8 @@ class Sent:
     reply_markup: Any = None
     document: tuple[str, bytes] | None = None
     photo: tuple[str, bytes] | None = None  # (file name, content) of an uploaded photo
+    thread_id: int | None = None  # the forum topic it went to (appeals)
+    copied: tuple[int, int] | None = None  # copyMessage: (from chat, message id)
 
     def buttons(self) -> list[tuple[str, str]]:
         """(text, callback_data) of every inline button."""
@@ -90,6 +97,7 @@ class Failure:
     kind: str  # "403" | "429" | "400"
     retry_after: int = 1
     times: int = 1
+    description: str = "Bad Request: message is not modified"  # of a 400
 
 
 def _upload(file: Any) -> tuple[str, bytes]:
@@ -116,8 +124,12 @@ class RecordingSession(BaseSession):
         kind: str,
         retry_after: int = 1,
         times: int = 1,
+        description: str | None = None,
     ) -> None:
-        self.failures.append(Failure(method, chat_id, kind, retry_after, times))
+        failure = Failure(method, chat_id, kind, retry_after, times)
+        if description is not None:
+            failure.description = description
+        self.failures.append(failure)
 
     def _maybe_fail(self, method: TelegramMethod[Any]) -> None:
         name = type(method).__name__
@@ -129,7 +141,7 @@ class RecordingSession(BaseSession):
                     raise TelegramForbiddenError(method, "Forbidden: bot was blocked by the user")
                 if failure.kind == "429":
                     raise TelegramRetryAfter(method, "Too Many Requests", failure.retry_after)
-                raise TelegramBadRequest(method, "Bad Request: message is not modified")
+                raise TelegramBadRequest(method, failure.description)
 
     def calls_of(self, name: str) -> list[TelegramMethod[Any]]:
         return [c for c in self.calls if type(c).__name__ == name]
@@ -142,6 +154,10 @@ class RecordingSession(BaseSession):
         now = datetime.now(UTC)
         if isinstance(method, GetMe):
             return BOT_USER
+        if isinstance(method, CreateForumTopic):
+            return ForumTopic(message_thread_id=next(self._ids), name=method.name, icon_color=0)
+        if isinstance(method, CopyMessage):
+            return self._copy(method)
         if isinstance(method, SendMessage | SendDocument | SendPhoto):
             chat_id = int(method.chat_id)
             message_id = next(self._ids)
@@ -152,6 +168,7 @@ class RecordingSession(BaseSession):
                 photo = _upload(method.photo)
             text = method.text if isinstance(method, SendMessage) else (method.caption or "")
             sent = Sent(chat_id, message_id, text, method.reply_markup, document, photo)
+            sent.thread_id = method.message_thread_id
             self.messages[chat_id].append(sent)
             self._by_id[chat_id, message_id] = sent
             return Message(
@@ -164,13 +181,15 @@ class RecordingSession(BaseSession):
                 if isinstance(method.reply_markup, InlineKeyboardMarkup)
                 else None,
             )
-        if isinstance(method, EditMessageText | EditMessageReplyMarkup):
+        if isinstance(method, EditMessageText | EditMessageReplyMarkup | EditMessageCaption):
             chat_id, message_id = int(method.chat_id or 0), int(method.message_id or 0)
             sent = self._by_id.get((chat_id, message_id))
             if sent is None:
                 raise TelegramBadRequest(method, "Bad Request: message to edit not found")
             if isinstance(method, EditMessageText):
                 sent.text = method.text
+            if isinstance(method, EditMessageCaption):
+                sent.text = method.caption or ""
             sent.reply_markup = method.reply_markup
             return Message(
                 message_id=message_id,
@@ -180,6 +199,16 @@ class RecordingSession(BaseSession):
                 text=sent.text,
             )
         return True
+
+    def _copy(self, method: CopyMessage) -> MessageId:
+        """A copy keeps no text here: the caption given, if any, and where it came from."""
+        chat_id, message_id = int(method.chat_id), next(self._ids)
+        sent = Sent(chat_id, message_id, method.caption or "", method.reply_markup)
+        sent.thread_id = method.message_thread_id
+        sent.copied = (int(method.from_chat_id), method.message_id)
+        self.messages[chat_id].append(sent)
+        self._by_id[chat_id, message_id] = sent
+        return MessageId(message_id=message_id)
 
     async def close(self) -> None:
         pass
@@ -327,6 +356,49 @@ class ChatClient:
     _seen_before_action = 0
 
 
+class ForumMember:
+    """An operator in the operators' forum chat (appeals): writes in a topic or in General."""
+
+    def __init__(self, harness: BotHarness, chat_id: int, user_id: int, first_name: str) -> None:
+        self.harness = harness
+        self.chat = Chat(id=chat_id, type="supergroup", title="Operators", is_forum=True)
+        self.user = User(id=user_id, is_bot=False, first_name=first_name, language_code="ru")
+
+    @property
+    def messages(self) -> list[Sent]:
+        """What the bot posted in the operators' chat, every topic."""
+        return self.harness.session.messages[self.chat.id]
+
+    def in_topic(self, thread_id: int | None) -> list[Sent]:
+        return [m for m in self.messages if m.thread_id == thread_id]
+
+    def message(self, thread_id: int | None, **fields: Any) -> Message:
+        if thread_id is not None:
+            fields.update(message_thread_id=thread_id, is_topic_message=True)
+        return Message(
+            message_id=next(self.harness.ids),
+            date=self.harness.clock.now(),
+            chat=self.chat,
+            from_user=self.user,
+            **fields,
+        )
+
+    async def send(self, text: str, thread_id: int | None = None) -> Message:
+        message = self.message(thread_id, text=text)
+        await self.harness.feed(Update(update_id=next(self.harness.ids), message=message))
+        return message
+
+    async def post(self, thread_id: int | None, **fields: Any) -> Message:
+        message = self.message(thread_id, **fields)
+        await self.harness.feed(Update(update_id=next(self.harness.ids), message=message))
+        return message
+
+    async def edit(self, original: Message, text: str) -> None:
+        moment = int(self.harness.clock.now().timestamp())
+        edited = original.model_copy(update={"text": text, "edit_date": moment})
+        await self.harness.feed(Update(update_id=next(self.harness.ids), edited_message=edited))
+
+
 @dataclass
 class BotHarness:
     app: App
@@ -341,6 +413,11 @@ class BotHarness:
 
     def chat(self, chat_id: int, **kwargs: Any) -> ChatClient:
         return ChatClient(self, chat_id, **kwargs)
+
+    def operator(self, user_id: int = 9001, first_name: str = "Ольга") -> ForumMember:
+        chat_id = self.app.settings.operator_chat_id
+        assert chat_id is not None, "start the harness with operator_chat_id"
+        return ForumMember(self, chat_id, user_id, first_name)
 
     async def feed(self, update: Update) -> None:
         await self.app.dispatcher.feed_update(self.app.bot, update)

@@ -54,7 +54,14 @@ async def start(
 async def help_(message: Message, state: FSMContext, i18n: I18nContext, settings: Settings) -> None:
     await state.clear()
     window = window_days(i18n, settings.window_start_day, settings.window_end_day)
-    await message.answer(i18n.get("help-text", support=settings.support_contact, window=window))
+    await message.answer(
+        i18n.get(
+            "help-text",
+            support=settings.support_contact,
+            window=window,
+            hours=settings.appeal_sla_hours,
+        )
+    )
 
 
 async def cancel(

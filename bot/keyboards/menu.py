@@ -12,6 +12,7 @@ MENU_KEYS = (
     ("menu-submit", "menu-meters"),
     ("menu-history", "menu-accounts"),
     ("menu-settings", "menu-help"),
+    ("menu-appeal",),
 )
 
 

@@ -3,7 +3,8 @@
 Private chats only: a group, supergroup or channel is told once that the bot works in private
 chats (remembered in the database, so once per chat across restarts) and nothing else happens
 there: no handler runs, no button is answered, nothing is linked or shown. A private chat's
-first update stores the language it wrote in.
+first update stores the language it wrote in. The one exception is OPERATOR_CHAT_ID, the
+operators' forum of appeals (bot/handlers/appeal_desk.py), which gets no chat row of its own.
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ class PrivateChatsOnly(BaseMiddleware):
         core: BaseCore,
         clock: Clock,
         default_locale: str,
+        operators_chat: int | None = None,  # OPERATOR_CHAT_ID: appeals are answered there
     ) -> None:
         self.chats = chats
+        self.operators_chat = operators_chat
         self.core = core
         self.clock = clock
         self.default_locale = default_locale
@@ -49,7 +52,7 @@ class PrivateChatsOnly(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         chat: Chat | None = data.get("event_chat")
-        if chat is None or chat.type == ChatType.PRIVATE:
+        if chat is None or chat.type == ChatType.PRIVATE or chat.id == self.operators_chat:
             return await handler(event, data)
         assert isinstance(event, Update)
         if event.message is not None or event.channel_post is not None:  # something written
@@ -81,7 +84,7 @@ class FirstLanguage(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         chat: Chat | None = data.get("event_chat")
-        if chat is not None:
+        if chat is not None and chat.type == ChatType.PRIVATE:  # not the operators' chat
             user: User | None = data.get("event_from_user")
             try:
                 await self.locales.remember_first_locale(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from bot.domain.models import Account
@@ -26,7 +26,9 @@ class AccountsService:
         links: LinkStore,
         conversations: ConversationStore,
         caches: Sequence[ForgetCached] = (),
+        on_forget: Sequence[Callable[[int], Awaitable[None]]] = (),  # appeals close
     ) -> None:
+        self.on_forget = tuple(on_forget)
         self.chats = chats
         self.links = links
         self.conversations = conversations
@@ -64,6 +66,8 @@ class AccountsService:
     async def forget(self, chat_id: int) -> None:
         """Erase everything kept about the chat, its conversation included, on disk and in
         memory; its submitted readings stay, anonymised."""
+        for forget_elsewhere in self.on_forget:
+            await forget_elsewhere(chat_id)
         await self.chats.forget(chat_id)
         await self.conversations.forget_chat(chat_id)
         for forget_cached in self.caches:

@@ -308,3 +308,56 @@ private_only_notices = Table(
     Column("chat_id", Big, primary_key=True, autoincrement=False),
     Column("told_at", Text, nullable=False),
 )
+
+# Appeals (SPEC §11): a resident's message to the billing centre and its forum topic among the
+# operators. chat_id is NULL once the chat is forgotten; thread_id is NULL until the topic is
+# made (the operators' chat may be away: the appeal waits). waiting_since: the resident's first
+# message no operator has answered yet; sla_alerted_at: when that wait was last raised.
+appeals = Table(
+    "appeals",
+    metadata,
+    _id(),
+    Column("chat_id", Big),
+    Column("account_id", Id, ForeignKey("accounts.id", ondelete="SET NULL")),
+    Column("topic", Text, nullable=False),
+    Column("first_name", Text),
+    Column("locale", Text),
+    Column("status", Text, nullable=False, server_default=text("'open'")),
+    Column("thread_id", Big, unique=True),
+    Column("created_at", Text, nullable=False),
+    Column("waiting_since", Text),
+    Column("sla_alerted_at", Text),
+    Column("answered_at", Text),
+    Column("closed_at", Text),
+    Column("rating", Integer),
+    CheckConstraint("topic IN ('meter', 'previous', 'verification', 'bill', 'other')"),
+    CheckConstraint("status IN ('open', 'closed')"),
+    CheckConstraint("rating BETWEEN 1 AND 5"),
+)
+Index("appeals_chat", appeals.c.chat_id, **_partial("chat_id IS NOT NULL"))
+Index("appeals_open", appeals.c.created_at, **_partial("status = 'open'"))
+
+# The messages of an appeal, both ways. Resident's: text kept here, or a photo/document copied
+# from the resident's chat (source_id); delivered_at NULL until it is in the topic. Operator's:
+# the topic message (source_id) and its copy in the resident's chat (copy_id), for edits.
+appeal_messages = Table(
+    "appeal_messages",
+    metadata,
+    _id(),
+    Column("appeal_id", Id, ForeignKey("appeals.id", ondelete="CASCADE"), nullable=False),
+    Column("author", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("body", Text),
+    Column("source_id", Big),
+    Column("copy_id", Big),
+    Column("created_at", Text, nullable=False),
+    Column("delivered_at", Text),
+    CheckConstraint("author IN ('resident', 'operator')"),
+    CheckConstraint("kind IN ('text', 'photo', 'document', 'media')"),
+)
+Index("appeal_messages_appeal", appeal_messages.c.appeal_id, appeal_messages.c.id)
+Index(
+    "appeal_messages_undelivered",
+    appeal_messages.c.appeal_id,
+    **_partial("delivered_at IS NULL"),
+)

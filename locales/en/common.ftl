@@ -63,6 +63,9 @@ help-text =
     <b>Verification</b>
     I remind you in advance when a meter's verification falls due.
 
+    <b>Write to the billing centre</b>
+    "✉️ Write to us" or /appeal: a meter broken or replaced, a wrong previous reading, verification, a bill question, or anything else. You can attach photos and documents. The answer comes to this chat, usually within { $hours } h; /appeals lists your appeals.
+
     <b>Commands</b>: /start, /accounts — accounts, /settings — reminders and language, /language, /cancel — cancel, /forget — erase my data.
 
     Support: { $support }

@@ -55,6 +55,33 @@ CREATE TABLE sms_alerts (
 	PRIMARY KEY (kind)
 );
 
+CREATE TABLE appeals (
+	id INTEGER NOT NULL, 
+	chat_id BIGINT, 
+	account_id INTEGER, 
+	topic TEXT NOT NULL, 
+	first_name TEXT, 
+	locale TEXT, 
+	status TEXT DEFAULT 'open' NOT NULL, 
+	thread_id BIGINT, 
+	created_at TEXT NOT NULL, 
+	waiting_since TEXT, 
+	sla_alerted_at TEXT, 
+	answered_at TEXT, 
+	closed_at TEXT, 
+	rating INTEGER, 
+	PRIMARY KEY (id), 
+	CHECK (topic IN ('meter', 'previous', 'verification', 'bill', 'other')), 
+	CHECK (status IN ('open', 'closed')), 
+	CHECK (rating BETWEEN 1 AND 5), 
+	FOREIGN KEY(account_id) REFERENCES accounts (id) ON DELETE SET NULL, 
+	UNIQUE (thread_id)
+);
+
+CREATE INDEX appeals_chat ON appeals (chat_id) WHERE chat_id IS NOT NULL;
+
+CREATE INDEX appeals_open ON appeals (created_at) WHERE status = 'open';
+
 CREATE TABLE chats (
 	chat_id BIGINT NOT NULL, 
 	locale TEXT, 
@@ -129,6 +156,26 @@ CREATE INDEX otp_issues_chat ON otp_issues (chat_ref, issued_at);
 CREATE INDEX otp_issues_failed ON otp_issues (issued_at) WHERE sms_status = 'failed';
 
 CREATE INDEX otp_issues_time ON otp_issues (issued_at);
+
+CREATE TABLE appeal_messages (
+	id INTEGER NOT NULL, 
+	appeal_id INTEGER NOT NULL, 
+	author TEXT NOT NULL, 
+	kind TEXT NOT NULL, 
+	body TEXT, 
+	source_id BIGINT, 
+	copy_id BIGINT, 
+	created_at TEXT NOT NULL, 
+	delivered_at TEXT, 
+	PRIMARY KEY (id), 
+	CHECK (author IN ('resident', 'operator')), 
+	CHECK (kind IN ('text', 'photo', 'document', 'media')), 
+	FOREIGN KEY(appeal_id) REFERENCES appeals (id) ON DELETE CASCADE
+);
+
+CREATE INDEX appeal_messages_appeal ON appeal_messages (appeal_id, id);
+
+CREATE INDEX appeal_messages_undelivered ON appeal_messages (appeal_id) WHERE delivered_at IS NULL;
 
 CREATE TABLE deliveries (
 	campaign TEXT NOT NULL, 

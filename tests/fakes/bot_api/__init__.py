@@ -25,10 +25,12 @@ then be pushed with curl through the control endpoints (``POST /_fake/text`` wit
 
 The fake is split by what it fakes: ``updates`` (what residents do, getUpdates),
 ``callbacks`` (inline buttons), ``messages`` (sent, edited, deleted; reading and waiting for
-them), ``documents`` (uploads), ``profile`` (getMe, commands), ``faults`` (injected errors and
-late answers, blocked chats), ``webhook`` (set, deleted, and updates delivered to the bot),
-on ``core`` (the state and shared building blocks), ``wire`` (the request and answer format)
-and ``html_text`` (parse_mode=HTML); ``server`` puts them together.
+them), ``documents`` (uploads), ``profile`` (getMe, commands), ``forum`` (a forum supergroup:
+topics, members writing in them, copyMessage, whether the bot is an admin there),
+``faults`` (injected errors and late answers, blocked chats), ``webhook`` (set, deleted,
+and updates delivered to the bot), on ``core`` (the state and shared building blocks),
+``wire`` (the request and answer format) and ``html_text`` (parse_mode=HTML); ``server``
+puts them together.
 """
 
 from tests.fakes.bot_api.core import (

@@ -128,6 +128,7 @@ class FakeState:
         self._chat_names: dict[ChatKey, str] = {}
         self._webhook: dict[str, Any] = {}  # url, secret_token, allowed_updates once set
         self._delays: list[Delay] = []
+        self._forums: dict[ChatKey, Any] = {}  # forum supergroups (forum.py's ForumChat)
 
         # Replaced after every set(): waiters grab the current one, so none misses a wake-up.
         self._updates_changed = asyncio.Event()
@@ -161,7 +162,8 @@ class FakeState:
 
     def _chat(self, chat_id: ChatKey, first_name: str | None = None) -> dict[str, Any]:
         if isinstance(chat_id, int) and chat_id < 0:
-            return {"id": chat_id, "type": "supergroup", "title": "Test group"}
+            chat = {"id": chat_id, "type": "supergroup", "title": "Test group"}
+            return {**chat, "is_forum": True} if chat_id in self._forums else chat
         if isinstance(chat_id, str):
             return {"id": -1000000000001, "type": "channel", "title": chat_id}
         if first_name is not None:
@@ -228,6 +230,8 @@ class FakeState:
         }
         if "document" in message:
             record["document"] = message["document"]
+        if "message_thread_id" in message:
+            record["message_thread_id"] = message["message_thread_id"]
         self._sent.setdefault(key, []).append(record)
         self._notify_activity()
         return record
@@ -273,6 +277,17 @@ class FakeState:
         )
         self._messages[(key, message["message_id"])] = stored
         return stored
+
+    def _thread_of(self, params: dict[str, Any]) -> dict[str, Any]:
+        """What a message sent with message_thread_id carries; a topic that is not there is
+        Telegram's 400."""
+        thread = params.get("message_thread_id")
+        if thread is None:
+            return {}
+        forum = self._forums.get(chat_key(params.get("chat_id", 0)))
+        if forum is None or int(thread) not in forum.topics:
+            raise ApiError(400, "Bad Request: message thread not found")
+        return {"message_thread_id": int(thread), "is_topic_message": True}
 
     def _target(self, params: dict[str, Any]) -> tuple[ChatKey, StoredMessage]:
         if "chat_id" not in params or "message_id" not in params:

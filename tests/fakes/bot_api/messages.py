@@ -103,7 +103,7 @@ class Messages(FakeState):
         raw, parse_mode = str(params.get("text", "")), params.get("parse_mode")
         text = self._render_message_text(params, "message text is empty")
         markup = params.get("reply_markup")
-        message = self._bot_message(key, text=text)
+        message = self._bot_message(key, text=text, **self._thread_of(params))
         stored = self._store_bot_message(key, message, raw, parse_mode, markup)
         self._record("sendMessage", key, stored)
         return message

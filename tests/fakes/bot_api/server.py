@@ -15,6 +15,7 @@ from tests.fakes.bot_api.callbacks import Callbacks
 from tests.fakes.bot_api.core import DEFAULT_TOKEN
 from tests.fakes.bot_api.documents import Documents
 from tests.fakes.bot_api.faults import Faults
+from tests.fakes.bot_api.forum import Forum
 from tests.fakes.bot_api.messages import Messages
 from tests.fakes.bot_api.profile import Profile
 from tests.fakes.bot_api.updates import Updates
@@ -22,7 +23,7 @@ from tests.fakes.bot_api.webhook import Webhooks
 from tests.fakes.bot_api.wire import ApiError, Call, UploadedFile, dumps, json_reply, read_params
 
 
-class FakeBotApi(Updates, Callbacks, Messages, Documents, Profile, Faults, Webhooks):
+class FakeBotApi(Forum, Updates, Callbacks, Messages, Documents, Profile, Faults, Webhooks):
     """An in-process Bot API server: push updates in, read what the bot sent.
 
     Updates wait in a queue until a getUpdates offset confirms them, as in Telegram, and
@@ -61,6 +62,11 @@ class FakeBotApi(Updates, Callbacks, Messages, Documents, Profile, Faults, Webho
             "answercallbackquery": self._answer_callback_query,
             "senddocument": self._send_document,
             "sendchataction": self._true,
+            "createforumtopic": self._create_forum_topic,
+            "closeforumtopic": self._close_forum_topic,
+            "deleteforumtopic": self._delete_forum_topic,
+            "copymessage": self._copy_message,
+            "getchatmember": self._get_chat_member,
             # Harmless start-up calls a bot may make; accepting them keeps tests quiet.
             "setmydescription": self._true,
             "setmyshortdescription": self._true,
