@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 
 from bench import gen_accounts
 from bench.postgres import bench_schema, server_url
-from bot.domain.models import Upserted
+from bot.domain.models import FullSnapshot, Loaded, Upserted
 from bot.domain.periods import Period
 from bot.services.export import export_period
 from bot.services.importer import import_file
@@ -183,10 +183,13 @@ class TimedLoad:
         *,
         skipping: bool,
         done: Callable[[Upserted], None],
-    ) -> int:
+        snapshot: FullSnapshot | None = None,
+    ) -> Loaded:
         started = time.perf_counter()
         try:
-            return await self.inner.load_staged(stage, now, skipping=skipping, done=done)
+            return await self.inner.load_staged(
+                stage, now, skipping=skipping, done=done, snapshot=snapshot
+            )
         finally:
             self.seconds = time.perf_counter() - started
 

@@ -29,4 +29,3 @@ def upgrade() -> None:
         sa.Column("etag", sa.Text()),
         sa.Column("fetched_at", sa.Text(), nullable=False),
     )
-
