@@ -57,7 +57,7 @@ class RecipientRepository:
 
     async def window_days(self) -> list[tuple[int | None, int | None]]:
         """Each distinct (window_start, window_end) the meters have; None = the default."""
-        rows = await self.db.fetchall("SELECT DISTINCT window_start, window_end FROM meters")
+        rows = await self.db.fetchall("SELECT DISTINCT window_start, window_end FROM meters WHERE closed_at IS NULL")
         return [(row[0], row[1]) for row in rows]
 
     async def verification_due(self, first: date, last: date) -> list[tuple[int, date]]:
@@ -67,7 +67,7 @@ class RecipientRepository:
             "SELECT DISTINCT m.id, m.verified_until FROM meters AS m"
             " JOIN links AS l ON l.account_id = m.account_id"
             " JOIN chats AS c ON c.chat_id = l.chat_id"
-            " WHERE m.verified_until BETWEEN :first AND :last"
+            " WHERE m.verified_until BETWEEN :first AND :last AND m.closed_at IS NULL"
             " AND c.active = 1 AND c.remind_verification = 1"
             " AND NOT EXISTS (SELECT 1 FROM deliveries AS d"
             "  WHERE d.campaign = 'verification:' || m.id || ':' || m.verified_until"
@@ -98,7 +98,7 @@ class RecipientRepository:
             matching, rule_params = _rules_sql(rules)
             linked = (
                 "SELECT 1 FROM links AS l JOIN meters AS m ON m.account_id = l.account_id"
-                f" WHERE l.chat_id = c.chat_id AND ({matching})"
+                f" WHERE l.chat_id = c.chat_id AND m.closed_at IS NULL AND ({matching})"
             )
             params.update(rule_params)
         return f"{condition} AND EXISTS ({linked})", params
@@ -164,7 +164,7 @@ class RecipientRepository:
             " m.verified_until"
             " FROM chats AS c JOIN links AS l ON l.chat_id = c.chat_id"
             " JOIN accounts AS a ON a.id = l.account_id"
-            " JOIN meters AS m ON m.account_id = a.id"
+            " JOIN meters AS m ON m.account_id = a.id AND m.closed_at IS NULL"
             f" WHERE {self._chat_among}"
             f" AND c.active = 1 AND c.{REMINDER_FLAGS[kind]} = 1 AND ({condition})"
             " ORDER BY c.chat_id, l.linked_at, a.id, m.resource, m.serial",
@@ -197,7 +197,7 @@ class RecipientRepository:
             " m.window_start, m.window_end, l.linked_at"
             " FROM chats AS c JOIN links AS l ON l.chat_id = c.chat_id"
             " JOIN accounts AS a ON a.id = l.account_id"
-            " JOIN meters AS m ON m.account_id = a.id"
+            " JOIN meters AS m ON m.account_id = a.id AND m.closed_at IS NULL"
             f" WHERE {self._chat_among}"
             f" AND c.active = 1 AND c.{REMINDER_FLAGS[kind]} = 1 AND ({condition})"
             " ORDER BY c.chat_id, l.linked_at, a.id",
