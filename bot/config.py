@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     # conversations and per-chat order in Redis (SPEC §12); empty: in the database, one process
     redis_url: SecretStr | None = None  # may hold a password: never logged
     redis_prefix: str = "meterbot"  # every key starts with it: one Redis, several installations
+    # the billing system's accounts snapshot (SPEC §10): fetched daily at SYNC_TIME when set
+    billing_accounts_url: str | None = None
+    sync_time: time = time(3, 30)
+    sync_full: bool = True  # the daily snapshot is the whole truth: what it lacks is closed
+    # a full snapshot closing more than this share of the open accounts stops (--force)
+    sync_max_close_share: float = Field(0.10, ge=0, le=1)
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -92,7 +98,9 @@ class Settings(BaseSettings):
     def _lower_case(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("webhook_url", "webhook_secret", "redis_url", mode="before")
+    @field_validator(
+        "webhook_url", "webhook_secret", "redis_url", "billing_accounts_url", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -147,7 +155,14 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
 
-    @field_validator("reminder_time", mode="before")
+    @field_validator("billing_accounts_url")
+    @classmethod
+    def _snapshot_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/?#]+\S*", value):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("reminder_time", "sync_time", mode="before")
     @classmethod
     def _hh_mm(cls, value: object) -> object:
         if isinstance(value, str) and not re.fullmatch(r"\d{1,2}:\d{2}", value.strip()):

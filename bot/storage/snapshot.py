@@ -79,9 +79,10 @@ class SnapshotSourceRepository:
         self.db = db
 
     async def etag(self, url: str) -> str | None:
-        return await self.db.fetchval(
+        etag = await self.db.fetchval(
             "SELECT etag FROM snapshot_sources WHERE url = :url", {"url": url}
         )
+        return None if etag is None else str(etag)
 
     async def remember(self, url: str, etag: str | None, now: datetime) -> None:
         await self.db.execute(

@@ -9,3 +9,4 @@ notice-meter-replaced =
 submit-meter-replaced = Not saved: meter { $title } was replaced with a new one (as the billing centre reports). Its earlier readings are kept in the history. Open "Submit readings" again: the new meter is in the list now. If this is wrong, contact support: { $support }.
 submit-meter-closed = Not saved: meter { $title } is no longer in the billing centre's records. Its earlier readings are kept in the history. If this is wrong, contact support: { $support }.
 history-meter-closed = <b>{ $title }</b> (removed, readings kept)
+admin-sync-failed = ⚠️ The billing system's daily accounts snapshot was not loaded: { $reason }. Nothing was changed; check the file and run <code>python -m bot sync</code>.

@@ -18,11 +18,9 @@ from bot.services.importer.columns import (
     Phones,
     check_address,
     check_digits,
-    check_els,
-    check_gis_meter_number,
+    check_gis_columns,
     check_last_readings,
     check_not_future,
-    check_replaces,
     check_resource,
     check_serial,
     check_tariffs,
@@ -85,9 +83,7 @@ class RowCheck:
         check_not_future(last_date, self.latest_date, problems)
         verified_until = self.dates.check("verified_until", verified_text, problems)
         window_start, window_end = check_window(start_text, end_text, problems)
-        gis_meter_number = check_gis_meter_number(gis_text, problems)
-        els = check_els(els_text, problems)
-        replaces = check_replaces(replaces_text, serial, problems)
+        gis = check_gis_columns(gis_text, els_text, replaces_text, serial, problems)
         if problems:
             return RowError(line, "; ".join(problems))
         return (
@@ -104,9 +100,7 @@ class RowCheck:
             window_end,
             *last,
             last_date,
-            gis_meter_number,
-            els,
-            replaces,
+            *gis,
         )
 
 

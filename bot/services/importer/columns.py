@@ -291,3 +291,14 @@ def check_replaces(text: str, serial: str, problems: Problems) -> str | None:
     elif text and text == serial:
         problems.append(f'replaces names the meter itself ("{text}")')
     return text or None
+
+
+def check_gis_columns(
+    gis_text: str, els_text: str, replaces_text: str, serial: str, problems: Problems
+) -> tuple[str | None, str | None, str | None]:
+    """gis_meter_number, els and replaces (the columns issue 12 added), in that order."""
+    return (
+        check_gis_meter_number(gis_text, problems),
+        check_els(els_text, problems),
+        check_replaces(replaces_text, serial, problems),
+    )
