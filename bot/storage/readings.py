@@ -76,6 +76,13 @@ WHERE r.period = :period AND r.replaced_at IS NULL ORDER BY a.number, m.serial
 """
 EXPORT_CHUNK = 10_000  # rows per trip to the database thread
 
+# The `gis` export (SPEC §4, §10): the same readings, with what ГИС ЖКХ knows a meter by.
+_GIS_OF_PERIOD = """
+SELECT a.address, m.gis_meter_number, m.resource, r.t1, r.t2, r.t3, r.submitted_at
+FROM readings AS r JOIN meters AS m ON m.id = r.meter_id JOIN accounts AS a ON a.id = m.account_id
+WHERE r.period = :period AND r.replaced_at IS NULL ORDER BY a.number, m.serial
+"""
+
 
 @lru_cache(maxsize=1024)
 def _period(text: str) -> Period:
@@ -301,6 +308,15 @@ class ReadingRepository:
         A row's cells: account, serial, resource, period, t1, t2, t3, submitted_at as stored
         (see ``bot.domain.moments.to_db``), receipt."""
         async for rows in self.db.stream(_CURRENT_OF_PERIOD, {"period": str(period)}, chunk):
+            yield rows
+
+    async def gis_of_period(
+        self, period: Period, chunk: int = EXPORT_CHUNK
+    ) -> AsyncIterator[Sequence[Row]]:
+        """The current readings of the period for ГИС ЖКХ, in the export's order, a chunk at a
+        time: address, gis_meter_number (None when unknown), resource, t1, t2, t3,
+        submitted_at as stored."""
+        async for rows in self.db.stream(_GIS_OF_PERIOD, {"period": str(period)}, chunk):
             yield rows
 
     async def counts(self, period: Period) -> PeriodCounts:
