@@ -25,14 +25,7 @@ from bot.storage.db import Database, Executor, Row
 from bot.storage.dialect import POSTGRESQL, SQLITE, Dialect
 from bot.storage.import_stage import LOAD_COLUMNS, METER_FIELDS, ImportStage
 from bot.storage.link_ends import end_links
-from bot.storage.snapshot import (
-    COPIED_PAIRS,
-    COPIED_PAIRS_ADD,
-    COPIED_PAIRS_TABLE,
-    OPEN_ACCOUNTS,
-    STAGE_PAIRS,
-    close_absent,
-)
+from bot.storage.snapshot import COPIED_PAIRS_ADD, COPIED_PAIRS_TABLE, OPEN_ACCOUNTS, close_absent
 
 if TYPE_CHECKING:  # asyncpg is imported only where DATABASE_URL names PostgreSQL
     from bot.storage.postgres import PostgresDatabase
@@ -247,7 +240,7 @@ async def load_staged(
                 done(batch)
         closed = None
         if snapshot is not None:
-            closed = await close_absent(tx, STAGE_PAIRS, snapshot, open_before, now)
+            closed = await close_absent(tx, snapshot, open_before, now)
     return _summed(batches, closed)
 
 
@@ -340,7 +333,7 @@ async def load_copied(
                 done(batch)
         closed = None
         if snapshot is not None:
-            closed = await close_absent(tx, COPIED_PAIRS, snapshot, open_before, now)
+            closed = await close_absent(tx, snapshot, open_before, now)
     return _summed(batches, closed)
 
 
