@@ -58,6 +58,8 @@ async def _sync(
     def progress(done: int, total: int) -> None:
         click.echo(f"\r{done:,} / {total:,} rows", err=True, nl=done >= total)
 
+    shown = progress if sys.stderr.isatty() else None  # a log, or a refusal, stays clean
+
     async with database(settings) as db:
         service = SnapshotService(
             imports=import_repository(db),
@@ -68,10 +70,10 @@ async def _sync(
             max_close_share=settings.sync_max_close_share,
         )
         if file is not None:
-            return await service.from_file(file, full=full, force=force, progress=progress)
+            return await service.from_file(file, full=full, force=force, progress=shown)
         assert url is not None
         try:
-            return await service.from_url(url, full=full, force=force, progress=progress)
+            return await service.from_url(url, full=full, force=force, progress=shown)
         except SnapshotUnavailable as exc:
             refuse(f"{exc}; nothing was changed")
 
