@@ -28,7 +28,8 @@ def import_(file: Path, skip_invalid: bool) -> None:
     UTF-8, `,` or `;` separated, a header row, one row per meter. Required columns: account,
     phone (a Russian number), meter (the serial), resource (cold_water, hot_water,
     electricity, gas or heat); optional: address, tariffs, digits, last_t1..last_t3,
-    last_date, verified_until, window_start, window_end (see README, "File formats").
+    last_date, verified_until, window_start, window_end, gis_meter_number, els, replaces
+    (see README, "File formats").
     Every row is checked first; with any bad row nothing is imported, unless --skip-invalid.
     """
     import re
