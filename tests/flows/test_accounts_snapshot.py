@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.domain.periods import Period
 from bot.services.export import export_period
+from bot.services.gis_export import export_gis
 from bot.services.snapshot import SnapshotService, SyncOutcome
 from bot.snapshot_feed import HttpSnapshotFeed
 from bot.storage.chats import LinkRepository
@@ -136,6 +137,13 @@ async def test_a_full_snapshot_closes_an_account_and_replaces_a_meter(
     out = io.StringIO()
     await export_period(ReadingRepository(h.db), Period(2026, 11), out, h.app.settings.tz)
     assert f"{FLAT},{OLD_CW},cold_water,2026-11,110" in out.getvalue()
+    gis = io.StringIO()
+    await export_gis(
+        ReadingRepository(h.db), Period(2026, 11), h.app.settings.tz, out=gis, path=None
+    )
+    assert "ул. Мира, д. 1, кв. 5;G-100;Холодная вода;11.2026;110,0000000;;;20.11.2026" in (
+        gis.getvalue()
+    )
     assert old_receipt
 
     # the new meter starts from its own value: below it is refused, the old one's is no guide
