@@ -27,11 +27,12 @@ from bot.services.snapshot import SyncOutcome
 def sync(file: Path | None, url: str | None, full: bool, force: bool) -> None:
     """Load the accounts snapshot from FILE, --url or BILLING_ACCOUNTS_URL.
 
-    The file is an import file (SPEC §4). Without --full, accounts and meters are added and
-    updated as `import` does; with --full, accounts and meters absent from it are closed
-    (never deleted: readings stay; the closed accounts' chats are unlinked and told). A full
-    snapshot that would close more than SYNC_MAX_CLOSE_SHARE of the open accounts stops unless
-    --force. A URL is asked with the ETag of the last file loaded: unchanged, nothing is read.
+    The file is an import file (see `import --help`). Without --full, accounts and meters
+    are added and updated as `import` does; with --full, accounts and meters absent from it
+    are closed (never deleted: readings stay; the closed accounts' chats are unlinked and
+    told). A full snapshot that would close more than SYNC_MAX_CLOSE_SHARE of the open
+    accounts stops unless --force. A URL is asked with the ETag of the last file loaded:
+    unchanged, nothing is read.
     Any bad row refuses the whole file.
     """
     if file is not None and url is not None:

@@ -76,7 +76,10 @@ def import_(file: Path, skip_invalid: bool) -> None:
     type=click.Choice(["csv", "gis"]),
     default="csv",
     show_default=True,
-    help="csv: SPEC §4; gis: ГИС ЖКХ's «Импорт показаний ИПУ» sheet (.xlsx --output: a workbook).",
+    help=(
+        "csv: the columns below; gis: ГИС ЖКХ's «Импорт показаний ИПУ» sheet"
+        " (a workbook when --output ends in .xlsx)."
+    ),
 )
 def export(period: str, output: Path | None, form: str) -> None:
     """The readings accepted for PERIOD, as CSV, to stdout or --output.
