@@ -3,13 +3,14 @@ the admins; an unchanged file is only logged."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.clock import FrozenClock
+from bot.config import SettingsError, load_settings
 from bot.services.snapshot import (
     DailySync,
     Fetched,
@@ -74,3 +75,18 @@ async def test_an_unchanged_snapshot_is_only_logged(caplog: pytest.LogCaptureFix
     outcome = await daily(Feed(NotModified()), alerts).run()
     assert outcome is not None and outcome.not_modified
     assert alerts == [] and "unchanged (ETag)" in caplog.text
+
+
+def test_the_snapshot_settings_default_and_refuse_in_one_line() -> None:
+    base = {"bot_token": "123:abc", "database_url": "sqlite:///x.sqlite3", "_env_file": None}
+    settings = load_settings(**base)
+    assert settings.billing_accounts_url is None and settings.sync_time == time(3, 30)
+    assert settings.sync_full and settings.sync_max_close_share == 0.10
+    assert load_settings(billing_accounts_url=" ", **base).billing_accounts_url is None
+    for values, name in (
+        ({"billing_accounts_url": "ftp://billing/a.csv"}, "BILLING_ACCOUNTS_URL"),
+        ({"sync_time": "half past three"}, "SYNC_TIME"),
+        ({"sync_max_close_share": "1.5"}, "SYNC_MAX_CLOSE_SHARE"),
+    ):
+        with pytest.raises(SettingsError, match=f"^{name} is invalid"):
+            load_settings(**values, **base)
