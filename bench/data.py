@@ -44,7 +44,7 @@ from zoneinfo import ZoneInfo
 from bench import gen_accounts
 from bench.postgres import bench_schema, server_url
 from bot.charts import ChartText, progress_png
-from bot.domain.models import Upserted
+from bot.domain.models import FullSnapshot, Loaded, Upserted
 from bot.domain.periods import Period
 from bot.domain.windows import SubmissionWindow
 from bot.services.export import export_period
@@ -190,10 +190,13 @@ class TimedLoad:
         *,
         skipping: bool,
         done: Callable[[Upserted], None],
-    ) -> int:
+        snapshot: FullSnapshot | None = None,
+    ) -> Loaded:
         started = time.perf_counter()
         try:
-            return await self.inner.load_staged(stage, now, skipping=skipping, done=done)
+            return await self.inner.load_staged(
+                stage, now, skipping=skipping, done=done, snapshot=snapshot
+            )
         finally:
             self.seconds = time.perf_counter() - started
 

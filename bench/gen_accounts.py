@@ -19,6 +19,7 @@ from pathlib import Path
 from bot.services.importer import COLUMNS
 
 HEADER = COLUMNS  # the import format of SPEC §4, in its order
+ELS_LETTERS = ("АБ", "ВГ", "МО", "ЕК", "НР")
 TOWNS = (
     "Балашиха",
     "Подольск",
@@ -127,6 +128,9 @@ def write(out: Path, accounts: int, seed: int, separator: str) -> int:
             if rng.random() < 0.9:
                 address += f", кв. {rng.randrange(1, 300)}"
             tel = phone(rng)
+            # ГИС ЖКХ's identifiers (SPEC §4), derived from the index: the other cells keep
+            # the values earlier versions of this file wrote
+            els = f"{10 + index % 90}{ELS_LETTERS[index % len(ELS_LETTERS)]}{index % 10**6:06d}"
             has_last = rng.random() < 0.85
             last_day = rng.choice(LAST_DAYS).isoformat()
             serials: set[str] = set()
@@ -154,6 +158,9 @@ def write(out: Path, accounts: int, seed: int, separator: str) -> int:
                         last_day if has_last else "",
                         verified.isoformat(),
                         *own_window,
+                        f"{index:08d}{len(serials):02d}",  # gis_meter_number
+                        els,
+                        "",  # replaces
                     )
                 )
                 written += 1

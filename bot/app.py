@@ -10,6 +10,7 @@ process that runs them (bot/run.py, the command line, the tests) and for `close`
 from __future__ import annotations
 
 import gc
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
@@ -45,14 +46,18 @@ from bot.services.linking import LinkingService
 from bot.services.notices import NoticeService
 from bot.services.owners import DeliveryOwner
 from bot.services.reminders import ReminderService
+from bot.services.snapshot import DailySync, SnapshotService
 from bot.services.submissions import SubmissionService
 from bot.sms.base import SmsSender
 from bot.sms.console import ConsoleSmsSender
 from bot.sms.smsru import SmsRuSender
+from bot.snapshot_feed import HttpSnapshotFeed
 from bot.storage.campaigns import KINDS as CAMPAIGN_KINDS
 from bot.storage.campaigns import STATUSES as DELIVERY_STATES
 from bot.storage.db import Database
 from bot.storage.engines import open_database
+from bot.storage.imports import import_repository
+from bot.storage.snapshot import SnapshotSourceRepository
 from bot.uploads import TypedUploadSession
 
 # SIGTERM stops the process within 10 s (SPEC §9); the dispatcher's drain of the updates in
@@ -125,13 +130,10 @@ async def build_app(
     activity = ChatActivityMiddleware(storage.chats)
     # on PostgreSQL, which processes are alive is asked of the server (a lock per process)
     owner = await open_owner(settings.database_url, None) if settings.on_postgres else None
-    delivery = build_delivery(settings, clock, bot, core, storage, activity, background, owner)
-    alerts = AdminAlerts(
-        bot,
-        core,
-        locales,
-        admin_ids=sorted(settings.admin_ids),
-        default_locale=settings.default_locale,
+    alerts = create_alerts(settings, bot, core, locales)
+    sync = daily_sync(settings, clock, storage, alerts)
+    delivery = build_delivery(
+        settings, clock, bot, core, storage, activity, background, owner, sync
     )
     desk = AppealDeskMessages(bot, core, settings.operator_chat_id, settings.default_locale)
     services = build_services(
@@ -272,6 +274,7 @@ def build_delivery(
     activity: ChatActivityMiddleware,
     background: Background,
     owner: DeliveryOwner | None = None,
+    sync: Callable[[], Awaitable[object]] | None = None,
 ) -> Delivery:
     locale, support = settings.default_locale, settings.support_contact
     sender = Sender(
@@ -318,8 +321,42 @@ def build_delivery(
         reminder_time=settings.reminder_time,
         tz=settings.tz,
         lease=lease_for(settings.database_url, settings.redis, settings.redis_prefix),
+        daily_sync=sync,
+        sync_time=settings.sync_time,
     )
     return Delivery(sender, reminders, broadcasts, notices, jobs)
+
+
+def create_alerts(
+    settings: Settings, bot: Bot, core: RenderCachingCore, locales: ChatLocaleManager
+) -> AdminAlerts:
+    return AdminAlerts(
+        bot,
+        core,
+        locales,
+        admin_ids=sorted(settings.admin_ids),
+        default_locale=settings.default_locale,
+    )
+
+
+def daily_sync(
+    settings: Settings, clock: Clock, storage: Storage, alerts: AdminAlerts
+) -> Callable[[], Awaitable[object]] | None:
+    """The daily accounts snapshot from BILLING_ACCOUNTS_URL (SPEC §10), when it is set."""
+    if settings.billing_accounts_url is None:
+        return None
+    service = SnapshotService(
+        imports=import_repository(storage.db),
+        sources=SnapshotSourceRepository(storage.db),
+        feed=HttpSnapshotFeed(),
+        clock=clock,
+        account_pattern=settings.account_number_pattern,
+        max_close_share=settings.sync_max_close_share,
+    )
+    job = DailySync(
+        service, settings.billing_accounts_url, full=settings.sync_full, alert_admins=alerts.warn
+    )
+    return job.run
 
 
 def settle_heap() -> None:

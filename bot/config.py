@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     # appeals (SPEC §11): the operators' forum supergroup; empty turns appeals off
     operator_chat_id: int | None = None
     appeal_sla_hours: float = Field(24, gt=0, le=24 * 365)
+    # the billing system's accounts snapshot (SPEC §10): fetched daily at SYNC_TIME when set
+    billing_accounts_url: str | None = None
+    sync_time: time = time(3, 30)
+    sync_full: bool = True  # the daily snapshot is the whole truth: what it lacks is closed
+    # a full snapshot closing more than this share of the open accounts stops (--force)
+    sync_max_close_share: float = Field(0.10, ge=0, le=1)
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -96,7 +102,12 @@ class Settings(BaseSettings):
         return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator(
-        "webhook_url", "webhook_secret", "redis_url", "operator_chat_id", mode="before"
+        "webhook_url",
+        "webhook_secret",
+        "redis_url",
+        "operator_chat_id",
+        "billing_accounts_url",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -159,7 +170,14 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
 
-    @field_validator("reminder_time", mode="before")
+    @field_validator("billing_accounts_url")
+    @classmethod
+    def _snapshot_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/?#]+\S*", value):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("reminder_time", "sync_time", mode="before")
     @classmethod
     def _hh_mm(cls, value: object) -> object:
         if isinstance(value, str) and not re.fullmatch(r"\d{1,2}:\d{2}", value.strip()):

@@ -110,6 +110,7 @@ NOTICES_JOB_ID = "notices"
 NOTICES_EVERY_SECONDS = 45
 APPEALS_JOB_ID = "appeals"
 APPEALS_EVERY_SECONDS = 60  # appeals waiting for the operators' chat; overdue ones raised
+SYNC_JOB_ID = "accounts-sync"
 
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
 
@@ -140,6 +141,8 @@ class DeliveryJobs:
         tz: tzinfo,
         lease: Lease | None = None,
         allow_sending: Callable[[], None] = lambda: None,
+        daily_sync: Callable[[], Awaitable[object]] | None = None,
+        sync_time: time = time(3, 30),
     ) -> None:
         self.reminders = reminders
         self.broadcasts = broadcasts
@@ -151,6 +154,8 @@ class DeliveryJobs:
         self.spawn = spawn
         self.clock = clock
         self.scheduler = ReminderScheduler(reminder_time, tz, self._job, self._resume)
+        self.daily_sync = daily_sync  # the accounts snapshot from BILLING_ACCOUNTS_URL
+        self.sync_trigger = reminder_trigger(sync_time, tz)
         self.leadership = Leadership(
             lease or LocalLease(), on_elected=self._elected, on_deposed=self._deposed
         )
@@ -208,6 +213,30 @@ class DeliveryJobs:
             replace_existing=True,
         )
 
+    async def _sync(self) -> None:
+        if self.leading and self.daily_sync is not None:
+            self.spawn(_logged(self._sync_then_notices(), "accounts sync"))
+
+    async def _sync_then_notices(self) -> None:
+        assert self.daily_sync is not None
+        await self.daily_sync()
+        await self.notices.send_pending()  # closed accounts and replaced meters told at once
+
+    def _add_sync_job(self) -> None:
+        """The accounts snapshot, daily at SYNC_TIME (only with BILLING_ACCOUNTS_URL)."""
+        if self.daily_sync is None:
+            return
+        self.scheduler.scheduler.add_job(
+            self._sync,
+            self.sync_trigger,
+            id=SYNC_JOB_ID,
+            name="accounts snapshot",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3600,
+            replace_existing=True,
+        )
+
     def _hold_back(self) -> None:
         self.stop_sending()
         self._held_back = True
@@ -232,6 +261,7 @@ class DeliveryJobs:
         self.scheduler.start()
         self._add_notices_job()
         self._add_appeals_job()
+        self._add_sync_job()
         if self.leadership.lease.shared:
             # an announcement launched here before the lead is ours waits for the leader
             self._hold_back()

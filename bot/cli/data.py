@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ from bot.config import Settings
 from bot.english import counted
 
 if TYPE_CHECKING:
+    from bot.domain.periods import Period
     from bot.services.export import Stats
     from bot.services.progress import ReadingProgress
 
@@ -28,7 +30,8 @@ def import_(file: Path, skip_invalid: bool) -> None:
     UTF-8, `,` or `;` separated, a header row, one row per meter. Required columns: account,
     phone (a Russian number), meter (the serial), resource (cold_water, hot_water,
     electricity, gas or heat); optional: address, tariffs, digits, last_t1..last_t3,
-    last_date, verified_until, window_start, window_end (see README, "File formats").
+    last_date, verified_until, window_start, window_end, gis_meter_number, els, replaces
+    (see README, "File formats").
     Every row is checked first; with any bad row nothing is imported, unless --skip-invalid.
     """
     import re
@@ -69,11 +72,24 @@ def import_(file: Path, skip_invalid: bool) -> None:
 @cli.command()
 @click.option("--period", required=True, help="YYYY-MM")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write.")
-def export(period: str, output: Path | None) -> None:
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice(["csv", "gis"]),
+    default="csv",
+    show_default=True,
+    help=(
+        "csv: the columns below; gis: ГИС ЖКХ's «Импорт показаний ИПУ» sheet"
+        " (a workbook when --output ends in .xlsx)."
+    ),
+)
+def export(period: str, output: Path | None, form: str) -> None:
     """The readings accepted for PERIOD, as CSV, to stdout or --output.
 
     Columns: account, meter, resource, period, t1, t2, t3, submitted_at, receipt; one row per
-    meter with a reading for the period (its latest).
+    meter with a reading for the period (its latest). With --format gis: the columns of ГИС
+    ЖКХ's «Импорт показаний ИПУ» sheet (template 13.1.3.1), as a workbook when --output ends
+    in .xlsx, else `;`-separated CSV; meters without gis_meter_number are left out and counted.
     """
     from bot.domain.periods import Period
     from bot.services.export import export_period
@@ -86,6 +102,9 @@ def export(period: str, output: Path | None) -> None:
 
     if output is not None and not output.parent.is_dir():
         refuse(f"cannot write {output}: the folder {output.parent} does not exist")
+    if form == "gis":
+        _export_gis(wanted, output)
+        return
 
     async def main(settings: Settings) -> int:
         async with database(settings) as db:
@@ -101,6 +120,36 @@ def export(period: str, output: Path | None) -> None:
     except OSError as exc:  # the output file: no permission, a full disk
         refuse(f"cannot write {output or 'the output'}: {exc.strerror or exc}")
     click.echo(f"{counted(rows, 'reading')} exported for {wanted}", err=True)
+
+
+def _export_gis(period: Period, output: Path | None) -> None:
+    from bot.services.gis_export import TEMPLATE_VERSION, GisExport, export_gis
+    from bot.storage.readings import ReadingRepository
+
+    if output is not None and output.suffix.lower() == ".xlsx" and not find_spec("openpyxl"):
+        refuse("a .xlsx output needs openpyxl (pip install openpyxl); or write CSV")
+
+    async def main(settings: Settings) -> GisExport:
+        async with database(settings) as db:
+            readings = ReadingRepository(db)
+            return await export_gis(readings, period, settings.tz, out=sys.stdout, path=output)
+
+    settings = offline(database_must_exist=True)
+    try:
+        done = asyncio.run(main(settings))
+    except OSError as exc:
+        refuse(f"cannot write {output or 'the output'}: {exc.strerror or exc}")
+    click.echo(
+        f"{counted(done.rows, 'reading')} exported for {period} in the ГИС ЖКХ layout"
+        f" (template {TEMPLATE_VERSION})",
+        err=True,
+    )
+    if done.skipped:
+        click.echo(
+            f"{counted(done.skipped, 'reading')} left out: the meter has no gis_meter_number"
+            " (add it to the import file)",
+            err=True,
+        )
 
 
 @cli.command()

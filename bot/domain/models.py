@@ -27,6 +27,7 @@ class Account:
     number: str
     phone: str
     address: str | None
+    els: str | None = None  # единый лицевой счёт in ГИС ЖКХ, when the import gave it
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,8 @@ class Meter:
     window_end: int | None
     last: LastReading | None  # newest of the imported reading and the bot's submissions
     submitted_period: str | None = None  # period of the newest current submission, if any
+    gis_meter_number: str | None = None  # «Номер ПУ в ГИС ЖКХ», when the import gave it
+    closed: bool = False  # replaced, or absent from a full snapshot: kept for its history
 
     @property
     def serial_tail(self) -> str:
@@ -126,6 +129,15 @@ class MeterGone(LookupError):
     """The meter was removed from the database while the resident was typing."""
 
 
+class MeterClosed(LookupError):
+    """The meter was closed while the resident was typing: replaced by another (``replaced``)
+    or no longer in the billing system's snapshot."""
+
+    def __init__(self, meter_id: int, *, replaced: bool) -> None:
+        super().__init__(meter_id)
+        self.replaced = replaced
+
+
 class ChatNotLinked(LookupError):
     """The chat is not (or no longer) linked to the account the reading is for."""
 
@@ -145,3 +157,38 @@ class Upserted:
     accounts_changed: int
     meters_created: int
     meters_changed: int
+    meters_replaced: int = 0  # closed by a row's `replaces`
+    links_ended: int = 0  # by a changed phone, each with a notice to its chat
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What loading an import's stage did beyond its upserts: links a changed phone ended,
+    meters a `replaces` closed, and (a full snapshot) accounts and meters closed as absent and
+    the links their closing ended. Each link ended queued a notice to its chat."""
+
+    links_ended: int = 0
+    meters_replaced: int = 0
+    accounts_closed: int = 0
+    meters_closed: int = 0
+    links_closed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FullSnapshot:
+    """A load whose file is the whole truth (`sync --full`): what it lacks is closed, unless
+    that is more than ``max_close_share`` of the open accounts and not ``force``d."""
+
+    max_close_share: float
+    force: bool = False
+
+
+class SnapshotTooSmall(Exception):
+    """A full snapshot would close more than the allowed share of the open accounts: most
+    likely a truncated file. Nothing was written."""
+
+    def __init__(self, closing: int, open_accounts: int, share: float) -> None:
+        super().__init__(closing, open_accounts, share)
+        self.closing = closing
+        self.open_accounts = open_accounts
+        self.share = share

@@ -23,7 +23,8 @@ MESSAGE_LIMIT = 3800  # below Telegram's 4096, leaving room for markup
 
 def _block(i18n: I18nContext, item: MeterHistory, settings: Settings) -> str:
     meter = item.meter
-    lines = [i18n.get("history-meter", title=meter_title(i18n, meter.resource, meter.serial))]
+    key = "history-meter-closed" if meter.closed else "history-meter"
+    lines = [i18n.get(key, title=meter_title(i18n, meter.resource, meter.serial))]
     if not item.readings:
         lines.append(i18n.get("history-empty-meter"))
     for reading in item.readings:

@@ -5,6 +5,7 @@ Which notices are pending and when they go is bot/services/notices.py.
 
 from __future__ import annotations
 
+import html
 import logging
 
 from aiogram import Bot
@@ -21,7 +22,11 @@ from bot.domain.campaigns import Notice
 log = logging.getLogger(__name__)
 
 # each kind of notice and the message that says it
-TEXTS = {"phone-changed": "notice-phone-changed"}
+TEXTS = {
+    "phone-changed": "notice-phone-changed",
+    "account-closed": "notice-account-closed",
+    "meter-replaced": "notice-meter-replaced",
+}
 
 
 class NoticeMessages:
@@ -38,7 +43,9 @@ class NoticeMessages:
         if key is None:
             return None
         locale = notice.locale or self.default_locale
-        return self.core.get(key, locale, support=self.support_contact, **notice.args)
+        # the args come from the billing system's file (a serial may hold any character)
+        args = {k: html.escape(v) if isinstance(v, str) else v for k, v in notice.args.items()}
+        return self.core.get(key, locale, support=self.support_contact, **args)
 
     async def deliver(self, notice: Notice) -> str | None:
         """'sent', 'blocked' or 'failed'; None: try again at the next run."""

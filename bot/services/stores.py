@@ -19,7 +19,9 @@ from bot.domain.models import (
     Account,
     Chat,
     ExportRow,
+    FullSnapshot,
     LastReading,
+    Loaded,
     Meter,
     PeriodCounts,
     RecentReading,
@@ -44,7 +46,7 @@ class AccountStore(Protocol):
 
 class MeterStore(Protocol):
     async def get(self, meter_id: int) -> Meter | None: ...
-    async def of_account(self, account_id: int) -> list[Meter]: ...
+    async def of_account(self, account_id: int, *, with_closed: bool = False) -> list[Meter]: ...
 
 
 class ChatStore(Protocol):
@@ -271,7 +273,9 @@ class ImportStore(Protocol[StageT]):
         *,
         skipping: bool,
         done: Callable[[Upserted], None],
-    ) -> int:
+        snapshot: FullSnapshot | None = None,
+    ) -> Loaded:
         """Upsert every staged row in one transaction, calling ``done`` after each batch;
-        the links the import ended (a changed phone)."""
+        links a changed phone ended, meters replaced, and with ``snapshot`` what it closed
+        (or SnapshotTooSmall, nothing written)."""
         ...

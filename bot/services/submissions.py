@@ -18,6 +18,7 @@ from bot.domain.models import (
     ChatNotLinked,
     LastReading,
     Meter,
+    MeterClosed,
     MeterGone,
     RecentReading,
     RequestKeyTaken,
@@ -103,7 +104,15 @@ class NotAllowed:
     """The chat is no longer linked to the account, or the meter is gone."""
 
 
-SubmitOutcome = Submitted | WindowClosed | NotAllowed
+@dataclass(frozen=True, slots=True)
+class MeterRetired:
+    """The meter was closed while the resident was typing: replaced by a new one (``replaced``),
+    or no longer in the billing system's accounts. Nothing was saved."""
+
+    replaced: bool
+
+
+SubmitOutcome = Submitted | WindowClosed | NotAllowed | MeterRetired
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +171,7 @@ class SubmissionService:
     async def meter_of(self, chat_id: int, account_id: int, meter_id: int) -> Meter | None:
         """The meter, if it belongs to that account and the chat is linked to it."""
         meter = await self.meters.get(meter_id)
-        if meter is None or meter.account_id != account_id:
+        if meter is None or meter.account_id != account_id or meter.closed:
             return None
         return meter if await self.links.is_linked(chat_id, account_id) else None
 
@@ -283,6 +292,8 @@ class SubmissionService:
                 request_key=request_key,
                 linked_account_id=task.account_id,
             )
+        except MeterClosed as closed:
+            return MeterRetired(replaced=closed.replaced)
         except (ChatNotLinked, MeterGone, RequestKeyTaken):
             return NotAllowed()
         if not saved.duplicate:
@@ -294,12 +305,13 @@ class SubmissionService:
         return await self.readings.by_request_key(request_key, chat_id=chat_id)
 
     async def history(self, account_id: int, periods: int = 12) -> list[MeterHistory]:
-        meters = in_flat_order(await self.meters.of_account(account_id))
+        """Each meter's readings; a closed (replaced) meter's too while it has any."""
+        meters = in_flat_order(await self.meters.of_account(account_id, with_closed=True))
         readings = await self.readings.history(account_id, periods)
         by_meter: dict[int, list[StoredReading]] = {m.id: [] for m in meters}
         for reading in readings:
             by_meter.setdefault(reading.meter_id, []).append(reading)
-        return [MeterHistory(m, by_meter[m.id]) for m in meters]
+        return [MeterHistory(m, by_meter[m.id]) for m in meters if not m.closed or by_meter[m.id]]
 
 
 def _monthly_consumptions(readings: Sequence[RecentReading], zone: int) -> list[float]:

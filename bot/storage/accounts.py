@@ -12,6 +12,7 @@ from bot.storage.db import Database
 _METERS_WITH_LAST = """
 SELECT m.id, m.account_id, m.serial, m.resource, m.tariffs, m.digits, m.verified_until,
        m.window_start, m.window_end, m.last_t1, m.last_t2, m.last_t3, m.last_date,
+       m.gis_meter_number, m.closed_at,
        r.t1 AS r_t1, r.t2 AS r_t2, r.t3 AS r_t3, r.submitted_at AS r_at, r.period AS r_period
 FROM meters AS m
 LEFT JOIN readings AS r ON r.id = (
@@ -22,8 +23,19 @@ LEFT JOIN readings AS r ON r.id = (
 """
 
 
+# Closed accounts (absent from a full snapshot) are kept for their readings, but nobody links
+# to them any more; their links ended when they closed.
+_ACCOUNT = "SELECT id, number, phone, address, els FROM accounts"
+
+
 def _account(row: Any) -> Account:
-    return Account(id=row["id"], number=row["number"], phone=row["phone"], address=row["address"])
+    return Account(
+        id=row["id"],
+        number=row["number"],
+        phone=row["phone"],
+        address=row["address"],
+        els=row["els"],
+    )
 
 
 class AccountRepository:
@@ -32,28 +44,26 @@ class AccountRepository:
 
     async def by_number(self, number: str) -> Account | None:
         row = await self.db.fetchone(
-            "SELECT id, number, phone, address FROM accounts WHERE number = :number",
+            f"{_ACCOUNT} WHERE number = :number AND closed_at IS NULL",
             {"number": number},
         )
         return None if row is None else _account(row)
 
     async def get(self, account_id: int) -> Account | None:
-        row = await self.db.fetchone(
-            "SELECT id, number, phone, address FROM accounts WHERE id = :id", {"id": account_id}
-        )
+        row = await self.db.fetchone(f"{_ACCOUNT} WHERE id = :id", {"id": account_id})
         return None if row is None else _account(row)
 
     async def current_of_chat(self, chat_id: int) -> Account | None:
         """The chat's current account, in one query (the menu asks for it on every walk)."""
         row = await self.db.fetchone(
-            "SELECT a.id, a.number, a.phone, a.address FROM chats AS c"
+            "SELECT a.id, a.number, a.phone, a.address, a.els FROM chats AS c"
             " JOIN accounts AS a ON a.id = c.current_account_id WHERE c.chat_id = :chat_id",
             {"chat_id": chat_id},
         )
         return None if row is None else _account(row)
 
     async def count(self) -> int:
-        return int(await self.db.fetchval("SELECT count(*) FROM accounts"))
+        return int(await self.db.fetchval("SELECT count(*) FROM accounts WHERE closed_at IS NULL"))
 
 
 class MeterRepository:
@@ -92,11 +102,17 @@ class MeterRepository:
             window_end=row["window_end"],
             last=last,
             submitted_period=row["r_period"],
+            gis_meter_number=row["gis_meter_number"],
+            closed=row["closed_at"] is not None,
         )
 
-    async def of_account(self, account_id: int) -> list[Meter]:
+    async def of_account(self, account_id: int, *, with_closed: bool = False) -> list[Meter]:
+        """The account's meters a resident reads; ``with_closed``: the replaced and closed ones
+        too (their readings stay in the history)."""
+        open_only = "" if with_closed else " AND m.closed_at IS NULL"
         rows = await self.db.fetchall(
-            _METERS_WITH_LAST + " WHERE m.account_id = :account_id ORDER BY m.resource, m.serial",
+            _METERS_WITH_LAST
+            + f" WHERE m.account_id = :account_id{open_only} ORDER BY m.resource, m.serial",
             {"account_id": account_id},
         )
         return [self._meter(row) for row in rows]
@@ -106,4 +122,4 @@ class MeterRepository:
         return None if row is None else self._meter(row)
 
     async def count(self) -> int:
-        return int(await self.db.fetchval("SELECT count(*) FROM meters"))
+        return int(await self.db.fetchval("SELECT count(*) FROM meters WHERE closed_at IS NULL"))

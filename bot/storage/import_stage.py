@@ -40,16 +40,27 @@ METER_FIELDS = (
     "last_t2",
     "last_t3",
     "last_date",
+    "gis_meter_number",
 )
 # A staged row: ImportRow's fields, then True on the first row of its account in the file.
-STAGE_COLUMNS = ("line", "number", "phone", "address", "serial", *METER_FIELDS, "first")
+STAGE_COLUMNS = (
+    "line",
+    "number",
+    "phone",
+    "address",
+    "serial",
+    *METER_FIELDS,
+    "els",
+    "replaces",
+    "first",
+)
 STAGE_TABLE = f"CREATE TABLE rows ({', '.join(STAGE_COLUMNS)})"
 STAGE_ROW = f"INSERT INTO rows VALUES ({', '.join('?' * len(STAGE_COLUMNS))})"
 STAGE_SKIP = "CREATE TABLE skip (line INTEGER PRIMARY KEY)"
 
 # The rows a load writes (the lines in `skip` left out), by rowid: the row's rowid first, then
 # LOAD_COLUMNS' values.
-LOAD_COLUMNS = ("number", "phone", "address", "serial", *METER_FIELDS, "first")
+LOAD_COLUMNS = STAGE_COLUMNS[1:]
 _TO_LOAD = (
     f"SELECT rowid, {', '.join(LOAD_COLUMNS)} FROM rows WHERE rowid BETWEEN ? AND ?"
     " AND line NOT IN (SELECT line FROM skip) ORDER BY rowid"

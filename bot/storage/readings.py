@@ -12,6 +12,7 @@ from bot.domain.models import (
     ChatNotLinked,
     ExportRow,
     LastReading,
+    MeterClosed,
     MeterGone,
     PeriodCounts,
     RecentReading,
@@ -40,7 +41,9 @@ _LINKED = """(CAST(:account_id AS BIGINT) IS NULL
 _CHECKS = f"""
 SELECT {_LINKED} AS linked,
     (SELECT id FROM readings WHERE request_key = :request_key) AS saved_id,
-    EXISTS (SELECT 1 FROM readings WHERE meter_id = :meter_id AND period = :period) AS replaces
+    EXISTS (SELECT 1 FROM readings WHERE meter_id = :meter_id AND period = :period) AS replaces,
+    (SELECT closed_at IS NOT NULL FROM meters WHERE id = :meter_id) AS closed,
+    (SELECT replaced_by IS NOT NULL FROM meters WHERE id = :meter_id) AS replaced
 """
 _SAVED_BEFORE = f"""
 SELECT {_READING_COLUMNS}, r.chat_id IS NOT DISTINCT FROM CAST(:chat_id AS BIGINT) AS own
@@ -73,6 +76,13 @@ WHERE r.period = :period AND r.replaced_at IS NULL ORDER BY a.number, m.serial
 """
 EXPORT_CHUNK = 10_000  # rows per trip to the database thread
 READ_BY_CHUNK = 50_000  # meter ids per query of the /stats chart's count (meters_read_by)
+
+# The `gis` export (SPEC §4, §10): the same readings, with what ГИС ЖКХ knows a meter by.
+_GIS_OF_PERIOD = """
+SELECT a.address, m.gis_meter_number, m.resource, r.t1, r.t2, r.t3, r.submitted_at
+FROM readings AS r JOIN meters AS m ON m.id = r.meter_id JOIN accounts AS a ON a.id = m.account_id
+WHERE r.period = :period AND r.replaced_at IS NULL ORDER BY a.number, m.serial
+"""
 
 
 @lru_cache(maxsize=1024)
@@ -183,9 +193,10 @@ class ReadingRepository:
 
         With `linked_account_id`, only while the chat is linked to that account (else
         ChatNotLinked, even for a key saved before); a key another chat saved is never
-        answered with that chat's reading (RequestKeyTaken). The checks, the replaced mark
-        and the new row are one write transaction, so a second Confirm or an unlink cannot
-        come between them.
+        answered with that chat's reading (RequestKeyTaken); a meter closed meanwhile
+        (replaced, or absent from a full snapshot) takes no new reading (MeterClosed). The
+        checks, the replaced mark and the new row are one write transaction, so a second
+        Confirm or an unlink cannot come between them.
         """
         t1, t2, t3 = (*values, None, None, None)[:3]
         stamp = to_db(at)
@@ -209,6 +220,8 @@ class ReadingRepository:
                 raise ChatNotLinked(chat_id, linked_account_id)
             if checks["saved_id"] is not None:
                 return await _saved_before(tx, checks["saved_id"], chat_id)
+            if checks["closed"]:  # replaced, or gone from the billing system's snapshot
+                raise MeterClosed(meter_id, replaced=bool(checks["replaced"]))
             if checks["replaces"]:
                 await tx.execute(_MARK_REPLACED, params)
             reading_id, receipt = await _insert(tx, params, meter_id, period)
@@ -298,13 +311,22 @@ class ReadingRepository:
         async for rows in self.db.stream(_CURRENT_OF_PERIOD, {"period": str(period)}, chunk):
             yield rows
 
+    async def gis_of_period(
+        self, period: Period, chunk: int = EXPORT_CHUNK
+    ) -> AsyncIterator[Sequence[Row]]:
+        """The current readings of the period for ГИС ЖКХ, in the export's order, a chunk at a
+        time: address, gis_meter_number (None when unknown), resource, t1, t2, t3,
+        submitted_at as stored."""
+        async for rows in self.db.stream(_GIS_OF_PERIOD, {"period": str(period)}, chunk):
+            yield rows
+
     async def counts(self, period: Period) -> PeriodCounts:
         row = await self.db.fetchone(
             "SELECT"
             " (SELECT count(DISTINCT chat_id) FROM links) AS linked_chats,"
-            " (SELECT count(*) FROM accounts) AS accounts,"
+            " (SELECT count(*) FROM accounts WHERE closed_at IS NULL) AS accounts,"
             " (SELECT count(DISTINCT account_id) FROM links) AS linked_accounts,"
-            " (SELECT count(*) FROM meters) AS meters,"
+            " (SELECT count(*) FROM meters WHERE closed_at IS NULL) AS meters,"
             " (SELECT count(*) FROM readings WHERE period = :p AND replaced_at IS NULL)"
             "   AS meters_with_reading,"
             " (SELECT count(*) FROM readings WHERE period = :p) AS submissions,"

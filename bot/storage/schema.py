@@ -62,6 +62,9 @@ accounts = Table(
     Column("phone", Text, nullable=False),
     Column("address", Text),
     Column("updated_at", Text, nullable=False),
+    Column("els", Text),  # единый лицевой счёт in ГИС ЖКХ, when the billing system gives it
+    # closed by a full accounts snapshot that no longer lists it: never deleted (readings stay)
+    Column("closed_at", Text),
     *_glob("phone", "+[0-9]*", r"^\+[0-9]"),
 )
 
@@ -82,6 +85,12 @@ meters = Table(
     Column("last_t2", Big),
     Column("last_t3", Big),
     Column("last_date", Text),
+    Column("gis_meter_number", Text),  # «Номер ПУ в ГИС ЖКХ», when known
+    # closed: replaced by another meter, or absent from a full snapshot; its readings stay
+    Column("closed_at", Text),
+    # the meter of the same account that replaced this one (no foreign key: meters are never
+    # deleted, and SQLite cannot add one to a table in place)
+    Column("replaced_by", Id),
     UniqueConstraint("account_id", "serial"),
     CheckConstraint("resource IN ('cold_water', 'hot_water', 'electricity', 'gas', 'heat')"),
     CheckConstraint("tariffs BETWEEN 1 AND 3"),
@@ -300,6 +309,16 @@ Index(
     **_partial("sent_at IS NULL"),
 )
 Index("notices_chat", notices.c.chat_id)
+
+# The accounts snapshot fetched from BILLING_ACCOUNTS_URL: its ETag, so an unchanged file is not
+# read again (SPEC §10).
+snapshot_sources = Table(
+    "snapshot_sources",
+    metadata,
+    Column("url", Text, primary_key=True),
+    Column("etag", Text),
+    Column("fetched_at", Text, nullable=False),
+)
 
 # Groups, supergroups and channels the bot told, once, that it works in private chats only.
 private_only_notices = Table(

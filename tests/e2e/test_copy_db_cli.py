@@ -15,6 +15,7 @@ from bot.storage.copy import TABLES
 from bot.storage.engines import opened
 from bot.storage.imports import ImportRepository
 from bot.storage.instance_lock import hold_instance_lock
+from bot.storage.schema_version import HEAD
 from tests.e2e.processes import closed_port, lines
 from tests.e2e.test_cli_refusals import EXAMPLE, process
 
@@ -41,7 +42,7 @@ async def test_a_copy_prints_the_comparison_then_one_line(tmp_path: Path, source
     assert len(out) == TABLE_LINES + 1
     # the target's schema created, logged; no progress line for tables this small
     assert [line.split(" ", 3)[-1] for line in lines(done.stderr)] == [
-        "bot.storage.schema_version: creating the database schema (revision 0001)"
+        f"bot.storage.schema_version: creating the database schema (revision {HEAD})"
     ]
     assert out[0].split()[:3] == ["table", "rows", "rows"]
     accounts = next(line for line in out if line.startswith("accounts "))

@@ -201,7 +201,15 @@ async def test_a_changed_phone_updates_exactly_that_account(db: Database, tmp_pa
 
     assert counts(report) == (0, 1, 1, 0, 0, 3)
     after = await table(db, "accounts")
-    assert after[0] == (before[0][0], "5000000001", "+79167654321", "ул. Мира, д. 1", to_db(LATER))
+    assert after[0] == (
+        before[0][0],
+        "5000000001",
+        "+79167654321",
+        "ул. Мира, д. 1",
+        to_db(LATER),
+        None,  # els
+        None,  # closed_at
+    )
     assert after[1] == before[1]
     assert await table(db, "meters") == meters
 
@@ -219,7 +227,7 @@ async def test_a_changed_meter_updates_exactly_that_meter(db: Database, tmp_path
     assert after[2] == before[2]
     assert after[1][0] == before[1][0]  # the same meter, updated in place
     assert after[1][5] == 6  # digits
-    assert after[1][9:] == (9, None, None, "2026-11-20")
+    assert after[1][9:13] == (9, None, None, "2026-11-20")
     assert await table(db, "accounts") == accounts
 
 

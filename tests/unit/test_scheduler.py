@@ -11,6 +11,7 @@ from bot.scheduler import (
     JOB_ID,
     RESUME_JOB_ID,
     RESUME_SECONDS,
+    SYNC_JOB_ID,
     next_run_times,
     reminder_trigger,
 )
@@ -111,5 +112,43 @@ async def test_the_resume_job_sends_what_quiet_hours_held_back_once_they_end(
         await h.app.background.settle()
         assert len(h.session.messages[101]) == 1
         await h.app.delivery.jobs.on_shutdown()
+    finally:
+        await h.close()
+
+
+async def test_the_accounts_snapshot_runs_daily_at_sync_time_only_with_a_url(
+    tmp_path: Path,
+) -> None:
+    without = await start_harness(tmp_path / "a")
+    try:
+        await without.app.delivery.jobs.on_startup()
+        assert without.app.delivery.jobs.scheduler.scheduler.get_job(SYNC_JOB_ID) is None
+        await without.app.delivery.jobs.on_shutdown()
+    finally:
+        await without.close()
+    h = await start_harness(
+        tmp_path / "b",
+        billing_accounts_url="http://127.0.0.1:9/accounts.csv",
+        sync_time="04:15",
+        timezone="Europe/Moscow",
+    )
+    try:
+        ran: list[str] = []
+
+        async def sync() -> None:
+            ran.append("sync")
+
+        jobs = h.app.delivery.jobs
+        assert jobs.daily_sync is not None  # the app's DailySync of BILLING_ACCOUNTS_URL
+        jobs.daily_sync = sync  # here, one that fetches nothing
+        await jobs.on_startup()
+        job = jobs.scheduler.scheduler.get_job(SYNC_JOB_ID)
+        assert job is not None
+        [nxt] = next_run_times(jobs.sync_trigger, datetime(2026, 11, 30, 12, 0, tzinfo=MSK), 1)
+        assert nxt.isoformat() == "2026-12-01T04:15:00+03:00"
+        await job.func()  # what the scheduler calls at SYNC_TIME: the leader syncs
+        await h.app.background.settle()
+        assert ran == ["sync"]
+        await jobs.on_shutdown()
     finally:
         await h.close()

@@ -18,7 +18,13 @@ from bot.handlers.submit.steps import ask, load_walk, next_or_finish, show_next
 from bot.handlers.submit.texts import and_kept, receipt_text
 from bot.keyboards.callbacks import StepAction, SubmitStepCb
 from bot.rendering import fmt_day, meter_title
-from bot.services.submissions import NotAllowed, SubmissionService, Submitted, WindowClosed
+from bot.services.submissions import (
+    MeterRetired,
+    NotAllowed,
+    SubmissionService,
+    Submitted,
+    WindowClosed,
+)
 from bot.services.walk import SubmissionWalk
 
 # the steps in which each button is live
@@ -85,6 +91,14 @@ async def confirm(
             await state.clear()
             refused = i18n.get("submit-not-allowed", support=settings.support_contact)
             await edit_or_send(bot, chat_id, message_id, and_kept(i18n, walk, refused))
+        case MeterRetired(replaced=replaced):
+            await state.clear()
+            retired = i18n.get(
+                "submit-meter-replaced" if replaced else "submit-meter-closed",
+                title=meter_title(i18n, task.resource, task.serial),
+                support=settings.support_contact,
+            )
+            await edit_or_send(bot, chat_id, message_id, and_kept(i18n, walk, retired))
 
 
 async def step(

@@ -18,6 +18,7 @@ from bot.services.importer.columns import (
     Phones,
     check_address,
     check_digits,
+    check_gis_columns,
     check_last_readings,
     check_not_future,
     check_resource,
@@ -63,6 +64,9 @@ class RowCheck:
             verified_text,
             start_text,
             end_text,
+            gis_text,
+            els_text,
+            replaces_text,
         ) = map(str.strip, self.pick(cells))
         problems: list[str] = []
         self.accounts.check(account, problems)
@@ -79,6 +83,7 @@ class RowCheck:
         check_not_future(last_date, self.latest_date, problems)
         verified_until = self.dates.check("verified_until", verified_text, problems)
         window_start, window_end = check_window(start_text, end_text, problems)
+        gis = check_gis_columns(gis_text, els_text, replaces_text, serial, problems)
         if problems:
             return RowError(line, "; ".join(problems))
         return (
@@ -95,6 +100,7 @@ class RowCheck:
             window_end,
             *last,
             last_date,
+            *gis,
         )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from bot.domain.gis import MAX_GIS_METER_NUMBER_LENGTH, is_els
 from bot.domain.models import Resource
 from bot.domain.phone import InvalidPhone, normalize_phone
 
@@ -264,3 +265,40 @@ def check_last_date_given(last_date_text: str, problems: Problems) -> None:
     """last_date is required with the last readings."""
     if not last_date_text:
         problems.append("last_date is missing: it is required with last_t1")
+
+
+def check_gis_meter_number(text: str, problems: Problems) -> str | None:
+    """gis_meter_number: optional, «Номер ПУ в ГИС ЖКХ», at most 64 characters."""
+    if len(text) > MAX_GIS_METER_NUMBER_LENGTH:
+        problems.append(f"gis_meter_number is longer than {MAX_GIS_METER_NUMBER_LENGTH} characters")
+    return text or None
+
+
+def check_els(text: str, problems: Problems) -> str | None:
+    """els: optional, the единый лицевой счёт: two digits, two Cyrillic capitals, six digits."""
+    if text and not is_els(text):
+        problems.append(
+            f'els "{text}" is not an ЕЛС (two digits, two Cyrillic capitals, six digits,'
+            " e.g. 12АБ345678)"
+        )
+    return text or None
+
+
+def check_replaces(text: str, serial: str, problems: Problems) -> str | None:
+    """replaces: optional, the serial of another meter of the same account."""
+    if len(text) > MAX_SERIAL_LENGTH:
+        problems.append(f"replaces is longer than {MAX_SERIAL_LENGTH} characters")
+    elif text and text == serial:
+        problems.append(f'replaces names the meter itself ("{text}")')
+    return text or None
+
+
+def check_gis_columns(
+    gis_text: str, els_text: str, replaces_text: str, serial: str, problems: Problems
+) -> tuple[str | None, str | None, str | None]:
+    """gis_meter_number, els and replaces (the columns issue 12 added), in that order."""
+    return (
+        check_gis_meter_number(gis_text, problems),
+        check_els(els_text, problems),
+        check_replaces(replaces_text, serial, problems),
+    )

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
-from bot.domain.models import Upserted
+from bot.domain.models import FullSnapshot, Upserted
 from bot.services.importer.across import check_into
 from bot.services.importer.report import ImportReport
 from bot.services.importer.rows import DEFAULT_ACCOUNT_PATTERN, FileCheck, expected_rows
@@ -57,11 +57,16 @@ async def import_file(
     skip_invalid: bool = False,
     progress: Callable[[int, int], None] | None = None,
     now: datetime,
+    snapshot: FullSnapshot | None = None,
 ) -> ImportReport:
     """Check the whole file, then (when it is clean, or ``skip_invalid``) upsert its accounts
     and meters in one transaction, calling ``progress(rows written, rows to write)`` after
     each batch. Nothing is written when the report says ``imported=False``, nor when anything
-    fails or the process dies before the end."""
+    fails or the process dies before the end. With ``snapshot`` (`sync --full`) the file is
+    the whole truth: what it lacks is closed, and any bad row refuses it whole (a row left out
+    would close its account); SnapshotTooSmall when it would close too much."""
+    if snapshot is not None:
+        skip_invalid = False
     async with imports_into.attached_stage(expected_rows(path)) as stage:
         # Checking is CPU work: a thread keeps the event loop (a running bot) responsive.
         check = await asyncio.to_thread(
@@ -71,8 +76,14 @@ async def import_file(
             return ImportReport(rows=check.rows, errors=check.errors)
         report = ImportReport(rows=check.rows, errors=check.errors)
         count = _counting(report, check.spooled - len(check.skip), progress)
-        report.links_ended = await imports_into.load_staged(
-            stage, now, skipping=bool(check.skip), done=count
+        loaded = await imports_into.load_staged(
+            stage, now, skipping=bool(check.skip), done=count, snapshot=snapshot
         )
+        report.links_ended = loaded.links_ended
+        report.meters_replaced = loaded.meters_replaced
+        report.accounts_closed = loaded.accounts_closed
+        report.meters_closed = loaded.meters_closed
+        report.links_closed = loaded.links_closed
+        report.full = snapshot is not None
         report.imported = True
         return report

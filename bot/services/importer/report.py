@@ -17,6 +17,11 @@ class ImportReport:
     meters_updated: int = 0
     meters_unchanged: int = 0
     links_ended: int = 0  # chats unlinked from accounts whose phone changed (each is told)
+    meters_replaced: int = 0  # closed by a new meter's `replaces` (their readings stay)
+    accounts_closed: int = 0  # a full snapshot: absent from the file (never deleted)
+    meters_closed: int = 0  # a full snapshot: absent, or of a closed account
+    links_closed: int = 0  # chats unlinked from the accounts closed (each is told)
+    full: bool = False  # a full snapshot: what the file lacks was closed
     errors: list[RowError] = field(default_factory=list)
     imported: bool = False  # False: nothing was written
 
@@ -58,6 +63,18 @@ def format_report(report: ImportReport) -> str:
             f"Links ended because an account's phone changed: {report.links_ended}; "
             "the running bot tells those chats."
         )
+    if report.meters_replaced:
+        lines.append(f"Meters replaced (closed, their readings kept): {report.meters_replaced}.")
+    if report.full:
+        lines.append(
+            f"Absent from the snapshot, closed: {report.accounts_closed} accounts, "
+            f"{report.meters_closed} meters (never deleted; readings kept)."
+        )
+        if report.links_closed:
+            lines.append(
+                f"Links ended because their account closed: {report.links_closed}; "
+                "the running bot tells those chats."
+            )
     if report.bad_rows:
         lines.append(f"{report.bad_rows} of {report.rows} rows are bad and were skipped.")
     return "\n".join(lines)

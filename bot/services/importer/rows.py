@@ -25,6 +25,9 @@ COLUMNS = (
     "verified_until",
     "window_start",
     "window_end",
+    "gis_meter_number",
+    "els",
+    "replaces",
 )
 REQUIRED_COLUMNS = ("account", "phone", "meter", "resource")
 
@@ -59,6 +62,9 @@ class ImportRow(NamedTuple):
     last_t2: int | None
     last_t3: int | None
     last_date: str | None
+    gis_meter_number: str | None = None
+    els: str | None = None  # the account's, from its first row
+    replaces: str | None = None  # serial of the meter of the same account this one replaced
 
 
 @dataclass

@@ -5,6 +5,8 @@ CREATE TABLE accounts (
 	phone TEXT NOT NULL, 
 	address TEXT, 
 	updated_at TEXT NOT NULL, 
+	els TEXT, 
+	closed_at TEXT, 
 	PRIMARY KEY (id), 
 	CHECK (phone GLOB '+[0-9]*'), 
 	UNIQUE (number)
@@ -53,6 +55,13 @@ CREATE TABLE sms_alerts (
 	kind TEXT NOT NULL, 
 	last_at TEXT NOT NULL, 
 	PRIMARY KEY (kind)
+);
+
+CREATE TABLE snapshot_sources (
+	url TEXT NOT NULL, 
+	etag TEXT, 
+	fetched_at TEXT NOT NULL, 
+	PRIMARY KEY (url)
 );
 
 CREATE TABLE appeals (
@@ -123,6 +132,9 @@ CREATE TABLE meters (
 	last_t2 BIGINT, 
 	last_t3 BIGINT, 
 	last_date TEXT, 
+	gis_meter_number TEXT, 
+	closed_at TEXT, 
+	replaced_by INTEGER, 
 	PRIMARY KEY (id), 
 	UNIQUE (account_id, serial), 
 	CHECK (resource IN ('cold_water', 'hot_water', 'electricity', 'gas', 'heat')), 
