@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     default_locale: Literal["ru", "en"] = "ru"
     support_contact: str = SUPPORT_PLACEHOLDER
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object a line, for log collectors
     run_mode: Literal["polling", "webhook"] = "polling"
     webhook_url: str | None = None  # the public https URL Telegram posts updates to
     webhook_secret: SecretStr | None = None  # sent back by Telegram in each request's header
@@ -87,7 +88,7 @@ class Settings(BaseSettings):
     def _any_case(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("run_mode", mode="before")
+    @field_validator("run_mode", "log_format", mode="before")
     @classmethod
     def _lower_case(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
@@ -264,6 +265,12 @@ class Settings(BaseSettings):
     def redis(self) -> str | None:
         """REDIS_URL, when set: conversations and per-chat order live there."""
         return self.redis_url.get_secret_value() if self.redis_url else None
+
+    @property
+    def log_chat_key(self) -> bytes:
+        """Key chat ids are hashed with in JSON logs: the token's, so hashes cannot be
+        reversed by trying ids, and stay the same across restarts."""
+        return ("log:" + self.bot_token.get_secret_value()).encode() if self.bot_token else b""
 
     @property
     def secret_key(self) -> bytes:
