@@ -36,6 +36,7 @@ from bot.notifications.reminders import ReminderMessages
 from bot.notifications.sender import Sender
 from bot.scheduler import DeliveryJobs
 from bot.services.accounts import AccountsService
+from bot.services.alerts import AdminAlerter
 from bot.services.broadcasts import BroadcastService
 from bot.services.chat_settings import ChatSettingsService
 from bot.services.export import ExportService
@@ -121,13 +122,10 @@ async def build_app(
     activity = ChatActivityMiddleware(storage.chats)
     # on PostgreSQL, which processes are alive is asked of the server (a lock per process)
     owner = await open_owner(settings.database_url, None) if settings.on_postgres else None
-    delivery = build_delivery(settings, clock, bot, core, storage, activity, background, owner)
-    alerts = AdminAlerts(
-        bot,
-        core,
-        locales,
-        admin_ids=sorted(settings.admin_ids),
-        default_locale=settings.default_locale,
+    alerts = create_admin_alerts(settings, bot, core, locales)
+    alerter = AdminAlerter(storage.codes, clock, alerts.warn)  # once an hour, in the database
+    delivery = build_delivery(
+        settings, clock, bot, core, storage, activity, background, owner, alerter
     )
     services = build_services(
         settings, clock, storage, sms, locales, background, alerts, delivery, metrics
@@ -156,6 +154,15 @@ async def build_app(
         in_flight=in_flight,
         dispatcher=dispatcher,
         metrics=metrics,
+    )
+
+
+def create_admin_alerts(
+    settings: Settings, bot: Bot, core: RenderCachingCore, locales: ChatLocaleManager
+) -> AdminAlerts:
+    admin_ids = sorted(settings.admin_ids)
+    return AdminAlerts(
+        bot, core, locales, admin_ids=admin_ids, default_locale=settings.default_locale
     )
 
 
@@ -224,6 +231,7 @@ def build_delivery(
     activity: ChatActivityMiddleware,
     background: Background,
     owner: DeliveryOwner | None = None,
+    alerter: AdminAlerter | None = None,
 ) -> Delivery:
     locale, support = settings.default_locale, settings.support_contact
     sender = Sender(
@@ -244,6 +252,7 @@ def build_delivery(
         recipients=storage.recipients,
         walks=storage.fsm,
         sender=sender,
+        alerts=alerter,
     )
     broadcasts = BroadcastService(
         clock=clock,
