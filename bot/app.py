@@ -243,6 +243,7 @@ def build_delivery(
         quiet=settings.quiet,
         tz=settings.tz,
         owner=owner,
+        paid_broadcast=settings.paid_broadcast,
     )
     reminders = ReminderService(
         settings=settings,

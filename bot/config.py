@@ -17,6 +17,7 @@ from bot.domain.quiet_hours import QuietHours
 from bot.domain.windows import SubmissionWindow
 
 SUPPORT_PLACEHOLDER = "+7 (800) 000-00-00"
+FREE_BROADCAST_RATE = 30  # messages a second Telegram takes from a bot without paid broadcasts
 
 
 class SettingsError(Exception):
@@ -44,6 +45,9 @@ class Settings(BaseSettings):
     closing_reminder_days: int = Field(2, ge=0, le=27)
     verification_reminder_days: int = Field(30, ge=0, le=366)
     broadcast_rate: float = Field(25, gt=0, le=1000)
+    # reminders and announcements with Telegram's allow_paid_broadcast: past the free ~30 msg/s,
+    # up to 1,000, paid in Stars from the bot's balance
+    paid_broadcast: bool = False
     quiet_hours: str = "21:00-09:00"  # local HH:MM-HH:MM; empty: no quiet hours
     sms_provider: Literal["console", "smsru"] = "console"
     smsru_api_id: SecretStr | None = None
@@ -213,6 +217,16 @@ class Settings(BaseSettings):
                 if value is None:
                     raise ValueError(f"{name} is required when RUN_MODE=webhook (see .env.example)")
         return self
+
+    @property
+    def broadcast_warning(self) -> str | None:
+        """Why BROADCAST_RATE will draw 429s: above Telegram's free limit without paying."""
+        if self.broadcast_rate > FREE_BROADCAST_RATE and not self.paid_broadcast:
+            return (
+                f"BROADCAST_RATE={self.broadcast_rate:g} is above Telegram's free"
+                f" {FREE_BROADCAST_RATE} messages a second: expect 429s, or set PAID_BROADCAST=true"
+            )
+        return None
 
     @property
     def tz(self) -> ZoneInfo:

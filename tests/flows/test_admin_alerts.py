@@ -102,4 +102,3 @@ async def test_a_gateway_out_of_money_alerts_once_and_not_again_after_a_restart(
     await ask_code(h, 321, "5000000020", "+79160000020")
     [again] = alerts(h)
     assert "Неудачных отправок за последний час: 2" in again
-

@@ -244,4 +244,3 @@ async def test_console_sender_logs_text_with_masked_phone(
 
 def test_smsru_sender_satisfies_protocol() -> None:
     assert isinstance(SmsRuSender(API_ID), SmsSender)
-
