@@ -32,6 +32,7 @@ LogFormat = Literal["text", "json"]
 QUIETED_LOGGERS = {
     "aiosqlite": logging.INFO,  # DEBUG: "executing <statement, parameters>"
     "aiohttp.access": logging.WARNING,  # the webhook/health server's request lines
+    "alembic.runtime.plugins": logging.WARNING,  # "setup plugin …" at every import of Alembic
 }
 # aiogram's own line per update ("Update id=… is handled. Duration … ms"): ours says more
 AIOGRAM_UPDATE_LINE = "Update id=%s is %s. Duration %d ms by bot id=%d"
