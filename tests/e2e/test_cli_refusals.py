@@ -239,7 +239,9 @@ def test_an_empty_support_contact_is_refused(tmp_path: Path, db: Path, value: st
     assert line.startswith("configuration error: SUPPORT_CONTACT is invalid")
 
 
-@pytest.mark.parametrize("command", ["", "run", "import", "export", "send-reminders", "stats"])
+@pytest.mark.parametrize(
+    "command", ["", "run", "import", "export", "send-reminders", "stats", "migrate", "backup"]
+)
 def test_help_texts_speak_to_operators_not_of_the_spec(tmp_path: Path, command: str) -> None:
     result = cli(tmp_path, *([command] if command else []), "--help")
     assert result.returncode == 0, result.stderr
