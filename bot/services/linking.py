@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 # At most one admin alert of a kind (budget spent, gateway refusing with one status, gateway
 # down) per ALERT_EVERY, across every process: 20 residents hitting a refusal make one. The
-# claim is bot/services/alerts.py's; here the figure (failures of the hour) is read after it.
+# claim is the one bot/services/alerts.py makes (a row of sms_alerts), made here directly
+# because the figure, the failures of the hour, is read only once the claim is won.
 
 
 @dataclass(frozen=True)
