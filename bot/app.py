@@ -38,6 +38,7 @@ from bot.notifications.reminders import ReminderMessages
 from bot.notifications.sender import Sender
 from bot.scheduler import DeliveryJobs
 from bot.services.accounts import AccountsService
+from bot.services.alerts import AdminAlerter
 from bot.services.appeals import AppealService
 from bot.services.broadcasts import BroadcastService
 from bot.services.chat_settings import ChatSettingsService
@@ -131,9 +132,10 @@ async def build_app(
     # on PostgreSQL, which processes are alive is asked of the server (a lock per process)
     owner = await open_owner(settings.database_url, None) if settings.on_postgres else None
     alerts = create_alerts(settings, bot, core, locales)
+    alerter = AdminAlerter(storage.codes, clock, alerts.warn)  # once an hour, in the database
     sync = daily_sync(settings, clock, storage, alerts)
     delivery = build_delivery(
-        settings, clock, bot, core, storage, activity, background, owner, sync
+        settings, clock, bot, core, storage, activity, background, owner, sync, alerter
     )
     desk = AppealDeskMessages(bot, core, settings.operator_chat_id, settings.default_locale)
     services = build_services(
@@ -275,6 +277,7 @@ def build_delivery(
     background: Background,
     owner: DeliveryOwner | None = None,
     sync: Callable[[], Awaitable[object]] | None = None,
+    alerter: AdminAlerter | None = None,
 ) -> Delivery:
     locale, support = settings.default_locale, settings.support_contact
     sender = Sender(
@@ -286,6 +289,7 @@ def build_delivery(
         quiet=settings.quiet,
         tz=settings.tz,
         owner=owner,
+        paid_broadcast=settings.paid_broadcast,
     )
     reminders = ReminderService(
         settings=settings,
@@ -295,6 +299,7 @@ def build_delivery(
         recipients=storage.recipients,
         walks=storage.fsm,
         sender=sender,
+        alerts=alerter,
     )
     broadcasts = BroadcastService(
         clock=clock,

@@ -17,6 +17,7 @@ from bot.domain.quiet_hours import QuietHours
 from bot.domain.windows import SubmissionWindow
 
 SUPPORT_PLACEHOLDER = "+7 (800) 000-00-00"
+FREE_BROADCAST_RATE = 30  # messages a second Telegram takes from a bot without paid broadcasts
 
 
 class SettingsError(Exception):
@@ -44,6 +45,9 @@ class Settings(BaseSettings):
     closing_reminder_days: int = Field(2, ge=0, le=27)
     verification_reminder_days: int = Field(30, ge=0, le=366)
     broadcast_rate: float = Field(25, gt=0, le=1000)
+    # reminders and announcements with Telegram's allow_paid_broadcast: past the free ~30 msg/s,
+    # up to 1,000, paid in Stars from the bot's balance
+    paid_broadcast: bool = False
     quiet_hours: str = "21:00-09:00"  # local HH:MM-HH:MM; empty: no quiet hours
     sms_provider: Literal["console", "smsru"] = "console"
     smsru_api_id: SecretStr | None = None
@@ -58,6 +62,7 @@ class Settings(BaseSettings):
     default_locale: Literal["ru", "en"] = "ru"
     support_contact: str = SUPPORT_PLACEHOLDER
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object a line, for log collectors
     run_mode: Literal["polling", "webhook"] = "polling"
     webhook_url: str | None = None  # the public https URL Telegram posts updates to
     webhook_secret: SecretStr | None = None  # sent back by Telegram in each request's header
@@ -96,7 +101,7 @@ class Settings(BaseSettings):
     def _any_case(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("run_mode", mode="before")
+    @field_validator("run_mode", "log_format", mode="before")
     @classmethod
     def _lower_case(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
@@ -244,6 +249,16 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def broadcast_warning(self) -> str | None:
+        """Why BROADCAST_RATE will draw 429s: above Telegram's free limit without paying."""
+        if self.broadcast_rate > FREE_BROADCAST_RATE and not self.paid_broadcast:
+            return (
+                f"BROADCAST_RATE={self.broadcast_rate:g} is above Telegram's free"
+                f" {FREE_BROADCAST_RATE} messages a second: expect 429s, or set PAID_BROADCAST=true"
+            )
+        return None
+
+    @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
@@ -294,6 +309,12 @@ class Settings(BaseSettings):
     def redis(self) -> str | None:
         """REDIS_URL, when set: conversations and per-chat order live there."""
         return self.redis_url.get_secret_value() if self.redis_url else None
+
+    @property
+    def log_chat_key(self) -> bytes:
+        """Key chat ids are hashed with in JSON logs: the token's, so hashes cannot be
+        reversed by trying ids, and stay the same across restarts."""
+        return ("log:" + self.bot_token.get_secret_value()).encode() if self.bot_token else b""
 
     @property
     def secret_key(self) -> bytes:

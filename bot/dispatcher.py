@@ -19,6 +19,7 @@ from bot.middlewares.chat_scope import FirstLanguage, PrivateChatsOnly
 from bot.middlewares.conversation import ConversationFlushMiddleware
 from bot.middlewares.leaving import WalkLeftMiddleware
 from bot.middlewares.metrics import UpdateMetricsMiddleware
+from bot.middlewares.update_log import UpdateLogMiddleware
 from bot.scheduler import DeliveryJobs
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ def create_dispatcher(
     dp = Dispatcher(storage=storage.fsm, events_isolation=storage.fsm.create_isolation())
     dp.update.outer_middleware(in_flight)
     metrics.install(dp)  # outer on updates, and where aiogram names the handler it picked
+    UpdateLogMiddleware().install(dp)  # the same, for the update's log line
     retry_after.install(dp, bot)
     dp.update.outer_middleware(
         PrivateChatsOnly(

@@ -148,6 +148,8 @@ async def run_bot(settings: Settings, *, delete_webhook: bool = False) -> None:
             elif settings.redis is None:
                 await take_database_instance_lock(stack, settings.database_url)
             app = await _open_app(settings)
+            if warning := settings.broadcast_warning:
+                log.warning("%s", warning)
             try:
                 await check_conversations(app)
                 await ask_telegram(settings, app.bot.me(), "getMe")

@@ -23,7 +23,12 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.methods import (
     CopyMessage,
     CreateForumTopic,
@@ -94,7 +99,7 @@ class Sent:
 class Failure:
     method: str
     chat_id: int | None
-    kind: str  # "403" | "429" | "400"
+    kind: str  # "403" | "429" | "502" | "400"
     retry_after: int = 1
     times: int = 1
     description: str = "Bad Request: message is not modified"  # of a 400
@@ -141,6 +146,8 @@ class RecordingSession(BaseSession):
                     raise TelegramForbiddenError(method, "Forbidden: bot was blocked by the user")
                 if failure.kind == "429":
                     raise TelegramRetryAfter(method, "Too Many Requests", failure.retry_after)
+                if failure.kind == "502":
+                    raise TelegramServerError(method, "Bad Gateway")
                 raise TelegramBadRequest(method, failure.description)
 
     def calls_of(self, name: str) -> list[TelegramMethod[Any]]:

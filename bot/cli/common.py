@@ -32,7 +32,12 @@ def settings_for(*, require_token: bool = True) -> Settings:
     except SettingsError as exc:
         click.echo(f"configuration error: {exc}", err=True)
         sys.exit(2)
-    setup_logging(settings.log_level, secrets(settings))
+    setup_logging(
+        settings.log_level,
+        secrets(settings),
+        log_format=settings.log_format,
+        chat_key=settings.log_chat_key,
+    )
     return settings
 
 

@@ -11,14 +11,21 @@ from bot.cli.common import database, offline, refuse
 from bot.cli.group import cli
 from bot.config import Settings
 
+BACKUP_REMINDER = (
+    "back the database up first: `python -m bot backup FILE` (SQLite, while the bot runs)"
+    " or pg_dump (PostgreSQL); docs/operations.md"
+)
+
 
 @cli.command()
-def migrate() -> None:
+@click.option("--plan", "plan_only", is_flag=True, help="Print the plan and change nothing.")
+def migrate(plan_only: bool) -> None:
     """Bring the database schema up to this version's (the only command that changes an
-    existing schema; `run` refuses an older one). Back the database up first."""
-    from bot.startup import database_errors, database_problem
+    existing schema; `run` refuses an older one). Prints its plan first: the revisions from
+    the database's to this version's. Back the database up first."""
+    from bot.startup import database_errors, database_problem, where
     from bot.storage.engines import connect
-    from bot.storage.schema_version import HEAD, revision
+    from bot.storage.schema_version import HEAD, revision, upgrade_plan
     from bot.storage.schema_version import migrate as bring_up_to_date
 
     async def main(settings: Settings) -> None:
@@ -31,17 +38,19 @@ def migrate() -> None:
             if before == HEAD:
                 click.echo(f"the database schema is up to date (revision {HEAD})")
                 return
-            click.echo(
-                f"schema {before or 'none (a new database)'} -> {HEAD}"
-                + ("" if before is None else "; the database was backed up first, was it?"),
-                err=True,
-            )
+            click.echo(f"plan for {where(settings.database_url)}: {before or 'empty'} -> {HEAD}")
+            for step in upgrade_plan(before):
+                click.echo(f"  {step}")
+            if before is not None:
+                click.echo(BACKUP_REMINDER, err=True)
+            if plan_only:
+                return
             await bring_up_to_date(db)
             click.echo(f"the database schema is now at revision {HEAD}")
         finally:
             await db.close()
 
-    asyncio.run(main(offline(database_must_exist=False)))
+    asyncio.run(main(offline(database_must_exist=plan_only)))
 
 
 @cli.command("copy-db")

@@ -64,8 +64,10 @@ class Sender(BatchSending):
         concurrency: int | None = None,
         claim_size: int | None = None,
         max_attempts: int = 5,
+        paid_broadcast: bool = False,
     ) -> None:
         self.bot = bot
+        self.paid_broadcast = paid_broadcast
         self.deliveries = deliveries
         self.clock = clock
         self.pacer = pacer

@@ -37,6 +37,7 @@ class BatchSending:
     clock: Clock
     pacer: Pacer
     on_blocked: Callable[[int], None]
+    paid_broadcast: bool  # PAID_BROADCAST: Telegram's allow_paid_broadcast on every message
     max_attempts: int  # 429s in a row waited out in the run, per chat
     _failing: int  # passing failures in a row, across runs: all sending pauses
 
@@ -138,7 +139,10 @@ class BatchSending:
             try:
                 await self.bot(
                     SendMessage(
-                        chat_id=chat_id, text=message.text, reply_markup=message.reply_markup
+                        chat_id=chat_id,
+                        text=message.text,
+                        reply_markup=message.reply_markup,
+                        allow_paid_broadcast=self.paid_broadcast or None,
                     )
                 )
             except (TelegramAPIError, OSError, TimeoutError) as exc:

@@ -33,6 +33,7 @@ from bot.domain.campaigns import (
 from bot.domain.models import REMINDER_KINDS
 from bot.domain.periods import Period
 from bot.domain.windows import SubmissionWindow, WindowDates
+from bot.services.alerts import AdminAlerter
 from bot.services.ports import Deliverer, Message, ReminderRenderer, Render
 from bot.services.reminder_report import CampaignResult, ReminderReport, format_report
 from bot.services.stores import DeliveryStore, RecipientStore, WalkStore
@@ -124,7 +125,9 @@ class ReminderService:
         recipients: RecipientStore,
         walks: WalkStore,
         sender: Deliverer,
+        alerts: AdminAlerter | None = None,
     ) -> None:
+        """``alerts``: the admins are told when a run gave up on chats (SPEC §13)."""
         self.settings = settings
         self.clock = clock
         self.messages = messages
@@ -132,6 +135,7 @@ class ReminderService:
         self.recipients = recipients
         self.walks = walks  # the conversations: a reminder waits for a walk to end
         self.sender = sender
+        self.alerts = alerts
         self.default_window = settings.window
         # the scheduled job, the start-up catch-up and `send-reminders` never overlap in-process
         self._lock = asyncio.Lock()
@@ -192,7 +196,21 @@ class ReminderService:
                 report.campaigns += await self._run_verification(today)
             if any(r.eventful for r in report.campaigns):
                 log.info("reminders:\n%s", format_report(report))
+            await self._alert_gave_up(report)
             return report
+
+    async def _alert_gave_up(self, report: ReminderReport) -> None:
+        """Chats given up after a day of failures need a person: tell the admins, once an hour."""
+        given_up = report.totals.given_up
+        if self.alerts is None or not given_up:
+            return
+        campaigns = [r.campaign_id for r in report.campaigns if r.counts.given_up]
+        await self.alerts.alert(
+            "reminders-gave-up",
+            "admin-reminders-gave-up",
+            given_up=given_up,
+            campaigns=", ".join(campaigns),
+        )
 
     async def _run_verification(self, today: date) -> list[CampaignResult]:
         days = self.settings.verification_reminder_days

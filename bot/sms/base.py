@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
-__all__ = ["SmsError", "SmsFinalError", "SmsSender", "SmsTemporaryError"]
+__all__ = ["RefusalCause", "SmsError", "SmsFinalError", "SmsSender", "SmsTemporaryError"]
+
+# what the operator has to fix in the gateway's account: money on it, the sender name it may
+# use, its credentials; or something else, named by the gateway's status
+RefusalCause = Literal["balance", "sender", "account", "other"]
 
 
 @runtime_checkable
@@ -36,7 +40,8 @@ class SmsTemporaryError(SmsError):
 class SmsFinalError(SmsError):
     """The provider refused the message; retrying the same request will not help."""
 
-    def __init__(self, code: int | None, description: str) -> None:
+    def __init__(self, code: int | None, description: str, cause: RefusalCause = "other") -> None:
         super().__init__(f"{code}: {description}" if code is not None else description)
         self.code = code
         self.description = description
+        self.cause = cause

@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 import aiohttp
 
 from bot.domain.phone import mask_phone
-from bot.sms.base import SmsFinalError, SmsTemporaryError
+from bot.sms.base import RefusalCause, SmsFinalError, SmsTemporaryError
 
 __all__ = ["RETRYABLE_STATUS_CODES", "SmsRuSender"]
 
@@ -31,6 +31,15 @@ logger = logging.getLogger("bot.sms.smsru")
 ACCEPTED = 100
 # 220: the service is temporarily unavailable; 500: an error on SMS.ru's side.
 RETRYABLE_STATUS_CODES = frozenset({220, 500})
+# SMS.ru's refusals that the operator fixes in the account (the rest: `other`)
+REFUSAL_CAUSES: dict[int, RefusalCause] = {
+    201: "balance",  # not enough money on the account
+    204: "sender",  # the sender name is not approved
+    200: "account",  # wrong api_id
+    300: "account",  # wrong token (expired, or the IP changed)
+    301: "account",  # wrong api_id, or login/password
+    302: "account",  # the account is not confirmed
+}
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
@@ -162,7 +171,8 @@ class SmsRuSender:
             raise _Retryable(f"status_code={code}")
         description = str(answer.get("status_text") or "unknown error")
         logger.error("SMS.ru refused SMS to %s: status_code=%s", masked, code)
-        raise SmsFinalError(code, description)
+        cause = REFUSAL_CAUSES.get(code, "other") if code is not None else "other"
+        raise SmsFinalError(code, description, cause)
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:

@@ -17,10 +17,14 @@ import logging
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.storage.db import Database
 from bot.storage.dialect import Engine
 from bot.storage.sqlite import SqliteDatabase
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -129,11 +133,34 @@ async def _finish_legacy(db: Database, version: int) -> None:
     await db.run_script(script)
 
 
-def _alembic_upgrade(url: str) -> None:
-    from alembic import command
+def upgrade_plan(before: str | None) -> list[str]:
+    """What `migrate` does to a database at ``before``, one line a step, oldest first."""
+    if before is None:
+        return [f"create the schema at revision {HEAD} (a new database)"]
+    from alembic.script import ScriptDirectory
+
+    steps = []
+    if before.startswith("legacy-"):
+        steps.append(f"{before} -> 0001: the rest of the numbered SQLite scripts, the baseline")
+        before = "0001"
+    scripts = ScriptDirectory.from_config(_alembic_config())
+    for script in reversed(list(scripts.iterate_revisions("heads", before))):
+        summary = (script.doc or "").strip().splitlines()[0] if script.doc else ""
+        steps.append(f"{script.down_revision} -> {script.revision}: {summary}")
+    return steps
+
+
+def _alembic_config(url: str | None = None) -> Config:
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).with_name("alembic")))
-    config.attributes["database_url"] = url
-    command.upgrade(config, "head")
+    if url is not None:
+        config.attributes["database_url"] = url
+    return config
+
+
+def _alembic_upgrade(url: str) -> None:
+    from alembic import command
+
+    command.upgrade(_alembic_config(url), "head")

@@ -81,3 +81,7 @@ broadcast-done = ✅ Announcement { $campaign } finished: sent { $sent } of { $t
 broadcast-stopped = ⏸ Announcement { $campaign } paused: sent { $sent } of { $total }. The rest goes out when the bot restarts.
 broadcast-quiet = 🌙 Announcement { $campaign } is waiting for the quiet hours to end: { $sent } of { $total } sent. The rest goes out at { $until }.
 broadcast-retrying = ⏳ Announcement { $campaign }: { $sent } of { $total } sent. Telegram did not take some messages yet; the bot tries them again by itself (for up to a day).
+
+admin-reminders-gave-up =
+    ⚠️ Reminders could not be delivered after a day of attempts (Telegram or the network kept failing). Chats given up: { $given_up } ({ $campaigns }).
+    Check the bot's connection to Telegram and the log. The next such warning comes an hour from now at the earliest.

@@ -240,7 +240,8 @@ def test_an_empty_support_contact_is_refused(tmp_path: Path, db: Path, value: st
 
 
 @pytest.mark.parametrize(
-    "command", ["", "run", "import", "export", "send-reminders", "stats", "sync"]
+    "command",
+    ["", "run", "import", "export", "send-reminders", "stats", "sync", "migrate", "backup"],
 )
 def test_help_texts_speak_to_operators_not_of_the_spec(tmp_path: Path, command: str) -> None:
     result = cli(tmp_path, *([command] if command else []), "--help")

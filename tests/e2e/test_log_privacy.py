@@ -1,14 +1,18 @@
-"""No log line, at any level, holds a phone number, an SMS code, the token or a typed reading
-(SPEC §13): a resident links an account and submits a reading against a bot running with
-LOG_LEVEL=DEBUG, and the whole log is searched for each of them."""
+"""No log line, at any level and in either format, holds a phone number, an SMS code, the token
+or a typed reading (SPEC §13): a resident links an account and submits a reading against a bot
+running with LOG_LEVEL=DEBUG, and the whole log is searched for each of them. In JSON
+(LOG_FORMAT=json) every line of the run is one object, and the chat's id is never there."""
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from tests.e2e.processes import TOKEN, bot_env, finish, run_cli, start_bot
 from tests.fakes.bot_api import FakeBotApi
@@ -47,13 +51,16 @@ def leaks(log: str, code: str) -> list[str]:
     return found
 
 
-async def test_no_log_line_at_debug_holds_a_phone_code_token_or_reading(tmp_path: Path) -> None:
+@pytest.mark.parametrize("log_format", ["text", "json"])
+async def test_no_log_line_at_debug_holds_a_phone_code_token_or_reading(
+    tmp_path: Path, log_format: str
+) -> None:
     accounts = tmp_path / "accounts.csv"
     write_accounts(accounts)
     sms = FakeSmsRu(api_id=SMSRU_API_ID)
     await sms.start()
     async with FakeBotApi(token=TOKEN) as api:
-        env = bot_env(tmp_path, api.url, sms.base_url, LOG_LEVEL="DEBUG")
+        env = bot_env(tmp_path, api.url, sms.base_url, LOG_LEVEL="DEBUG", LOG_FORMAT=log_format)
         code, _, import_log = await run_cli(env, tmp_path, "import", str(accounts))
         assert code == 0, import_log
 
@@ -84,6 +91,12 @@ async def test_no_log_line_at_debug_holds_a_phone_code_token_or_reading(tmp_path
     log = import_log + out + err
     assert code == 0, log
     assert "DEBUG" in log  # the level under test was on
+    if log_format == "json":
+        entries = [json.loads(line) for line in err.splitlines()]  # each line parses
+        assert {"update_id", "handler", "duration_ms", "outcome"} <= {
+            key for entry in entries for key in entry
+        }
+        assert str(CHAT) not in err  # chats hashed
     assert leaks(log, sms_code) == [], "\n".join(
         line for line in log.splitlines() if leaks(line, sms_code)
     )

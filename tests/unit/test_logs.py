@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 
@@ -61,3 +63,37 @@ def test_a_quieter_log_level_also_quiets_the_capped_loggers(captured: io.StringI
     use(captured)
     logging.getLogger("aiosqlite").info("exception occurred while closing connection")
     assert captured.getvalue() == ""
+
+
+def test_json_lines_carry_time_level_logger_and_message(captured: io.StringIO) -> None:
+    setup_logging("INFO", [TOKEN], log_format="json", chat_key=b"k")
+    use(captured)
+    logging.getLogger("bot.test").warning("calling /bot%s/getMe", TOKEN)
+    entry = json.loads(captured.getvalue())
+    assert entry["level"] == "WARNING" and entry["logger"] == "bot.test"
+    assert entry["message"] == "calling /bot<secret>/getMe"
+    assert datetime.fromisoformat(entry["time"]).tzinfo is not None
+
+
+def test_json_hashes_the_chats_messages_name(captured: io.StringIO) -> None:
+    setup_logging("INFO", log_format="json", chat_key=b"installation key")
+    use(captured)
+    log = logging.getLogger("bot.test")
+    log.warning("notice 7 to chat %d refused: Forbidden", 5550003)
+    log.warning("warning to admin %s failed", 5550003)
+    lines = [json.loads(line) for line in captured.getvalue().splitlines()]
+    assert "5550003" not in captured.getvalue()
+    chat_hash = lines[0]["message"].split("#")[1].split()[0]
+    assert lines[1]["message"] == f"warning to admin #{chat_hash} failed"
+
+
+def test_json_keeps_a_traceback_in_one_line_without_secrets(captured: io.StringIO) -> None:
+    setup_logging("INFO", [TOKEN], log_format="json")
+    use(captured)
+    try:
+        raise RuntimeError(f"failed at /bot{TOKEN}/getUpdates")
+    except RuntimeError:
+        logging.getLogger("bot.test").exception("request failed")
+    (line,) = captured.getvalue().splitlines()
+    entry = json.loads(line)
+    assert "RuntimeError" in entry["exception"] and TOKEN not in line

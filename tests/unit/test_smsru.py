@@ -97,7 +97,17 @@ async def test_top_level_error_is_final(fake: FakeSmsRu, sender: SmsRuSender) ->
     with pytest.raises(SmsFinalError) as caught:
         await sender.send(PHONE, TEXT)
     assert caught.value.code == 201
+    assert caught.value.cause == "balance"  # the admins' alert says: top up the balance
     assert len(fake.requests) == 1
+
+
+async def test_an_unapproved_sender_name_is_named_as_such(
+    fake: FakeSmsRu, sender: SmsRuSender
+) -> None:
+    fake.script(Refuse(204, status_text="Имя отправителя не согласовано"))
+    with pytest.raises(SmsFinalError) as caught:
+        await sender.send(PHONE, TEXT)
+    assert (caught.value.code, caught.value.cause) == (204, "sender")
 
 
 async def test_wrong_api_id_is_final(fake: FakeSmsRu, sleep: RecordingSleep) -> None:
