@@ -280,17 +280,7 @@ def build_delivery(
     alerter: AdminAlerter | None = None,
 ) -> Delivery:
     locale, support = settings.default_locale, settings.support_contact
-    sender = Sender(
-        bot,
-        storage.deliveries,
-        clock,
-        Pacer(settings.broadcast_rate),
-        on_blocked=activity.mark_inactive,
-        quiet=settings.quiet,
-        tz=settings.tz,
-        owner=owner,
-        paid_broadcast=settings.paid_broadcast,
-    )
+    sender = create_sender(settings, clock, bot, storage, activity, owner)
     reminders = ReminderService(
         settings=settings,
         clock=clock,
@@ -330,6 +320,28 @@ def build_delivery(
         sync_time=settings.sync_time,
     )
     return Delivery(sender, reminders, broadcasts, notices, jobs)
+
+
+def create_sender(
+    settings: Settings,
+    clock: Clock,
+    bot: Bot,
+    storage: Storage,
+    activity: ChatActivityMiddleware,
+    owner: DeliveryOwner | None,
+) -> Sender:
+    """The one rate-limited sender of reminders and announcements (BROADCAST_RATE)."""
+    return Sender(
+        bot,
+        storage.deliveries,
+        clock,
+        Pacer(settings.broadcast_rate),
+        on_blocked=activity.mark_inactive,
+        quiet=settings.quiet,
+        tz=settings.tz,
+        owner=owner,
+        paid_broadcast=settings.paid_broadcast,
+    )
 
 
 def create_alerts(
