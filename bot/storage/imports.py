@@ -2,7 +2,7 @@
 
 The checked rows wait in the stage (``bot.storage.import_stage``, a scratch SQLite file). On
 SQLite the stage is attached to the bot's database as ``stage`` and a batch is read from it in
-place; on PostgreSQL the whole stage is first COPied into a temporary table. The same
+place; on PostgreSQL each batch is first COPied from the stage into a temporary table. The same
 statements then write a batch on both engines (`_Staged` says where they read it, and spells the
 one operator the engines disagree on); the whole load is one transaction, so an import is all or
 nothing. Accounts are matched by number, meters by (account, serial). Nothing here deletes a
@@ -65,9 +65,8 @@ _ATTACHED = _Staged("stage.rows", "r.rowid BETWEEN :first AND :last", "rowid", "
 _ATTACHED_SKIPPING = replace(
     _ATTACHED, batch=f"{_ATTACHED.batch} AND r.line NOT IN (SELECT line FROM stage.skip)"
 )
-# PostgreSQL: a batch is a span of the rowids in the temporary table the stage was copied into
-# (without the skipped lines).
-_COPIED = _Staged("import_rows", "r.rid BETWEEN :first AND :last", "rid", "IS DISTINCT FROM")
+# PostgreSQL: the temporary table holds one batch at a time, copied without the skipped lines.
+_COPIED = _Staged("import_batch", "true", "rid", "IS DISTINCT FROM")
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,40 +239,23 @@ class ImportRepository:
         return await load_staged(self.db, stage, now, skipping=skipping, done=done)
 
 
-# --- PostgreSQL: the stage COPied in, then loaded a batch at a time ------------------------
+# --- PostgreSQL: each batch COPied from the stage ---------------------------------------------
 
-# The stage's rows to load (import_stage.LOAD_COLUMNS after the rowid), typed as the columns
+# One batch of staged rows (import_stage.LOAD_COLUMNS after the rowid), typed as the columns
 # they are written to; gone with the transaction, whichever way it ends.
-_STAGED_TABLE = """
-CREATE TEMPORARY TABLE import_rows (
+_BATCH_TABLE = """
+CREATE TEMPORARY TABLE import_batch (
     rid BIGINT, number TEXT, phone TEXT, address TEXT, serial TEXT, resource TEXT,
     tariffs INTEGER, digits INTEGER, verified_until TEXT, window_start INTEGER,
     window_end INTEGER, last_t1 BIGINT, last_t2 BIGINT, last_t3 BIGINT, last_date TEXT,
     first INTEGER
 ) ON COMMIT DROP
 """
-_STAGED_COLUMNS = ("rid", *LOAD_COLUMNS)
-# Its batches by rowid, through an index; ANALYZE gives the planner its size and numbers
-# (nothing else analyses a temporary table), so each batch's join finds the accounts by their
-# unique index instead of reading them all.
-_INDEX_STAGED = "CREATE INDEX ON import_rows (rid)"
-_ANALYZE_STAGED = "ANALYZE import_rows"
-COPY_SLICE = 50_000  # staged rows read from the stage at a time (in a thread) while copying
+_BATCH_COLUMNS = ("rid", *LOAD_COLUMNS)
 # Another import (or anything writing accounts and meters) waits until this one ends: the
 # counts of rows created rest on that, as on SQLite with its one writer. Reading, and linking a
 # chat to an account, go on.
 _LOCK_TABLES = "LOCK TABLE accounts, meters IN SHARE ROW EXCLUSIVE MODE"
-# A batch's few thousand rows find their accounts by the unique index on number, however many
-# accounts there are. Left to itself, PostgreSQL's planner hashes the batch and reads every
-# account instead (cheaper, it reckons, than as many index lookups), once a batch: the load
-# grows with the square of the file (measured: a 5,000-row batch joined to 200,000 accounts
-# by a scan of them all, 80 ms; with a million, ~200 ms a batch). Prepared statements' generic
-# plans (asyncpg prepares each) would keep a plan made while the tables were small.
-_PLAN_BY_INDEX = (
-    "SET LOCAL enable_hashjoin = off",
-    "SET LOCAL enable_mergejoin = off",
-    "SET LOCAL plan_cache_mode = force_custom_plan",
-)
 
 
 @asynccontextmanager
@@ -287,40 +269,33 @@ async def nameless_stage(expected_rows: int) -> AsyncIterator[ImportStage]:
         await asyncio.to_thread(stage.close)
 
 
-async def _staged_rows(stage: ImportStage, last: int) -> AsyncIterator[tuple[Any, ...]]:
-    """The stage's rows to load (its skipped lines left out), read a slice at a time in a
-    thread: the event loop (a running bot) goes on meanwhile."""
-    for first in range(1, last + 1, COPY_SLICE):
-        for row in await asyncio.to_thread(stage.to_load, first, first + COPY_SLICE - 1):
-            yield row
-
-
 async def load_copied(
     db: PostgresDatabase, stage: ImportStage, now: datetime, *, done: Callable[[Upserted], None]
 ) -> int:
-    """:func:`load_staged` on PostgreSQL: the stage's rows (its skipped lines left out) are
-    COPied into a temporary table in one go, then upserted a batch at a time by the same
-    statements; one transaction, the same calls of ``done``, the links ended."""
+    """:func:`load_staged` on PostgreSQL: each batch of the stage's rowids (its skipped lines
+    left out) is COPied into a temporary table, then upserted by the same statements; one
+    transaction, the same calls of ``done``, the links ended."""
     last, at = await asyncio.to_thread(stage.last_row), to_db(now)
     async with db.transaction() as tx:
         await tx.execute(_LOCK_TABLES)
-        for setting in _PLAN_BY_INDEX:
-            await tx.execute(setting)
-        await tx.execute(_STAGED_TABLE)
-        await tx.copy_records("import_rows", _STAGED_COLUMNS, _staged_rows(stage, last))
-        await tx.execute(_INDEX_STAGED)
-        await tx.execute(_ANALYZE_STAGED)
+        await tx.execute(_BATCH_TABLE)
         notices_before = await _last_notice(tx)
         for first in range(1, last + 1, BATCH_SIZE):
-            batch = await upsert_staged(tx, _COPIED, first, first + BATCH_SIZE - 1, at)
+            span = (first, first + BATCH_SIZE - 1)
+            rows = await asyncio.to_thread(stage.to_load, *span)
+            if not rows:
+                continue
+            await tx.execute("TRUNCATE import_batch")
+            await tx.copy_records("import_batch", _BATCH_COLUMNS, rows)
+            batch = await upsert_staged(tx, _COPIED, *span, at)
             if batch.rows:
                 done(batch)
         return await _notices_since(tx, notices_before)
 
 
 class PostgresImportRepository:
-    """The import's writes on PostgreSQL: a stage beside the database, then COPied into it and
-    loaded a batch at a time, in one transaction."""
+    """The import's writes on PostgreSQL: a stage beside the database, then COPied into it a
+    batch at a time, in one transaction."""
 
     def __init__(self, db: PostgresDatabase) -> None:
         self.db = db

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from functools import lru_cache
 from typing import Any
@@ -132,10 +132,7 @@ class PostgresTx(Executor):
             await self._conn.executemany(text, values)
 
     async def copy_records(
-        self,
-        table: str,
-        columns: Sequence[str],
-        records: Iterable[Sequence[Any]] | AsyncIterable[Sequence[Any]],
+        self, table: str, columns: Sequence[str], records: Iterable[Sequence[Any]]
     ) -> None:
         """Rows into `table` by COPY (binary), far faster than INSERTs for a bulk load."""
         try:
