@@ -149,7 +149,8 @@ class ReadingStore(Protocol):
     def current_of_period(self, period: Period) -> AsyncIterator[Sequence[Sequence[Any]]]:
         """The export's rows of the period, a chunk at a time. A row's cells: account, serial,
         resource, period, t1, t2, t3, submitted_at as `bot.domain.moments.to_db` writes it,
-        receipt."""
+        receipt; the numbers may come as their text and an absent one as "" (PostgreSQL's
+        COPY), which the CSV writes alike."""
         ...
 
     async def counts(self, period: Period) -> PeriodCounts: ...

@@ -59,6 +59,12 @@ class Dialect:
         same column on PostgreSQL, whose planner needs no such hint."""
         return column if self.postgres else f"+{column}"
 
+    def bytewise(self, column: str) -> str:
+        """`column` compared byte by byte (code point order), as SQLite compares text; on
+        PostgreSQL whatever collation the database was created with (`en_US.UTF-8` would put
+        "A-2" after "A1")."""
+        return f'{column} COLLATE "C"' if self.postgres else column
+
     def json_object(self, *pairs: str) -> str:
         """`json_object('key', value, …)` as text."""
         if self.postgres:

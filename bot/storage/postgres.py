@@ -6,6 +6,8 @@ asyncpg's `$1, $2 …` once and remembered, with the order in which to pass the 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -65,6 +67,24 @@ def _violations() -> Iterator[None]:
             (k for t, k in _VIOLATIONS.items() if isinstance(exc, t)), "other"
         )
         raise IntegrityViolation(kind, str(exc)) from exc
+
+
+# COPY's text format: one line a row, cells split by tabs (NULL as an empty cell here), and a
+# backslash before what would break that (itself, a tab, a newline …).
+_ESCAPED = re.compile(r"\\(.)")
+_UNESCAPED = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def _unescaped(cell: str) -> str:
+    return _ESCAPED.sub(lambda m: _UNESCAPED.get(m.group(1), m.group(1)), cell)
+
+
+def _text_rows(text: str) -> list[list[str]]:
+    """The rows of whole lines of COPY's text format, as their cells' text."""
+    lines = text.split("\n")[:-1]
+    if "\\" not in text:  # nothing escaped: the common case, at C speed
+        return [line.split("\t") for line in lines]
+    return [[_unescaped(cell) for cell in line.split("\t")] for line in lines]
 
 
 def _changed(status: str) -> int:
@@ -216,6 +236,53 @@ class PostgresDatabase:
             cursor = await conn.cursor(text, *args)
             while rows := await cursor.fetch(chunk):
                 yield rows
+
+    async def copy_text(
+        self,
+        sql: str,
+        params: Params | None = None,
+        chunk: int = 10_000,
+        *,
+        settings: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[list[list[str]]]:
+        """The rows of one query, `chunk` at a time, as the text of their cells (NULL as an
+        empty one), by `COPY (query) TO STDOUT`: the server runs it as a plain query (in
+        parallel where it may, which it does not for a cursor's) and sends text, not values
+        for asyncpg to decode. `settings` (`work_mem` …) hold for this query only."""
+        text, args = _arguments(sql, params)
+        received: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=16)
+
+        async def copy(conn: asyncpg.Connection) -> None:
+            try:
+                await conn.copy_from_query(text, *args, output=received.put, format="text", null="")
+            except Exception:
+                await received.put(None)  # wake the reader, which then finds the error
+                raise
+            await received.put(None)
+
+        async with self.pool.acquire() as conn, conn.transaction():
+            for name, value in (settings or {}).items():
+                await conn.execute("SELECT set_config($1, $2, true)", name, value)
+            copying = asyncio.create_task(copy(conn))
+            try:
+                rows: list[list[str]] = []
+                rest = b""
+                while (data := await received.get()) is not None:
+                    data = rest + data
+                    end = data.rfind(b"\n") + 1  # the next data ends the last row
+                    rest = data[end:]
+                    rows += _text_rows(data[:end].decode())
+                    while len(rows) >= chunk:
+                        yield rows[:chunk]
+                        del rows[:chunk]
+                await copying  # raises what stopped the copy
+                if rows:
+                    yield rows
+            finally:
+                if not copying.done():  # the reader stopped early: so does the server
+                    copying.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await copying
 
     async def ping(self) -> None:
         await self.fetchval("SELECT 1")

@@ -6,7 +6,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from bot.domain.models import (
     ChatNotLinked,
@@ -23,6 +23,9 @@ from bot.domain.models import (
 from bot.domain.moments import day_from_db, from_db, to_db
 from bot.domain.periods import Period
 from bot.storage.db import Database, Executor, IntegrityViolation, Row
+
+if TYPE_CHECKING:  # asyncpg is imported only where DATABASE_URL names PostgreSQL
+    from bot.storage.postgres import PostgresDatabase
 
 _READING_COLUMNS = """
 r.id, r.meter_id, r.period, r.t1, r.t2, r.t3, r.submitted_at, r.receipt, r.replaced_at,
@@ -68,11 +71,12 @@ _SET_RECEIPT = "UPDATE readings SET receipt = :receipt WHERE id = :id"
 _ONE_SAVE_OF_A_METER = "SELECT id FROM meters WHERE id = :meter_id FOR UPDATE"
 
 
-# The export (SPEC §4): every current reading of a period, raw, in the CSV's order.
+# The export (SPEC §4): every current reading of a period, raw, in the CSV's order (the same
+# bytes on both engines: accounts, then serials, in byte order).
 _CURRENT_OF_PERIOD = """
 SELECT a.number, m.serial, m.resource, r.period, r.t1, r.t2, r.t3, r.submitted_at, r.receipt
 FROM readings AS r JOIN meters AS m ON m.id = r.meter_id JOIN accounts AS a ON a.id = m.account_id
-WHERE r.period = :period AND r.replaced_at IS NULL ORDER BY a.number, m.serial
+WHERE r.period = :period AND r.replaced_at IS NULL ORDER BY {number}, {serial}
 """
 EXPORT_CHUNK = 10_000  # rows per trip to the database thread
 READ_BY_CHUNK = 50_000  # meter ids per query of the /stats chart's count (meters_read_by)
@@ -83,6 +87,11 @@ SELECT a.address, m.gis_meter_number, m.resource, r.t1, r.t2, r.t3, r.submitted_
 FROM readings AS r JOIN meters AS m ON m.id = r.meter_id JOIN accounts AS a ON a.id = m.account_id
 WHERE r.period = :period AND r.replaced_at IS NULL ORDER BY a.number, m.serial
 """
+
+# PostgreSQL: the export's hashes and sort in memory, not spilled to disk at the default
+# work_mem (4 MB): for a million readings ~110 and ~60 MB of hash and 65 MB of sort in each of
+# its three processes (parallel plan), for that one query. A/B in docs/benchmarks.md (issue 11).
+_EXPORT_SETTINGS = {"work_mem": "128MB"}
 
 
 @lru_cache(maxsize=1024)
@@ -154,6 +163,9 @@ async def _saved_before(tx: Executor, reading_id: int, chat_id: int | None) -> S
 class ReadingRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._current_of_period = _CURRENT_OF_PERIOD.format(
+            number=db.dialect.bytewise("a.number"), serial=db.dialect.bytewise("m.serial")
+        )
         # per meter, the newest `per_meter` rows off the index: the cost does not grow with
         # the meter's history (a window over all of it did, ~1 ms at 200 periods). PostgreSQL
         # says it with LATERAL, which SQLite lacks; its plan for SQLite's form read every row
@@ -307,8 +319,17 @@ class ReadingRepository:
         """One row per meter with a current reading for the period (what the billing takes),
         ordered by account then serial, ``chunk`` rows at a time: an export streams them.
         A row's cells: account, serial, resource, period, t1, t2, t3, submitted_at as stored
-        (see ``bot.domain.moments.to_db``), receipt."""
-        async for rows in self.db.stream(_CURRENT_OF_PERIOD, {"period": str(period)}, chunk):
+        (see ``bot.domain.moments.to_db``), receipt. On PostgreSQL they come by COPY, as text
+        (an empty cell for NULL), as the CSV writes them."""
+        params = {"period": str(period)}
+        if self.db.dialect.postgres:  # the cells come as text: as the CSV writes them
+            copied = cast("PostgresDatabase", self.db).copy_text(
+                self._current_of_period, params, chunk, settings=_EXPORT_SETTINGS
+            )
+            async for text_rows in copied:
+                yield text_rows
+            return
+        async for rows in self.db.stream(self._current_of_period, params, chunk):
             yield rows
 
     async def gis_of_period(

@@ -28,6 +28,7 @@ from tests.seed import M, add_account
 pytestmark = pytest.mark.usefixtures("engine")
 
 MSK = ZoneInfo("Europe/Moscow")
+EXPORT_HEADER_LINE = "account,meter,resource,period,t1,t2,t3,submitted_at,receipt"
 
 
 def service(db: Database, now: datetime) -> ExportService:
@@ -63,6 +64,9 @@ async def reading(
             replaced_at.isoformat() if replaced_at else None,
         ),
     )
+
+
+NOV = datetime(2026, 11, 20, 21, 30, 5, 123456, tzinfo=UTC)  # Nov 21 00:30 in Moscow
 
 
 async def seed(db: Database) -> None:
@@ -112,6 +116,42 @@ async def test_current_readings_of_a_period_come_a_chunk_at_a_time_in_the_csv_or
         ("5012345678", "CW-1", "2611-000002"),
         ("5012345678", "EL-2", "2611-000003"),
     ]
+
+
+async def test_export_writes_any_serial_and_number_as_the_same_bytes_on_every_engine(
+    db: Database,
+) -> None:
+    """PostgreSQL's export comes by COPY as text; whatever a cell holds, the file is the one
+    SQLite's path writes (this test runs on both engines against the same bytes), in byte
+    order of account, then serial."""
+    odd = ["b\\N", "tab\there", 'say "hi"', "a,b", "line\nbreak", "Ёж", "B", "\\"]
+    await add_account(db, "5000000009", "+79160000009", *(M(s, "gas") for s in odd))
+    await add_account(db, "50000000A", "+79160000010", M("x", "heat"))
+    for meter in range(1, len(odd) + 2):
+        await reading(db, meter, "2026-11", (meter, 0), NOV, f"r\\{meter}")
+    out = io.StringIO()
+    assert await export_period(ReadingRepository(db), Period(2026, 11), out, MSK) == 9
+    at = "2026-11-21T00:30:05+03:00"
+    assert out.getvalue() == (
+        f"{EXPORT_HEADER_LINE}\n"
+        f"5000000009,B,gas,2026-11,7,0,,{at},r\\7\n"
+        f"5000000009,\\,gas,2026-11,8,0,,{at},r\\8\n"
+        f'5000000009,"a,b",gas,2026-11,4,0,,{at},r\\4\n'
+        f"5000000009,b\\N,gas,2026-11,1,0,,{at},r\\1\n"
+        f'5000000009,"line\nbreak",gas,2026-11,5,0,,{at},r\\5\n'
+        f'5000000009,"say ""hi""",gas,2026-11,3,0,,{at},r\\3\n'
+        f"5000000009,tab\there,gas,2026-11,2,0,,{at},r\\2\n"
+        f"5000000009,Ёж,gas,2026-11,6,0,,{at},r\\6\n"
+        f"50000000A,x,heat,2026-11,9,0,,{at},r\\9\n"
+    )
+
+
+async def test_an_export_stopped_part_way_leaves_the_database_answering(db: Database) -> None:
+    await seed(db)
+    async for rows in ReadingRepository(db).current_of_period(Period(2026, 11), chunk=1):
+        assert len(rows) == 1
+        break  # the file could not be written, say
+    assert await db.fetchval("SELECT count(*) FROM readings") == 5
 
 
 async def test_export_of_a_period_without_readings_is_the_header(db: Database) -> None:
