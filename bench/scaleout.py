@@ -78,7 +78,7 @@ async def main() -> int:
             pg_app, pg = await build_ours(
                 Path(tmp) / "pg",
                 "PostgreSQL + Redis",
-                database_url=f"{POSTGRES}?search_path={schema}",
+                database_url=f"{POSTGRES}{'&' if '?' in POSTGRES else '?'}search_path={schema}",
                 redis_url=REDIS,
                 redis_prefix=prefix,
             )
