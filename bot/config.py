@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.billing.signing import secret_key
 from bot.domain.otp import OtpLimits
 from bot.domain.quiet_hours import QuietHours
 from bot.domain.windows import SubmissionWindow
@@ -66,6 +67,11 @@ class Settings(BaseSettings):
     # conversations and per-chat order in Redis (SPEC §12); empty: in the database, one process
     redis_url: SecretStr | None = None  # may hold a password: never logged
     redis_prefix: str = "meterbot"  # every key starts with it: one Redis, several installations
+    # readings posted to the billing system (SPEC §10); both empty: no outbox
+    billing_webhook_url: str | None = None
+    billing_webhook_secret: SecretStr | None = None  # whsec_<base64>, never logged
+    # tests only: every wait of the outbox's retry schedule, and its three days, times this
+    billing_retry_scale: float = Field(1.0, gt=0, le=1)
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -92,7 +98,14 @@ class Settings(BaseSettings):
     def _lower_case(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("webhook_url", "webhook_secret", "redis_url", mode="before")
+    @field_validator(
+        "webhook_url",
+        "webhook_secret",
+        "redis_url",
+        "billing_webhook_url",
+        "billing_webhook_secret",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -121,6 +134,20 @@ class Settings(BaseSettings):
             r"(redis|rediss|unix)://\S+", value.get_secret_value()
         ):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @field_validator("billing_webhook_url")
+    @classmethod
+    def _billing_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/?#]+(/\S*)?", value):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("billing_webhook_secret")
+    @classmethod
+    def _whsec(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            secret_key(value.get_secret_value())  # raises saying what is wrong
         return value
 
     @field_validator("redis_prefix")
@@ -212,6 +239,21 @@ class Settings(BaseSettings):
                 if value is None:
                     raise ValueError(f"{name} is required when RUN_MODE=webhook (see .env.example)")
         return self
+
+    @model_validator(mode="after")
+    def _billing_needs_url_and_secret(self) -> Settings:
+        if (self.billing_webhook_url is None) != (self.billing_webhook_secret is None):
+            raise ValueError(
+                "BILLING_WEBHOOK_URL and BILLING_WEBHOOK_SECRET are set together or not at all"
+            )
+        return self
+
+    @property
+    def billing_key(self) -> bytes | None:
+        """The key readings are signed with; None when the outbox is off."""
+        if self.billing_webhook_secret is None:
+            return None
+        return secret_key(self.billing_webhook_secret.get_secret_value())
 
     @property
     def tz(self) -> ZoneInfo:
