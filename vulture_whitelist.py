@@ -51,6 +51,7 @@ schema.otp_codes
 schema.otp_gate
 schema.sms_alerts
 schema.private_only_notices
+schema.outbox_gone
 
 # a test's one-off database for the length of a block
 opened

@@ -10,6 +10,7 @@ process that runs them (bot/run.py, the command line, the tests) and for `close`
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
@@ -19,6 +20,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 
 from bot.background import Background
+from bot.billing.poster import WebhookPoster
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.containers import Delivery, Services, Storage
@@ -41,6 +43,8 @@ from bot.services.chat_settings import ChatSettingsService
 from bot.services.export import ExportService
 from bot.services.linking import LinkingService
 from bot.services.notices import NoticeService
+from bot.services.outbox import OutboxDispatcher
+from bot.services.outbox_figures import OutboxStatus
 from bot.services.owners import DeliveryOwner
 from bot.services.reminders import ReminderService
 from bot.services.submissions import SubmissionService
@@ -75,6 +79,8 @@ class App:
         # a hung SMS gateway must not hold the stop: a code whose send is cut stays counted
         await self.background.close(BACKGROUND_GRACE_SECONDS)
         self.delivery.sender.close()
+        if self.delivery.outbox is not None:
+            await self.delivery.outbox.close()
         await self.sms.close()
         await self.bot.session.close()
         await self.storage.fsm.close()  # conversations changed outside an update, if any
@@ -89,6 +95,13 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
+
+
+def create_alerts(
+    settings: Settings, bot: Bot, core: RenderCachingCore, locales: ChatLocaleManager
+) -> AdminAlerts:
+    admins = sorted(settings.admin_ids)
+    return AdminAlerts(bot, core, locales, admin_ids=admins, default_locale=settings.default_locale)
 
 
 def create_sms_sender(settings: Settings) -> SmsSender:
@@ -121,13 +134,10 @@ async def build_app(
     activity = ChatActivityMiddleware(storage.chats)
     # on PostgreSQL, which processes are alive is asked of the server (a lock per process)
     owner = await open_owner(settings.database_url, None) if settings.on_postgres else None
-    delivery = build_delivery(settings, clock, bot, core, storage, activity, background, owner)
-    alerts = AdminAlerts(
-        bot,
-        core,
-        locales,
-        admin_ids=sorted(settings.admin_ids),
-        default_locale=settings.default_locale,
+    alerts = create_alerts(settings, bot, core, locales)
+    outbox = build_outbox(settings, clock, storage, alerts, metrics)
+    delivery = build_delivery(
+        settings, clock, bot, core, storage, activity, background, owner, outbox
     )
     services = build_services(
         settings, clock, storage, sms, locales, background, alerts, delivery, metrics
@@ -191,7 +201,7 @@ def build_services(
         clock=clock,
         tz=settings.tz,
         window=window,
-        on_saved=metrics.submission_saved,
+        on_saved=_saved(metrics, delivery.outbox),
     )
     # forgetting a chat drops what this process keeps in memory about it too
     forget_cached = (locales.forget,)
@@ -212,6 +222,39 @@ def build_services(
             readings=storage.readings, clock=clock, tz=settings.tz, window=window
         ),
         broadcasts=delivery.broadcasts,
+        outbox=OutboxStatus(storage.outbox, clock, url=settings.billing_webhook_url),
+    )
+
+
+def _saved(metrics: BotMetrics, outbox: OutboxDispatcher | None) -> Callable[[], None]:
+    """A new reading: counted, and its event looked for at once (not at the next poll)."""
+    if outbox is None:
+        return metrics.submission_saved
+
+    def saved() -> None:
+        metrics.submission_saved()
+        outbox.wake()
+
+    return saved
+
+
+def build_outbox(
+    settings: Settings, clock: Clock, storage: Storage, alerts: AdminAlerts, metrics: BotMetrics
+) -> OutboxDispatcher | None:
+    """The dispatcher of readings to the billing system, when BILLING_WEBHOOK_URL is set."""
+    key = settings.billing_key
+    if settings.billing_webhook_url is None or key is None:
+        return None
+    status = OutboxStatus(storage.outbox, clock, url=settings.billing_webhook_url)
+    metrics.watch_outbox(status.waiting)
+    return OutboxDispatcher(
+        storage.outbox,
+        WebhookPoster(settings.billing_webhook_url, key),
+        clock,
+        settings.tz,
+        alert_admins=alerts.warn,
+        scale=settings.billing_retry_scale,
+        on_outcome=metrics.outbox_settled,
     )
 
 
@@ -224,6 +267,7 @@ def build_delivery(
     activity: ChatActivityMiddleware,
     background: Background,
     owner: DeliveryOwner | None = None,
+    outbox: OutboxDispatcher | None = None,
 ) -> Delivery:
     locale, support = settings.default_locale, settings.support_contact
     sender = Sender(
@@ -263,6 +307,7 @@ def build_delivery(
         reminders=reminders,
         broadcasts=broadcasts,
         notices=notices,
+        outbox=outbox,
         stop_sending=sender.request_stop,
         allow_sending=sender.allow_sending,
         spawn=background.spawn,
@@ -271,7 +316,7 @@ def build_delivery(
         tz=settings.tz,
         lease=lease_for(settings.database_url, settings.redis, settings.redis_prefix),
     )
-    return Delivery(sender, reminders, broadcasts, notices, jobs)
+    return Delivery(sender, reminders, broadcasts, notices, jobs, outbox)
 
 
 def settle_heap() -> None:

@@ -90,5 +90,6 @@ class HttpServer:
         return web.Response(text="ready\n")
 
     async def metrics(self, _request: web.Request) -> web.Response:
+        await self._app.metrics.refresh()
         body = self._app.metrics.exposition()
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})

@@ -11,6 +11,7 @@ from bot.domain.periods import Period
 from bot.handlers.filters import IsAdmin
 from bot.rendering import period_name
 from bot.services.export import ExportService
+from bot.services.outbox_figures import OutboxFigures, OutboxStatus
 
 
 def _typed_period(command: CommandObject) -> Period | None:
@@ -19,8 +20,32 @@ def _typed_period(command: CommandObject) -> Period | None:
     return Period.parse(text) if text else None
 
 
+def _outbox_text(i18n: I18nContext, figures: OutboxFigures) -> str:
+    if not figures.enabled:
+        return i18n.get("stats-outbox-off")
+    lines = [
+        i18n.get(
+            "stats-outbox",
+            pending=figures.count("pending"),
+            delivered=figures.count("delivered"),
+            refused=figures.count("refused"),
+            dead=figures.count("dead"),
+        )
+    ]
+    if figures.oldest_waiting is not None:
+        minutes = int(figures.oldest_waiting.total_seconds() // 60)
+        lines.append(i18n.get("stats-outbox-oldest", minutes=minutes))
+    if figures.stopped:
+        lines.append(i18n.get("stats-outbox-stopped"))
+    return "\n".join(lines)
+
+
 async def stats(
-    message: Message, command: CommandObject, i18n: I18nContext, exports: ExportService
+    message: Message,
+    command: CommandObject,
+    i18n: I18nContext,
+    exports: ExportService,
+    outbox: OutboxStatus,
 ) -> None:
     try:
         period = _typed_period(command)
@@ -41,6 +66,8 @@ async def stats(
             submissions=figures.submissions,
             corrections=figures.corrections,
         )
+        + "\n\n"
+        + _outbox_text(i18n, await outbox.figures())
     )
 
 

@@ -5,6 +5,7 @@ Which notices are pending and when they go is bot/services/notices.py.
 
 from __future__ import annotations
 
+import html
 import logging
 
 from aiogram import Bot
@@ -21,7 +22,11 @@ from bot.domain.campaigns import Notice
 log = logging.getLogger(__name__)
 
 # each kind of notice and the message that says it
-TEXTS = {"phone-changed": "notice-phone-changed"}
+TEXTS = {
+    "phone-changed": "notice-phone-changed",
+    "billing-refused": "notice-billing-refused",  # bot/services/outbox.py
+    "billing-refused-plain": "notice-billing-refused-plain",
+}
 
 
 class NoticeMessages:
@@ -38,7 +43,12 @@ class NoticeMessages:
         if key is None:
             return None
         locale = notice.locale or self.default_locale
-        return self.core.get(key, locale, support=self.support_contact, **notice.args)
+        # the args may carry another system's words (a refusal's reason): text, not markup
+        args = {
+            name: html.escape(value, quote=False) if isinstance(value, str) else value
+            for name, value in notice.args.items()
+        }
+        return self.core.get(key, locale, support=self.support_contact, **args)
 
     async def deliver(self, notice: Notice) -> str | None:
         """'sent', 'blocked' or 'failed'; None: try again at the next run."""

@@ -20,6 +20,7 @@ from bot.domain.models import (
     StoredReading,
 )
 from bot.domain.moments import day_from_db, from_db, to_db
+from bot.domain.outbox import ACCEPTED, REPLACED, new_event_id
 from bot.domain.periods import Period
 from bot.storage.db import Database, Executor, IntegrityViolation, Row
 
@@ -59,6 +60,12 @@ VALUES (:meter_id, :period, :t1, :t2, :t3, :at, :chat_id, 'pending:' || :request
 RETURNING id
 """
 _SET_RECEIPT = "UPDATE readings SET receipt = :receipt WHERE id = :id"
+# The reading's event for the billing system (SPEC §10), in the same transaction: its payload
+# is read from the reading when it is sent (bot/storage/outbox.py).
+_OUTBOX_EVENT = """
+INSERT INTO outbox (event_id, type, reading_id, meter_id, created_at, next_at)
+VALUES (:event_id, :type, :reading_id, :meter_id, :at, :at)
+"""
 # PostgreSQL: the saves of one meter one at a time, as SQLite's single writer has them anyway,
 # so that a second Confirm of a key waits and then finds the first one's row, and two
 # corrections never race for the current mark (READ COMMITTED reads afresh each statement).
@@ -140,9 +147,26 @@ async def _saved_before(tx: Executor, reading_id: int, chat_id: int | None) -> S
     return SavedReading(_reading(row), duplicate=True)
 
 
+async def _write_event(
+    tx: Executor, reading_id: int, meter_id: int, at: str, replaces: bool
+) -> None:
+    """The new reading's event for the billing system, inside the caller's transaction."""
+    params = {
+        "event_id": new_event_id(),
+        "type": REPLACED if replaces else ACCEPTED,
+        "reading_id": reading_id,
+        "meter_id": meter_id,
+        "at": at,
+    }
+    await tx.execute(_OUTBOX_EVENT, params)
+
+
 class ReadingRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, outbox: bool = False) -> None:
+        """`outbox`: every new reading also writes its event for the billing system (set
+        when BILLING_WEBHOOK_URL is)."""
         self.db = db
+        self.outbox = outbox
         # per meter, the newest `per_meter` rows off the index: the cost does not grow with
         # the meter's history (a window over all of it did, ~1 ms at 200 periods). PostgreSQL
         # says it with LATERAL, which SQLite lacks; its plan for SQLite's form read every row
@@ -211,6 +235,8 @@ class ReadingRepository:
             if checks["replaces"]:
                 await tx.execute(_MARK_REPLACED, params)
             reading_id, receipt = await _insert(tx, params, meter_id, period)
+            if self.outbox:
+                await _write_event(tx, reading_id, meter_id, stamp, bool(checks["replaces"]))
         reading = StoredReading(
             id=reading_id,
             meter_id=meter_id,

@@ -26,7 +26,8 @@ from sqlalchemy import (
     text,
 )
 
-from bot.domain.outbox import EVENT_TYPES, STATES as OUTBOX_STATES
+from bot.domain.outbox import EVENT_TYPES
+from bot.domain.outbox import STATES as OUTBOX_STATES
 from bot.storage.campaigns import STATUSES as DELIVERY_STATUSES
 
 metadata = MetaData()

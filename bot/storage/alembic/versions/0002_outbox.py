@@ -16,8 +16,8 @@ Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 PENDING = sa.text("status = 'pending'")
 
 
-def _partial(condition: sa.TextClause) -> dict[str, sa.TextClause]:
-    return {"sqlite_where": condition, "postgresql_where": condition}
+def _partial(name: str, columns: list[str], condition: sa.TextClause) -> None:
+    op.create_index(name, "outbox", columns, sqlite_where=condition, postgresql_where=condition)
 
 
 def upgrade() -> None:
@@ -42,9 +42,9 @@ def upgrade() -> None:
         sa.CheckConstraint("type IN ('reading.accepted', 'reading.replaced')"),
         sa.CheckConstraint("status IN ('pending', 'delivered', 'refused', 'dead')"),
     )
-    op.create_index("outbox_pending", "outbox", ["meter_id", "id"], **_partial(PENDING))
-    op.create_index("outbox_due", "outbox", ["next_at"], **_partial(PENDING))
-    op.create_index("outbox_dead", "outbox", ["id"], **_partial(sa.text("status = 'dead'")))
+    _partial("outbox_pending", ["meter_id", "id"], PENDING)
+    _partial("outbox_due", ["next_at"], PENDING)
+    _partial("outbox_dead", ["id"], sa.text("status = 'dead'"))
     op.create_index("outbox_reading", "outbox", ["reading_id"])
     op.create_table(
         "outbox_gone",
