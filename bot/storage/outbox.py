@@ -65,11 +65,11 @@ _OTHER = """
 WITH c AS MATERIALIZED ({changes})
 UPDATE outbox SET
     status = CASE WHEN c.change IN ('retry', 'release') THEN 'pending' ELSE c.change END,
-    attempts = attempts + CASE WHEN c.change = 'release' THEN 0 ELSE 1 END,
+    attempts = outbox.attempts + CASE WHEN c.change = 'release' THEN 0 ELSE 1 END,
     failing_since = CASE WHEN c.change IN ('retry', 'dead')
-        THEN coalesce(failing_since, :now) ELSE failing_since END,
-    next_at = coalesce(c.next_at, next_at),
-    last_error = coalesce(c.error, last_error),
+        THEN coalesce(outbox.failing_since, :now) ELSE outbox.failing_since END,
+    next_at = coalesce(c.next_at, outbox.next_at),
+    last_error = coalesce(c.error, outbox.last_error),
     settled_at = CASE WHEN c.change IN ('dead', 'refused') THEN :now END,
     claim = NULL, claimed_until = NULL
 FROM c WHERE outbox.id = c.id AND outbox.claim = :claim AND outbox.status = 'pending'
