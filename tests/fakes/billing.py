@@ -7,9 +7,8 @@ on `webhook-timestamp`. A request that fails the check gets 401 and is recorded 
 
 Scripted replies answer valid requests::
 
-    fake.script(Fail(500), Fail(429, retry_after="1"), Hang())  # the next requests, in order
-    fake.script_each(Fail(500), Fail(500))   # the first two tries of every webhook-id
-    fake.refuse_next(Refuse("значение меньше предыдущего"))
+    fake.script_each(Fail(500), Fail(500))  # the first two tries of every webhook-id, then
+    fake.script(Fail(429, retry_after="1"), Refuse("значение меньше предыдущего"), Hang())
 
 - :class:`Fail`: that status (500, 503, 429 with Retry-After, 408, 302), no body to speak of;
 - :class:`Refuse`: a 4xx (422 by default) with ``{"reason": ...}`` (or no body: reason None);
@@ -35,7 +34,7 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["FakeBilling", "Fail", "Gone", "Hang", "Received", "Refuse", "new_secret"]
+__all__ = ["Fail", "FakeBilling", "Gone", "Hang", "Received", "Refuse", "new_secret"]
 
 TOLERANCE_SECONDS = 5 * 60
 
@@ -121,7 +120,8 @@ class FakeBilling:
     # --- what the test sets up --------------------------------------------------------------
 
     def script(self, *replies: Reply) -> None:
-        """Replies for the next valid requests, in order (before any `script_each` one)."""
+        """Replies for the next valid requests, in order, once a webhook-id's `script_each`
+        replies are used up."""
         self._script.extend(replies)
 
     def script_each(self, *replies: Reply) -> None:
@@ -169,11 +169,11 @@ class FakeBilling:
         await self.stop()
 
     def _next_reply(self, event_id: str) -> Reply | None:
-        if self._script:
-            return self._script.popleft()
         tried = self._tries[event_id]
         self._tries[event_id] += 1
-        return self._each[tried] if tried < len(self._each) else None
+        if tried < len(self._each):
+            return self._each[tried]
+        return self._script.popleft() if self._script else None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
@@ -187,7 +187,9 @@ class FakeBilling:
         self.received.append(received)
         try:
             response = await self._answer(received)
-            received.status = response.status
+            # a client that left during a hang (a timeout, a killed bot) never got the answer
+            gone = request.transport is None or request.transport.is_closing()
+            received.status = None if gone else response.status
             return response
         finally:
             self._changed.set()
@@ -198,6 +200,7 @@ class FakeBilling:
         reply = self._next_reply(received.event_id)
         if isinstance(reply, Hang):
             self.hanging.set()
+            self._changed.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._hang_ends(), reply.seconds)
             self.hanging.clear()

@@ -14,7 +14,7 @@ import pytest
 from bot.billing.poster import WebhookPoster
 from bot.services.outbox import OutboxDispatcher, OutboxRun
 from bot.services.outbox_figures import format_figures
-from tests.fakes.billing import FakeBilling, Fail, Gone, Hang, Refuse
+from tests.fakes.billing import Fail, FakeBilling, Gone, Hang, Refuse
 from tests.flows.test_submit import SUBMIT, link, seed_flat, submit_one
 from tests.harness import BotHarness, ChatClient, start_harness
 
