@@ -20,7 +20,7 @@ from bench.postgres import address, server_url, why_not
 
 TARGET_LINE = "target 1:"  # bench.conversation prints it; printed here before all else
 
-BENCHMARKS = ("conversation", "broadcast", "data", "data-postgresql", "scaleout")
+BENCHMARKS = ("conversation", "broadcast", "data", "data-postgresql", "scaleout", "outbox")
 # name -> the module and its arguments, where they differ from `bench.<name>`
 COMMANDS = {"data-postgresql": ("bench.data", "--engine", "postgresql")}
 NEEDS_POSTGRES = {"data-postgresql"}
