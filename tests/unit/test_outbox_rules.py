@@ -209,3 +209,48 @@ def test_the_payload_is_the_standard_webhooks_envelope_with_the_specs_data() -> 
             "source": "telegram",
         },
     }
+
+
+SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "billing-webhook.schema.json"
+
+
+def test_the_payload_fits_the_published_schema() -> None:
+    """docs/billing-webhook.schema.json, checked for what it says of each field (no validator
+    library in the dependencies: the required keys, no others, enums and patterns)."""
+    import re
+
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    data_schema = schema["properties"]["data"]
+    for values, replaces, kind in (
+        ((125,), None, "reading.accepted"),
+        ((1, 2, 3), "2611-000001", "reading.replaced"),
+    ):
+        event = OutboxEvent(
+            1,
+            "msg_1",
+            kind,
+            NOW,
+            0,
+            None,
+            "2611-000002",
+            "5012345678",
+            "SN-1",
+            "electricity",
+            "2026-11",
+            values,
+            NOW,
+            replaces,
+            "1234567890",
+            "12АБ345678",
+        )
+        sent = json.loads(payload(event, ZoneInfo("Europe/Moscow")))
+        assert set(schema["required"]) <= set(sent) <= set(schema["properties"])
+        assert sent["type"] in schema["properties"]["type"]["enum"]
+        data = sent["data"]
+        assert set(data_schema["required"]) <= set(data) <= set(data_schema["properties"])
+        for name, rule in data_schema["properties"].items():
+            if name in data and "pattern" in rule:
+                assert re.search(rule["pattern"], data[name]), name
+        assert data["resource"] in data_schema["properties"]["resource"]["enum"]
+        assert set(data["values"]) <= set(data_schema["properties"]["values"]["properties"])
+        assert datetime.fromisoformat(data["submitted_at"]).utcoffset() is not None
