@@ -246,7 +246,9 @@ async def test_a_post_with_no_answer_goes_again_with_the_same_webhook_id(
     await chat.send(SUBMIT)
     await submit_one(chat, "105")
     outbox = dispatcher(h)
-    outbox.poster = WebhookPoster(billing.url, outbox.poster._key, timeout=0.3)  # type: ignore[attr-defined]
+    key = h.app.settings.billing_key
+    assert key is not None
+    outbox.poster = WebhookPoster(billing.url, key, timeout=0.3)  # 15 s in production
     billing.script(Hang())
     try:
         assert (await run(h)).retried == 1
@@ -288,3 +290,27 @@ async def test_without_a_billing_url_no_event_is_written(harness: BotHarness) ->
     await submit_one(chat, "105")
     assert harness.app.delivery.outbox is None
     assert await harness.db.fetchval("SELECT count(*) FROM outbox") == 0
+
+
+async def test_after_a_410_a_new_billing_url_delivers_again(
+    h: BotHarness, billing: FakeBilling
+) -> None:
+    chat = await link(h, 1001, await seed_flat(h.db))
+    await chat.send(SUBMIT)
+    await submit_one(chat, "105")
+    billing.script(Gone())
+    assert (await run(h)).gone
+    key = h.app.settings.billing_key
+    assert key is not None
+    # the operator points BILLING_WEBHOOK_URL elsewhere and restarts the bot
+    moved = OutboxDispatcher(
+        h.app.storage.outbox,
+        WebhookPoster(billing.url + "?moved=1", key),
+        h.clock,
+        h.app.settings.tz,
+        alert_admins=dispatcher(h).alert_admins,
+    )
+    try:
+        assert (await moved.run_once()).delivered == 1
+    finally:
+        await moved.close()
