@@ -257,5 +257,3 @@ CREATE INDEX outbox_due ON outbox (next_at) WHERE status = 'pending';
 
 CREATE INDEX outbox_pending ON outbox (meter_id, id) WHERE status = 'pending';
 
-CREATE INDEX outbox_reading ON outbox (reading_id);
-

@@ -45,7 +45,6 @@ def upgrade() -> None:
     _partial("outbox_pending", ["meter_id", "id"], PENDING)
     _partial("outbox_due", ["next_at"], PENDING)
     _partial("outbox_dead", ["id"], sa.text("status = 'dead'"))
-    op.create_index("outbox_reading", "outbox", ["reading_id"])
     op.create_table(
         "outbox_gone",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
