@@ -5,6 +5,7 @@ The conversation benchmark runs first and its target 1 line (ours / floor (b), t
 resident) is printed before everything else. `data-postgresql` (bench.data --engine
 postgresql) runs when the PostgreSQL at TEST_POSTGRES_URL answers, else says in one line why not;
 `scaleout` (the conversation on PostgreSQL + Redis against SQLite) likewise needs both servers.
+`outbox` drains 100,000 billing events through a receiver that verifies their signatures.
 """
 
 from __future__ import annotations
