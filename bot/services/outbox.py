@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 128  # events claimed at a time
 CONCURRENCY = 64  # posts in flight at once
+LANES = 2  # batches in hand at once (see _lane)
 IDLE_POLL_SECONDS = 2.0  # how often an idle leader looks for events other replicas wrote
 DEAD_ALERT_EVERY = timedelta(hours=1)
 STOP_GRACE_SECONDS = 2.0  # a stop lets the posts in hand finish this long, then cuts them
@@ -53,9 +54,10 @@ STOP_GRACE_SECONDS = 2.0  # a stop lets the posts in hand finish this long, then
 AlertAdmins = Callable[..., Awaitable[None]]
 
 
-def _lease(batch: int, concurrency: int) -> timedelta:
-    """How long a claim is held: every round of the batch's posts timing out, and a margin."""
-    return timedelta(seconds=math.ceil(batch / concurrency) * POST_TIMEOUT_SECONDS + 30)
+def _lease(batch: int, concurrency: int, lanes: int) -> timedelta:
+    """How long a claim is held: every round of the lanes' posts timing out, and a margin."""
+    rounds = math.ceil(batch * lanes / concurrency)
+    return timedelta(seconds=rounds * POST_TIMEOUT_SECONDS + 30)
 
 
 @dataclass
@@ -93,6 +95,7 @@ class OutboxDispatcher:
         scale: float = 1.0,
         batch: int = BATCH,
         concurrency: int = CONCURRENCY,
+        lanes: int = LANES,
         on_outcome: Callable[[str, int], None] = lambda outcome, count: None,
         rng: random.Random | None = None,
     ) -> None:
@@ -103,7 +106,8 @@ class OutboxDispatcher:
         self.alert_admins = alert_admins
         self.scale = scale  # BILLING_RETRY_SCALE: tests only
         self.batch = batch
-        self.lease = _lease(batch, concurrency)
+        self.lanes = lanes
+        self.lease = _lease(batch, concurrency, lanes)
         self.on_outcome = on_outcome  # the metrics count outcomes
         self.rng = rng or random.Random()
         self.claim = "dispatcher-" + secrets.token_hex(8)
@@ -121,18 +125,22 @@ class OutboxDispatcher:
         if await self.store.gone() == self.poster.url:
             report.gone = True
             return report
-        while not self._stop.is_set():
-            now = self.clock.now()
-            events = await self.store.claim(self.claim, now, now + self.lease, self.batch)
-            if not events:
-                break
-            answers = await asyncio.gather(*(self._post(event) for event in events))
-            await self._settle(list(zip(events, answers, strict=True)), report)
-            if report.gone:
-                break
+        await asyncio.gather(*(self._lane(report) for _ in range(self.lanes)))
         if report.dead:
             await self._alert_dead(report.dead)
         return report
+
+    async def _lane(self, report: OutboxRun) -> None:
+        """Claim, post, settle, again: while one lane waits on the database or on its batch's
+        slowest answers, the other's posts go on. Claims never overlap, and an event in flight
+        holds its meter's later ones back, so the lanes keep each meter's order."""
+        while not self._stop.is_set() and not report.gone:
+            now = self.clock.now()
+            events = await self.store.claim(self.claim, now, now + self.lease, self.batch)
+            if not events:
+                return
+            answers = await asyncio.gather(*(self._post(event) for event in events))
+            await self._settle(list(zip(events, answers, strict=True)), report)
 
     async def _post(self, event: OutboxEvent) -> Answer:
         async with self._posts:

@@ -189,7 +189,7 @@ async def test_a_bot_killed_while_the_billing_system_hangs_delivers_the_event_af
 
     second = await start_logged(env, tmp_path, log)
     try:
-        # taken over at the election, not when the dead process's 60 s claim runs out (the
+        # taken over at the election, not when the dead process's 90 s claim runs out (the
         # wait allows for a slow start on a loaded machine)
         await billing.wait_until(lambda: len(billing.accepted()) == 1, timeout=45)
         await asyncio.sleep(0.5)
