@@ -148,15 +148,15 @@ async def _saved_before(tx: Executor, reading_id: int, chat_id: int | None) -> S
 
 
 async def _write_event(
-    tx: Executor, reading_id: int, meter_id: int, at: str, replaces: bool
+    tx: Executor, reading_id: int, meter_id: int, at: datetime, replaces: bool
 ) -> None:
     """The new reading's event for the billing system, inside the caller's transaction."""
     params = {
-        "event_id": new_event_id(),
+        "event_id": new_event_id(at),
         "type": REPLACED if replaces else ACCEPTED,
         "reading_id": reading_id,
         "meter_id": meter_id,
-        "at": at,
+        "at": to_db(at),
     }
     await tx.execute(_OUTBOX_EVENT, params)
 
@@ -236,7 +236,7 @@ class ReadingRepository:
                 await tx.execute(_MARK_REPLACED, params)
             reading_id, receipt = await _insert(tx, params, meter_id, period)
             if self.outbox:
-                await _write_event(tx, reading_id, meter_id, stamp, bool(checks["replaces"]))
+                await _write_event(tx, reading_id, meter_id, at, bool(checks["replaces"]))
         reading = StoredReading(
             id=reading_id,
             meter_id=meter_id,
