@@ -139,6 +139,10 @@ class OutboxDispatcher:
             events = await self.store.claim(self.claim, now, now + self.lease, self.batch)
             if not events:
                 return
+            if report.gone:  # the other lane met a 410 meanwhile: hand these back untried
+                released = [(event.id, "release", None, None) for event in events]
+                await self.store.settle(self.claim, now, changes=released)
+                return
             answers = await asyncio.gather(*(self._post(event) for event in events))
             await self._settle(list(zip(events, answers, strict=True)), report)
 
