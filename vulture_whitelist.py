@@ -63,6 +63,7 @@ schema.otp_gate
 schema.sms_alerts
 schema.private_only_notices
 schema.snapshot_sources
+schema.outbox_gone
 
 # a test's one-off database for the length of a block
 opened

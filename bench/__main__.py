@@ -5,6 +5,7 @@ The conversation benchmark runs first and its target 1 line (ours / floor (b), t
 resident) is printed before everything else. `data-postgresql` (bench.data --engine
 postgresql) runs when the PostgreSQL at TEST_POSTGRES_URL answers, else says in one line why not;
 `scaleout` (the conversation on PostgreSQL + Redis against SQLite) likewise needs both servers.
+`outbox` drains 100,000 billing events through a receiver that verifies their signatures.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from bench.postgres import address, server_url, why_not
 
 TARGET_LINE = "target 1:"  # bench.conversation prints it; printed here before all else
 
-BENCHMARKS = ("conversation", "broadcast", "data", "data-postgresql", "scaleout")
+BENCHMARKS = ("conversation", "broadcast", "data", "data-postgresql", "scaleout", "outbox")
 # name -> the module and its arguments, where they differ from `bench.<name>`
 COMMANDS = {"data-postgresql": ("bench.data", "--engine", "postgresql")}
 NEEDS_POSTGRES = {"data-postgresql"}

@@ -285,6 +285,19 @@ async def seed(app: App, chat_ids: list[int]) -> None:
         await links.link(chat_id, by_number[number], app.clock.now())
 
 
+# Every Confirm writes its billing event in the reading's transaction, as with
+# BILLING_WEBHOOK_URL set (nothing is posted: the dispatcher is not started here);
+# BENCH_OUTBOX=0 measures without it.
+OUTBOX: dict[str, Any] = (
+    {}
+    if os.environ.get("BENCH_OUTBOX") == "0"
+    else {
+        "billing_webhook_url": "http://127.0.0.1:9/not-posted",
+        "billing_webhook_secret": "whsec_YmVuY2gtY29udmVyc2F0aW9uLXNlY3JldC0zMmI=",
+    }
+)
+
+
 async def build_ours(directory: Path, name: str = "ours", **overrides: Any) -> tuple[App, Target]:
     """Our bot on a SQLite file in `directory`, or on what `overrides` name (database_url,
     redis_url, redis_prefix: bench/scaleout.py)."""
@@ -292,6 +305,7 @@ async def build_ours(directory: Path, name: str = "ours", **overrides: Any) -> t
         "bot_token": TOKEN,
         "database_url": f"sqlite:///{directory / 'bot.sqlite3'}",
         "support_contact": "+7 (495) 000-00-00",
+        **OUTBOX,
         **overrides,
     }
     settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -36,29 +36,27 @@ from bot.notifications.notices import NoticeMessages
 from bot.notifications.pacer import Pacer
 from bot.notifications.reminders import ReminderMessages
 from bot.notifications.sender import Sender
+from bot.optional_parts import build_appeals, build_outbox, daily_sync, saved_reading
 from bot.scheduler import DeliveryJobs
 from bot.services.accounts import AccountsService
 from bot.services.alerts import AdminAlerter
-from bot.services.appeals import AppealService
 from bot.services.broadcasts import BroadcastService
 from bot.services.chat_settings import ChatSettingsService
 from bot.services.export import ExportService
 from bot.services.linking import LinkingService
 from bot.services.notices import NoticeService
+from bot.services.outbox import OutboxDispatcher
+from bot.services.outbox_figures import OutboxStatus
 from bot.services.owners import DeliveryOwner
 from bot.services.reminders import ReminderService
-from bot.services.snapshot import DailySync, SnapshotService
 from bot.services.submissions import SubmissionService
 from bot.sms.base import SmsSender
 from bot.sms.console import ConsoleSmsSender
 from bot.sms.smsru import SmsRuSender
-from bot.snapshot_feed import HttpSnapshotFeed
 from bot.storage.campaigns import KINDS as CAMPAIGN_KINDS
 from bot.storage.campaigns import STATUSES as DELIVERY_STATES
 from bot.storage.db import Database
 from bot.storage.engines import open_database
-from bot.storage.imports import import_repository
-from bot.storage.snapshot import SnapshotSourceRepository
 from bot.uploads import TypedUploadSession
 
 # SIGTERM stops the process within 10 s (SPEC §9); the dispatcher's drain of the updates in
@@ -85,6 +83,8 @@ class App:
         # a hung SMS gateway must not hold the stop: a code whose send is cut stays counted
         await self.background.close(BACKGROUND_GRACE_SECONDS)
         self.delivery.sender.close()
+        if self.delivery.outbox is not None:
+            await self.delivery.outbox.close()
         await self.sms.close()
         await self.bot.session.close()
         await self.storage.fsm.close()  # conversations changed outside an update, if any
@@ -99,6 +99,13 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
+
+
+def create_alerts(
+    settings: Settings, bot: Bot, core: RenderCachingCore, locales: ChatLocaleManager
+) -> AdminAlerts:
+    admins = sorted(settings.admin_ids)
+    return AdminAlerts(bot, core, locales, admin_ids=admins, default_locale=settings.default_locale)
 
 
 def create_sms_sender(settings: Settings) -> SmsSender:
@@ -134,8 +141,9 @@ async def build_app(
     alerts = create_alerts(settings, bot, core, locales)
     alerter = AdminAlerter(storage.codes, clock, alerts.warn)  # once an hour, in the database
     sync = daily_sync(settings, clock, storage, alerts)
+    outbox = build_outbox(settings, clock, storage, alerts, metrics)
     delivery = build_delivery(
-        settings, clock, bot, core, storage, activity, background, owner, sync, alerter
+        settings, clock, bot, core, storage, activity, background, owner, sync, alerter, outbox
     )
     desk = AppealDeskMessages(bot, core, settings.operator_chat_id, settings.default_locale)
     services = build_services(
@@ -199,19 +207,7 @@ def build_services(
     desk: AppealDeskMessages,
 ) -> Services:
     window = settings.window
-    linking = LinkingService(
-        accounts=storage.accounts,
-        links=storage.links,
-        codes=storage.codes,
-        sms=sms,
-        clock=clock,
-        limits=settings.otp_limits,
-        key=settings.secret_key,
-        account_pattern=settings.account_number_pattern,
-        spawn=background.spawn,  # SMS sends run in the background, awaited at close
-        alert_admins=alerts.warn,
-        on_code_outcome=metrics.code_outcome,
-    )
+    linking = create_linking(settings, clock, storage, sms, background, alerts, metrics)
     submissions = SubmissionService(
         accounts=storage.accounts,
         meters=storage.meters,
@@ -220,7 +216,7 @@ def build_services(
         clock=clock,
         tz=settings.tz,
         window=window,
-        on_saved=metrics.submission_saved,
+        on_saved=saved_reading(metrics, delivery.outbox),
     )
     appeals = build_appeals(settings, clock, storage, submissions, desk, alerts)
     delivery.jobs.add_appeals(appeals.tick)  # the leader delivers and raises what waits
@@ -245,25 +241,31 @@ def build_services(
         ),
         broadcasts=delivery.broadcasts,
         appeals=appeals,
+        outbox=OutboxStatus(storage.outbox, clock, url=settings.billing_webhook_url),
     )
 
 
-def build_appeals(
+def create_linking(
     settings: Settings,
     clock: Clock,
     storage: Storage,
-    submissions: SubmissionService,
-    desk: AppealDeskMessages,
+    sms: SmsSender,
+    background: Background,
     alerts: AdminAlerts,
-) -> AppealService:
-    return AppealService(
-        appeals=storage.appeals,
-        desk=desk,
-        submissions=submissions,
+    metrics: BotMetrics,
+) -> LinkingService:
+    return LinkingService(
+        accounts=storage.accounts,
+        links=storage.links,
+        codes=storage.codes,
+        sms=sms,
         clock=clock,
-        sla_hours=settings.appeal_sla_hours,
-        enabled=settings.operator_chat_id is not None,
+        limits=settings.otp_limits,
+        key=settings.secret_key,
+        account_pattern=settings.account_number_pattern,
+        spawn=background.spawn,  # SMS sends run in the background, awaited at close
         alert_admins=alerts.warn,
+        on_code_outcome=metrics.code_outcome,
     )
 
 
@@ -278,6 +280,7 @@ def build_delivery(
     owner: DeliveryOwner | None = None,
     sync: Callable[[], Awaitable[object]] | None = None,
     alerter: AdminAlerter | None = None,
+    outbox: OutboxDispatcher | None = None,
 ) -> Delivery:
     locale, support = settings.default_locale, settings.support_contact
     sender = create_sender(settings, clock, bot, storage, activity, owner)
@@ -309,6 +312,7 @@ def build_delivery(
         reminders=reminders,
         broadcasts=broadcasts,
         notices=notices,
+        outbox=outbox,
         stop_sending=sender.request_stop,
         allow_sending=sender.allow_sending,
         spawn=background.spawn,
@@ -319,7 +323,7 @@ def build_delivery(
         daily_sync=sync,
         sync_time=settings.sync_time,
     )
-    return Delivery(sender, reminders, broadcasts, notices, jobs)
+    return Delivery(sender, reminders, broadcasts, notices, jobs, outbox)
 
 
 def create_sender(
@@ -342,38 +346,6 @@ def create_sender(
         owner=owner,
         paid_broadcast=settings.paid_broadcast,
     )
-
-
-def create_alerts(
-    settings: Settings, bot: Bot, core: RenderCachingCore, locales: ChatLocaleManager
-) -> AdminAlerts:
-    return AdminAlerts(
-        bot,
-        core,
-        locales,
-        admin_ids=sorted(settings.admin_ids),
-        default_locale=settings.default_locale,
-    )
-
-
-def daily_sync(
-    settings: Settings, clock: Clock, storage: Storage, alerts: AdminAlerts
-) -> Callable[[], Awaitable[object]] | None:
-    """The daily accounts snapshot from BILLING_ACCOUNTS_URL (SPEC §10), when it is set."""
-    if settings.billing_accounts_url is None:
-        return None
-    service = SnapshotService(
-        imports=import_repository(storage.db),
-        sources=SnapshotSourceRepository(storage.db),
-        feed=HttpSnapshotFeed(),
-        clock=clock,
-        account_pattern=settings.account_number_pattern,
-        max_close_share=settings.sync_max_close_share,
-    )
-    job = DailySync(
-        service, settings.billing_accounts_url, full=settings.sync_full, alert_admins=alerts.warn
-    )
-    return job.run
 
 
 def settle_heap() -> None:

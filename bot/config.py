@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.billing.signing import secret_key
 from bot.domain.otp import OtpLimits
 from bot.domain.quiet_hours import QuietHours
 from bot.domain.windows import SubmissionWindow
@@ -80,6 +81,11 @@ class Settings(BaseSettings):
     sync_full: bool = True  # the daily snapshot is the whole truth: what it lacks is closed
     # a full snapshot closing more than this share of the open accounts stops (--force)
     sync_max_close_share: float = Field(0.10, ge=0, le=1)
+    # readings posted to the billing system (SPEC §10); both empty: no outbox
+    billing_webhook_url: str | None = None
+    billing_webhook_secret: SecretStr | None = None  # whsec_<base64>, never logged
+    # tests only: every wait of the outbox's retry schedule, and its three days, times this
+    billing_retry_scale: float = Field(1.0, gt=0, le=1)
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -112,6 +118,8 @@ class Settings(BaseSettings):
         "redis_url",
         "operator_chat_id",
         "billing_accounts_url",
+        "billing_webhook_url",
+        "billing_webhook_secret",
         mode="before",
     )
     @classmethod
@@ -149,6 +157,20 @@ class Settings(BaseSettings):
     def _group_id(cls, value: int | None) -> int | None:
         if value is not None and value >= 0:
             raise ValueError("must be a supergroup's id, negative (-100…)")
+        return value
+
+    @field_validator("billing_webhook_url")
+    @classmethod
+    def _billing_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/?#]+(/\S*)?", value):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("billing_webhook_secret")
+    @classmethod
+    def _whsec(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            secret_key(value.get_secret_value())  # raises saying what is wrong
         return value
 
     @field_validator("redis_prefix")
@@ -247,6 +269,21 @@ class Settings(BaseSettings):
                 if value is None:
                     raise ValueError(f"{name} is required when RUN_MODE=webhook (see .env.example)")
         return self
+
+    @model_validator(mode="after")
+    def _billing_needs_url_and_secret(self) -> Settings:
+        if (self.billing_webhook_url is None) != (self.billing_webhook_secret is None):
+            raise ValueError(
+                "BILLING_WEBHOOK_URL and BILLING_WEBHOOK_SECRET are set together or not at all"
+            )
+        return self
+
+    @property
+    def billing_key(self) -> bytes | None:
+        """The key readings are signed with; None when the outbox is off."""
+        if self.billing_webhook_secret is None:
+            return None
+        return secret_key(self.billing_webhook_secret.get_secret_value())
 
     @property
     def broadcast_warning(self) -> str | None:

@@ -19,6 +19,8 @@ from bot.services.chat_settings import ChatSettingsService
 from bot.services.export import ExportService
 from bot.services.linking import LinkingService
 from bot.services.notices import NoticeService
+from bot.services.outbox import OutboxDispatcher
+from bot.services.outbox_figures import OutboxStatus
 from bot.services.reminders import ReminderService
 from bot.services.submissions import SubmissionService
 from bot.storage.accounts import AccountRepository, MeterRepository
@@ -30,6 +32,7 @@ from bot.storage.deliveries import DeliveryRepository
 from bot.storage.fsm import SqliteStorage
 from bot.storage.notices import NoticeRepository
 from bot.storage.otp import OtpRepository
+from bot.storage.outbox import OutboxRepository
 from bot.storage.readings import ReadingRepository
 from bot.storage.recipients import RecipientRepository
 
@@ -49,6 +52,7 @@ class Storage:
     recipients: RecipientRepository
     notices: NoticeRepository
     appeals: AppealRepository
+    outbox: OutboxRepository
     fsm: Conversations  # in the database, or in Redis when REDIS_URL is set
 
     @classmethod
@@ -60,11 +64,12 @@ class Storage:
             chats=ChatRepository(db),
             links=LinkRepository(db),
             codes=OtpRepository(db),
-            readings=ReadingRepository(db),
+            readings=ReadingRepository(db, outbox=settings.billing_webhook_url is not None),
             deliveries=DeliveryRepository(db),
             recipients=RecipientRepository(db),
             notices=NoticeRepository(db),
             appeals=AppealRepository(db),
+            outbox=OutboxRepository(db),
             fsm=conversations(db, settings),
         )
 
@@ -103,6 +108,7 @@ class Services:
     exports: ExportService
     broadcasts: BroadcastService
     appeals: AppealService
+    outbox: OutboxStatus
 
     def by_name(self) -> dict[str, object]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -110,10 +116,12 @@ class Services:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """Reminders, announcements and notices: what is sent without a resident asking."""
+    """Reminders, announcements, notices, and readings to the billing system: what is sent
+    without a resident asking."""
 
     sender: Sender
     reminders: ReminderService
     broadcasts: BroadcastService
     notices: NoticeService
     jobs: DeliveryJobs
+    outbox: OutboxDispatcher | None  # None: BILLING_WEBHOOK_URL is not set

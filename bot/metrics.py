@@ -84,6 +84,42 @@ class BotMetrics:
             registry=self.registry,
         )
 
+        self._outbox_series()
+
+    def _outbox_series(self) -> None:
+        """The billing outbox's (SPEC §10): written with BILLING_WEBHOOK_URL only."""
+        self.outbox_events = Counter(
+            "bot_outbox_events",
+            "Billing events settled by this process, by outcome (delivered, refused, dead)",
+            ("outcome",),
+            registry=self.registry,
+        )
+        self.outbox_waiting = Gauge(
+            "bot_outbox_waiting", "Billing events not yet delivered", registry=self.registry
+        )
+        self.outbox_oldest = Gauge(
+            "bot_outbox_oldest_waiting_seconds",
+            "Age of the oldest billing event not yet delivered (0 when none)",
+            registry=self.registry,
+        )
+        self.outbox_dead = Gauge(
+            "bot_outbox_dead", "Billing events given up after three days", registry=self.registry
+        )
+
+    def watch_outbox(self, figures: Callable[[], Awaitable[tuple[int, float, int]]]) -> None:
+        """Read the outbox's figures (waiting, oldest age, dead) at each scrape."""
+
+        async def probe() -> None:
+            waiting, oldest, dead = await figures()
+            self.outbox_waiting.set(waiting)
+            self.outbox_oldest.set(oldest)
+            self.outbox_dead.set(dead)
+
+        self.watch("outbox figures", probe)
+
+    def outbox_settled(self, outcome: str, count: int) -> None:
+        self.outbox_events.labels(outcome).inc(count)
+
     def submission_saved(self) -> None:
         self.submissions.inc()
 

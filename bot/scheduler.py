@@ -23,6 +23,7 @@ from bot.clock import Clock
 from bot.leadership import Leadership, Lease, LocalLease
 from bot.services.broadcasts import BroadcastService
 from bot.services.notices import NoticeService
+from bot.services.outbox import OutboxDispatcher
 from bot.services.reminders import ReminderService
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,8 @@ Spawn = Callable[[Coroutine[Any, Any, None]], None]
 
 
 class DeliveryJobs:
-    """What runs beside the dispatcher: the daily reminder job, the resume job, the notices;
+    """What runs beside the dispatcher: the daily reminder job, the resume job, the notices,
+    the billing outbox;
     started and stopped with the dispatcher (`on_startup`, `on_shutdown`).
 
     Every replica runs the scheduler, but its jobs start work only while this process holds
@@ -143,10 +145,12 @@ class DeliveryJobs:
         allow_sending: Callable[[], None] = lambda: None,
         daily_sync: Callable[[], Awaitable[object]] | None = None,
         sync_time: time = time(3, 30),
+        outbox: OutboxDispatcher | None = None,
     ) -> None:
         self.reminders = reminders
         self.broadcasts = broadcasts
         self.notices = notices
+        self.outbox = outbox  # readings to the billing system: a loop of its own while leading
         self.stop_sending = stop_sending
         self.allow_sending = allow_sending
         self._held_back = False  # sending stopped for want of the lead, not for a shutdown
@@ -251,10 +255,15 @@ class DeliveryJobs:
         self.spawn(_logged(self.broadcasts.resume(), "announcement resume"))
         if self._appeals is not None:
             self.spawn(_logged(self._appeals(), "appeals"))
+        if self.outbox is not None:
+            await _logged(self.outbox.take_over(), "billing outbox take-over")
+            self.outbox.start()
 
     async def _deposed(self) -> None:
         """Another replica may lead now: the runs finish the sends in hand and stop."""
         self._hold_back()
+        if self.outbox is not None:
+            await self.outbox.stop()
 
     async def on_startup(self) -> None:
         """Dispatcher start-up: the jobs, and the lead if it is free (on SQLite: at once)."""
@@ -275,6 +284,8 @@ class DeliveryJobs:
         then the lease goes, for another replica to take at once."""
         await self.leadership.stop()
         self.scheduler.shutdown()
+        if self.outbox is not None:
+            await self.outbox.stop()
         self.stop_sending()
         self._held_back = False
         try:

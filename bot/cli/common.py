@@ -23,7 +23,9 @@ def secrets(settings: Settings) -> list[str]:
     api_id = settings.smsru_api_id.get_secret_value() if settings.smsru_api_id else ""
     webhook = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
     redis_password = urlsplit(settings.redis).password or "" if settings.redis else ""
-    return [token, token.partition(":")[2], api_id, webhook, redis_password]
+    billing = settings.billing_webhook_secret
+    whsec = billing.get_secret_value() if billing else ""
+    return [token, token.partition(":")[2], api_id, webhook, redis_password, whsec, whsec[6:]]
 
 
 def settings_for(*, require_token: bool = True) -> Settings:

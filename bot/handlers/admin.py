@@ -14,6 +14,7 @@ from bot.domain.periods import Period
 from bot.handlers.filters import IsAdmin
 from bot.rendering import period_name
 from bot.services.export import ExportService, Stats
+from bot.services.outbox_figures import OutboxFigures, OutboxStatus
 
 
 def _typed_period(command: CommandObject) -> Period | None:
@@ -22,8 +23,32 @@ def _typed_period(command: CommandObject) -> Period | None:
     return Period.parse(text) if text else None
 
 
+def _outbox_text(i18n: I18nContext, figures: OutboxFigures) -> str:
+    if not figures.enabled:
+        return i18n.get("stats-outbox-off")
+    lines = [
+        i18n.get(
+            "stats-outbox",
+            pending=figures.count("pending"),
+            delivered=figures.count("delivered"),
+            refused=figures.count("refused"),
+            dead=figures.count("dead"),
+        )
+    ]
+    if figures.oldest_waiting is not None:
+        minutes = int(figures.oldest_waiting.total_seconds() // 60)
+        lines.append(i18n.get("stats-outbox-oldest", minutes=minutes))
+    if figures.stopped:
+        lines.append(i18n.get("stats-outbox-stopped"))
+    return "\n".join(lines)
+
+
 async def stats(
-    message: Message, command: CommandObject, i18n: I18nContext, exports: ExportService
+    message: Message,
+    command: CommandObject,
+    i18n: I18nContext,
+    exports: ExportService,
+    outbox: OutboxStatus,
 ) -> None:
     try:
         period = _typed_period(command)
@@ -44,6 +69,8 @@ async def stats(
             submissions=figures.submissions,
             corrections=figures.corrections,
         )
+        + "\n\n"
+        + _outbox_text(i18n, await outbox.figures())
     )
     await message.answer_photo(await _chart(i18n, exports, figures))
 

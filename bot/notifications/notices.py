@@ -26,6 +26,8 @@ TEXTS = {
     "phone-changed": "notice-phone-changed",
     "account-closed": "notice-account-closed",
     "meter-replaced": "notice-meter-replaced",
+    "billing-refused": "notice-billing-refused",  # bot/services/outbox.py
+    "billing-refused-plain": "notice-billing-refused-plain",
 }
 
 
@@ -43,8 +45,12 @@ class NoticeMessages:
         if key is None:
             return None
         locale = notice.locale or self.default_locale
-        # the args come from the billing system's file (a serial may hold any character)
-        args = {k: html.escape(v) if isinstance(v, str) else v for k, v in notice.args.items()}
+        # the args carry other systems' words (a serial from the billing file, a refusal's
+        # reason): text, not markup
+        args = {
+            name: html.escape(value, quote=False) if isinstance(value, str) else value
+            for name, value in notice.args.items()
+        }
         return self.core.get(key, locale, support=self.support_contact, **args)
 
     async def deliver(self, notice: Notice) -> str | None:

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from bot.domain.campaigns import Campaign, Notice, RecipientAccount, RecipientMeter
+from bot.domain.outbox import Answer
 from bot.domain.periods import Period
 
 
@@ -117,3 +118,12 @@ class NoticeDeliverer(Protocol):
     None when Telegram cannot take it now (it stays pending for the next run)."""
 
     async def deliver(self, notice: Notice) -> str | None: ...
+
+
+class EventPoster(Protocol):
+    """Posts one event to the billing system, signed (bot/billing/poster.py)."""
+
+    url: str
+
+    async def post(self, event_id: str, body: bytes) -> Answer: ...
+    async def close(self) -> None: ...

@@ -30,6 +30,7 @@ from bot.domain.models import (
     Upserted,
 )
 from bot.domain.otp import CodeToStore, IssueCounts, SmsStatus, StoredCode
+from bot.domain.outbox import OutboxEvent
 from bot.domain.periods import Period
 
 Refusal = TypeVar("Refusal")
@@ -280,3 +281,34 @@ class ImportStore(Protocol[StageT]):
         links a changed phone ended, meters replaced, and with ``snapshot`` what it closed
         (or SnapshotTooSmall, nothing written)."""
         ...
+
+
+# --- the outbox of readings for the billing system --------------------------------------------
+
+
+class OutboxStore(Protocol):
+    async def claim(
+        self, claim: str, now: datetime, until: datetime, limit: int
+    ) -> list[OutboxEvent]:
+        """Up to `limit` due events (each meter's oldest waiting one only), held for `claim`
+        until `until`; safe with several dispatchers."""
+        ...
+
+    async def settle(
+        self,
+        claim: str,
+        now: datetime,
+        *,
+        delivered: Sequence[int] = (),
+        changes: Sequence[tuple[int, str, datetime | None, str | None]] = (),
+        told: Sequence[tuple[int, str, dict[str, str]]] = (),
+    ) -> None: ...
+
+    async def release_others(self, claim: str) -> int: ...
+    async def next_due(self, now: datetime) -> datetime | None: ...
+    async def gone(self) -> str | None: ...
+    async def mark_gone(self, url: str, now: datetime) -> None: ...
+    async def waiting(self) -> tuple[int, datetime | None, int]: ...
+    async def counts(self) -> dict[str, int]: ...
+    async def dead(self, limit: int) -> list[tuple[str, str, datetime, str | None]]: ...
+    async def retry_dead(self, now: datetime) -> int: ...

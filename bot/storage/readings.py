@@ -1,4 +1,5 @@
-"""Readings submitted through the bot: saving (idempotent, corrections), history, export."""
+"""Readings submitted through the bot: saving (idempotent, corrections: the transaction is
+bot/storage/reading_saves.py), history, export, the operators' figures."""
 
 from __future__ import annotations
 
@@ -9,66 +10,25 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
 from bot.domain.models import (
-    ChatNotLinked,
     ExportRow,
     LastReading,
-    MeterClosed,
-    MeterGone,
     PeriodCounts,
     RecentReading,
-    RequestKeyTaken,
     SavedReading,
     StoredReading,
 )
 from bot.domain.moments import day_from_db, from_db, to_db
 from bot.domain.periods import Period
-from bot.storage.db import Database, Executor, IntegrityViolation, Row
+from bot.storage.db import Database, Row
+from bot.storage.reading_saves import READING_COLUMNS, save_reading, stored_reading
 
 if TYPE_CHECKING:  # asyncpg is imported only where DATABASE_URL names PostgreSQL
     from bot.storage.postgres import PostgresDatabase
 
-_READING_COLUMNS = """
-r.id, r.meter_id, r.period, r.t1, r.t2, r.t3, r.submitted_at, r.receipt, r.replaced_at,
-EXISTS (
-    SELECT 1 FROM readings AS p WHERE p.meter_id = r.meter_id AND p.period = r.period
-    AND p.id < r.id
-) AS replaces
-"""
 
-_LINKED = """(CAST(:account_id AS BIGINT) IS NULL
-    OR EXISTS (SELECT 1 FROM links WHERE chat_id = :chat_id AND account_id = :account_id))"""
-
-# The checks a submission passes, read inside the transaction that writes it (see save).
-# The request key is UNIQUE across chats (72 random bits, made by the bot); what a key tells
-# back (a receipt, a duplicate) is scoped to the chat that saved it.
-_CHECKS = f"""
-SELECT {_LINKED} AS linked,
-    (SELECT id FROM readings WHERE request_key = :request_key) AS saved_id,
-    EXISTS (SELECT 1 FROM readings WHERE meter_id = :meter_id AND period = :period) AS replaces,
-    (SELECT closed_at IS NOT NULL FROM meters WHERE id = :meter_id) AS closed,
-    (SELECT replaced_by IS NOT NULL FROM meters WHERE id = :meter_id) AS replaced
-"""
-_SAVED_BEFORE = f"""
-SELECT {_READING_COLUMNS}, r.chat_id IS NOT DISTINCT FROM CAST(:chat_id AS BIGINT) AS own
-FROM readings AS r WHERE r.id = :id
-"""
-_MARK_REPLACED = """
-UPDATE readings SET replaced_at = :at
-WHERE meter_id = :meter_id AND period = :period AND replaced_at IS NULL
-"""
-# The receipt names the row's id, which the database gives on insert: the row goes in under a
-# placeholder made of its request key (unique) and gets its receipt in the same transaction.
-_INSERT = """
-INSERT INTO readings (meter_id, period, t1, t2, t3, submitted_at, chat_id, receipt, request_key)
-VALUES (:meter_id, :period, :t1, :t2, :t3, :at, :chat_id, 'pending:' || :request_key,
-    :request_key)
-RETURNING id
-"""
-_SET_RECEIPT = "UPDATE readings SET receipt = :receipt WHERE id = :id"
-# PostgreSQL: the saves of one meter one at a time, as SQLite's single writer has them anyway,
-# so that a second Confirm of a key waits and then finds the first one's row, and two
-# corrections never race for the current mark (READ COMMITTED reads afresh each statement).
-_ONE_SAVE_OF_A_METER = "SELECT id FROM meters WHERE id = :meter_id FOR UPDATE"
+@lru_cache(maxsize=1024)
+def _period(text: str) -> Period:
+    return Period.parse(text)
 
 
 # The export (SPEC §4): every current reading of a period, raw, in the CSV's order (the same
@@ -94,34 +54,6 @@ WHERE r.period = :period AND r.replaced_at IS NULL ORDER BY a.number, m.serial
 _EXPORT_SETTINGS = {"work_mem": "128MB"}
 
 
-@lru_cache(maxsize=1024)
-def _period(text: str) -> Period:
-    return Period.parse(text)
-
-
-def receipt_number(reading_id: int, period: Period) -> str:
-    """YYMM of the period, then the reading's id: unique, short, and readable over the phone."""
-    return f"{period.year % 100:02d}{period.month:02d}-{reading_id:06d}"
-
-
-def _values(row: Any) -> tuple[int, ...]:
-    return tuple(v for v in (row["t1"], row["t2"], row["t3"]) if v is not None)
-
-
-def _reading(row: Any) -> StoredReading:
-    replaced = row["replaced_at"]
-    return StoredReading(
-        id=row["id"],
-        meter_id=row["meter_id"],
-        period=Period.parse(row["period"]),
-        values=_values(row),
-        submitted_at=from_db(row["submitted_at"]),
-        receipt=row["receipt"],
-        replaced_at=None if replaced is None else from_db(replaced),
-        replaces=bool(row["replaces"]),
-    )
-
-
 def _export_row(row: Any) -> ExportRow:
     replaced = row["replaced_at"]
     return ExportRow(
@@ -136,36 +68,15 @@ def _export_row(row: Any) -> ExportRow:
     )
 
 
-async def _insert(
-    tx: Executor, params: dict[str, Any], meter_id: int, period: Period
-) -> tuple[int, str]:
-    """The new row and its receipt, inside the caller's transaction: (id, receipt)."""
-    try:
-        reading_id = await tx.fetchval(_INSERT, params)
-    except IntegrityViolation as exc:
-        if exc.kind == "foreign_key":
-            raise MeterGone(meter_id) from exc
-        raise
-    receipt = receipt_number(reading_id, period)
-    await tx.execute(_SET_RECEIPT, {"receipt": receipt, "id": reading_id})
-    return reading_id, receipt
-
-
-async def _saved_before(tx: Executor, reading_id: int, chat_id: int | None) -> SavedReading:
-    """The reading a request key saved before, for the chat that saved it only."""
-    row = await tx.fetchone(_SAVED_BEFORE, {"id": reading_id, "chat_id": chat_id})
-    assert row is not None
-    if not row["own"]:  # never another chat's receipt
-        raise RequestKeyTaken(chat_id)
-    return SavedReading(_reading(row), duplicate=True)
-
-
 class ReadingRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, outbox: bool = False) -> None:
+        """`outbox`: every new reading also writes its event for the billing system (set
+        when BILLING_WEBHOOK_URL is)."""
         self.db = db
         self._current_of_period = _CURRENT_OF_PERIOD.format(
             number=db.dialect.bytewise("a.number"), serial=db.dialect.bytewise("m.serial")
         )
+        self.outbox = outbox
         # per meter, the newest `per_meter` rows off the index: the cost does not grow with
         # the meter's history (a window over all of it did, ~1 ms at 200 periods). PostgreSQL
         # says it with LATERAL, which SQLite lacks; its plan for SQLite's form read every row
@@ -210,53 +121,26 @@ class ReadingRepository:
         checks, the replaced mark and the new row are one write transaction, so a second
         Confirm or an unlink cannot come between them.
         """
-        t1, t2, t3 = (*values, None, None, None)[:3]
-        stamp = to_db(at)
-        params = {
-            "meter_id": meter_id,
-            "period": str(period),
-            "t1": t1,
-            "t2": t2,
-            "t3": t3,
-            "at": stamp,
-            "chat_id": chat_id,
-            "request_key": request_key,
-            "account_id": linked_account_id,
-        }
-        async with self.db.transaction() as tx:
-            if tx.dialect.postgres:
-                await tx.execute(_ONE_SAVE_OF_A_METER, params)
-            checks = await tx.fetchone(_CHECKS, params)
-            assert checks is not None
-            if not checks["linked"]:
-                raise ChatNotLinked(chat_id, linked_account_id)
-            if checks["saved_id"] is not None:
-                return await _saved_before(tx, checks["saved_id"], chat_id)
-            if checks["closed"]:  # replaced, or gone from the billing system's snapshot
-                raise MeterClosed(meter_id, replaced=bool(checks["replaced"]))
-            if checks["replaces"]:
-                await tx.execute(_MARK_REPLACED, params)
-            reading_id, receipt = await _insert(tx, params, meter_id, period)
-        reading = StoredReading(
-            id=reading_id,
+        return await save_reading(
+            self.db,
+            outbox=self.outbox,
             meter_id=meter_id,
             period=period,
-            values=tuple(values),
-            submitted_at=from_db(stamp),
-            receipt=receipt,
-            replaced_at=None,
-            replaces=bool(checks["replaces"]),
+            values=values,
+            chat_id=chat_id,
+            at=at,
+            request_key=request_key,
+            linked_account_id=linked_account_id,
         )
-        return SavedReading(reading, duplicate=False)
 
     async def by_request_key(self, request_key: str, *, chat_id: int) -> StoredReading | None:
         """The reading this chat saved under the key; another chat's is none of its business."""
         row = await self.db.fetchone(
-            f"SELECT {_READING_COLUMNS} FROM readings AS r"
+            f"SELECT {READING_COLUMNS} FROM readings AS r"
             f" WHERE r.request_key = :key AND r.chat_id = :chat",
             {"key": request_key, "chat": chat_id},
         )
-        return None if row is None else _reading(row)
+        return None if row is None else stored_reading(row)
 
     async def recent_current(
         self, meter_ids: Sequence[int], per_meter: int = 8
@@ -293,14 +177,14 @@ class ReadingRepository:
         """Every submission (replaced ones too) in each meter's last `periods` periods."""
         rows = await self.db.fetchall(
             f"SELECT * FROM ("
-            f"  SELECT {_READING_COLUMNS},"
+            f"  SELECT {READING_COLUMNS},"
             f"    dense_rank() OVER (PARTITION BY r.meter_id ORDER BY r.period DESC) AS n"
             f"  FROM readings AS r JOIN meters AS m ON m.id = r.meter_id"
             f"  WHERE m.account_id = :account"
             f") AS h WHERE n <= :periods ORDER BY meter_id, period DESC, id DESC",
             {"account": account_id, "periods": periods},
         )
-        return [_reading(row) for row in rows]
+        return [stored_reading(row) for row in rows]
 
     async def all_of_account(self, account_id: int) -> list[ExportRow]:
         rows = await self.db.fetchall(

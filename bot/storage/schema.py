@@ -1,3 +1,4 @@
+# long: every table of both engines in one declaration, the single source of the schema
 """The schema, declared once for both engines (SQLAlchemy Core, used here only to declare).
 
 A new database is created from this declaration (bot/storage/schema_version.py); an existing
@@ -26,6 +27,8 @@ from sqlalchemy import (
     text,
 )
 
+from bot.domain.outbox import EVENT_TYPES
+from bot.domain.outbox import STATES as OUTBOX_STATES
 from bot.storage.campaigns import KINDS as CAMPAIGN_KINDS
 from bot.storage.campaigns import STATUSES as DELIVERY_STATUSES
 
@@ -379,4 +382,44 @@ Index(
     "appeal_messages_undelivered",
     appeal_messages.c.appeal_id,
     **_partial("delivered_at IS NULL"),
+)
+
+# Readings on their way to the billing system (SPEC §10), written in the transaction that saves
+# the reading; the payload is read from the reading, its meter and account when it is sent
+# (bot/storage/outbox.py, _EVENT_DATA).
+outbox = Table(
+    "outbox",
+    metadata,
+    _id(),
+    Column("event_id", Text, nullable=False, unique=True),  # webhook-id, the same on every try
+    Column("type", Text, nullable=False),
+    Column("reading_id", Id, ForeignKey("readings.id", ondelete="CASCADE"), nullable=False),
+    Column("meter_id", Id, ForeignKey("meters.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    Column("next_at", Text, nullable=False),  # a pending event is not tried before this
+    Column("attempts", Integer, nullable=False, server_default=text("0")),  # failed tries
+    Column("failing_since", Text),
+    Column("claim", Text),  # the dispatcher whose try is in flight
+    Column("claimed_until", Text),  # after this, a claim's dispatcher is taken for dead
+    Column("last_error", Text),  # the last failure, or the refusal's reason
+    Column("settled_at", Text),  # delivered, refused or dead at
+    CheckConstraint(f"type IN ({', '.join(repr(t) for t in EVENT_TYPES)})"),
+    CheckConstraint(f"status IN ({', '.join(repr(s) for s in OUTBOX_STATES)})"),
+)
+# the waiting events in order, each meter's oldest first (claims, SPEC §10's per-meter order)
+Index("outbox_pending", outbox.c.meter_id, outbox.c.id, **_partial("status = 'pending'"))
+Index("outbox_due", outbox.c.next_at, **_partial("status = 'pending'"))
+Index("outbox_dead", outbox.c.id, **_partial("status = 'dead'"))
+# (no index on reading_id: readings are never deleted, and each index is paid by every Confirm)
+
+# One row once the billing system answered 410 Gone: delivery to that URL stops until
+# `python -m bot outbox --retry-dead`, or BILLING_WEBHOOK_URL names another URL.
+outbox_gone = Table(
+    "outbox_gone",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("url", Text, nullable=False),
+    Column("at", Text, nullable=False),
+    CheckConstraint("id = 1"),
 )

@@ -137,6 +137,8 @@ async def test_stats_for_an_admin(harness: BotHarness) -> None:
         "Счётчиков: 3",
         "С показаниями за период: 1 (33,3\u00a0%)",
         "Передач показаний: 2 (из них заменено: 1)",
+        "",
+        "Передача в расчётную систему выключена (BILLING_WEBHOOK_URL не задан).",
     ]
     assert [m.photo is not None for m in admin.replies] == [False, True]  # then the chart
     await admin.send("/stats 2026-10")

@@ -27,7 +27,8 @@ from bot.domain.readings import (
 from bot.storage.chats import LinkRepository
 from bot.storage.copy import align_identities
 from bot.storage.db import Database, IntegrityViolation
-from bot.storage.readings import ReadingRepository, receipt_number
+from bot.storage.reading_saves import receipt_number
+from bot.storage.readings import ReadingRepository
 from tests.seed import M, add_account
 
 # on SQLite and on PostgreSQL (tests/conftest.py `engine`)

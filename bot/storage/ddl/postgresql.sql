@@ -45,6 +45,14 @@ CREATE TABLE otp_gate (
 	CHECK (id = 1)
 );
 
+CREATE TABLE outbox_gone (
+	id INTEGER NOT NULL, 
+	url TEXT NOT NULL, 
+	at TEXT NOT NULL, 
+	PRIMARY KEY (id), 
+	CHECK (id = 1)
+);
+
 CREATE TABLE private_only_notices (
 	chat_id BIGINT NOT NULL, 
 	told_at TEXT NOT NULL, 
@@ -278,4 +286,33 @@ CREATE INDEX readings_chat ON readings (chat_id) WHERE chat_id IS NOT NULL;
 CREATE UNIQUE INDEX readings_one_current ON readings (meter_id, period) WHERE replaced_at IS NULL;
 
 CREATE INDEX readings_period ON readings (period, meter_id);
+
+CREATE TABLE outbox (
+	id BIGSERIAL NOT NULL, 
+	event_id TEXT NOT NULL, 
+	type TEXT NOT NULL, 
+	reading_id BIGINT NOT NULL, 
+	meter_id BIGINT NOT NULL, 
+	created_at TEXT NOT NULL, 
+	status TEXT DEFAULT 'pending' NOT NULL, 
+	next_at TEXT NOT NULL, 
+	attempts INTEGER DEFAULT 0 NOT NULL, 
+	failing_since TEXT, 
+	claim TEXT, 
+	claimed_until TEXT, 
+	last_error TEXT, 
+	settled_at TEXT, 
+	PRIMARY KEY (id), 
+	CHECK (type IN ('reading.accepted', 'reading.replaced')), 
+	CHECK (status IN ('pending', 'delivered', 'refused', 'dead')), 
+	UNIQUE (event_id), 
+	FOREIGN KEY(reading_id) REFERENCES readings (id) ON DELETE CASCADE, 
+	FOREIGN KEY(meter_id) REFERENCES meters (id) ON DELETE CASCADE
+);
+
+CREATE INDEX outbox_dead ON outbox (id) WHERE status = 'dead';
+
+CREATE INDEX outbox_due ON outbox (next_at) WHERE status = 'pending';
+
+CREATE INDEX outbox_pending ON outbox (meter_id, id) WHERE status = 'pending';
 

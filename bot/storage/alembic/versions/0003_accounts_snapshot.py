@@ -3,14 +3,14 @@ closed_at; meters.gis_meter_number, closed_at and replaced_by; snapshot_sources 
 BILLING_ACCOUNTS_URL). Plain added columns: SQLite adds them in place, no table rebuilt.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
