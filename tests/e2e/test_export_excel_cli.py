@@ -70,11 +70,12 @@ def test_export_csv_excel_is_semicolons_with_a_bom_and_crlf(
         tmp_path, "export", "--period", "2026-11", "--format", "csv-excel", "--output", str(target)
     )
     assert result.returncode == 0, result.stderr
-    assert target.read_bytes() == (
+    expected = (
         "\ufeffaccount;meter;resource;period;t1;t2;t3;submitted_at;receipt\r\n"
         f"00123;0007;electricity;2026-11;102;7;;{AT};R-2\r\n"
         f"00123;0042;cold_water;2026-11;101;;;{AT};R-1\r\n"
-    ).encode("utf-8")
+    )
+    assert target.read_bytes() == expected.encode()
     # to stdout: the same text
     shown = cli(tmp_path, "export", "--period", "2026-11", "--format", "csv-excel")
     assert shown.returncode == 0, shown.stderr
