@@ -38,8 +38,11 @@ ImportRow.els
 Account.els
 Meter.gis_meter_number
 
-# openpyxl reads a cell's number format when it writes the workbook
+# openpyxl reads a cell's number format and data type, and a sheet's frozen panes, when it
+# writes the workbook
 WriteOnlyCell.number_format
+WriteOnlyCell.data_type
+WriteOnlyWorksheet.freeze_panes
 
 # domain vocabulary the unit tests state their rules in (test_periods, test_windows,
 # test_import_load)

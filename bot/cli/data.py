@@ -75,24 +75,27 @@ def import_(file: Path, skip_invalid: bool) -> None:
 @click.option(
     "--format",
     "form",
-    type=click.Choice(["csv", "gis"]),
+    type=click.Choice(["csv", "csv-excel", "xlsx", "gis"]),
     default="csv",
     show_default=True,
     help=(
-        "csv: the columns below; gis: ГИС ЖКХ's «Импорт показаний ИПУ» sheet"
-        " (a workbook when --output ends in .xlsx)."
+        "csv: the columns below; csv-excel: the same `;`-separated with a BOM and CRLF, as a"
+        " Russian-locale Excel opens it; xlsx: the same as a workbook (needs --output);"
+        " gis: ГИС ЖКХ's «Импорт показаний ИПУ» sheet (a workbook when --output ends in .xlsx)."
     ),
 )
 def export(period: str, output: Path | None, form: str) -> None:
     """The readings accepted for PERIOD, as CSV, to stdout or --output.
 
     Columns: account, meter, resource, period, t1, t2, t3, submitted_at, receipt; one row per
-    meter with a reading for the period (its latest). With --format gis: the columns of ГИС
+    meter with a reading for the period (its latest). --format csv-excel writes them
+    `;`-separated, UTF-8 with a BOM and CRLF line ends; --format xlsx as a workbook, account
+    and meter as text (leading zeros kept), to --output only. With --format gis: the columns of ГИС
     ЖКХ's «Импорт показаний ИПУ» sheet (template 13.1.3.1), as a workbook when --output ends
     in .xlsx, else `;`-separated CSV; meters without gis_meter_number are left out and counted.
     """
     from bot.domain.periods import Period
-    from bot.services.export import export_period
+    from bot.services.export import export_period, export_period_xlsx
     from bot.storage.readings import ReadingRepository
 
     try:
@@ -105,14 +108,19 @@ def export(period: str, output: Path | None, form: str) -> None:
     if form == "gis":
         _export_gis(wanted, output)
         return
+    if form == "xlsx" and output is None:
+        refuse("--format xlsx writes a binary workbook: give --output FILE.xlsx")
+    excel = form == "csv-excel"
 
     async def main(settings: Settings) -> int:
         async with database(settings) as db:
             readings = ReadingRepository(db)
             if output is None:
-                return await export_period(readings, wanted, sys.stdout, settings.tz)
+                return await export_period(readings, wanted, sys.stdout, settings.tz, excel=excel)
+            if form == "xlsx":
+                return await export_period_xlsx(readings, wanted, output, settings.tz)
             with output.open("w", encoding="utf-8", newline="") as out:
-                return await export_period(readings, wanted, out, settings.tz)
+                return await export_period(readings, wanted, out, settings.tz, excel=excel)
 
     settings = offline(database_must_exist=True)
     try:

@@ -16,6 +16,10 @@ from bot.rendering import period_name
 from bot.services.export import ExportService, Stats
 from bot.services.outbox_figures import OutboxFigures, OutboxStatus
 
+# Telegram's limit on a file a bot uploads is 50 MB; counted in decimal megabytes (the smaller
+# reading of "MB"), with room left for the upload's own envelope. Tests lower it.
+UPLOAD_LIMIT = 50_000_000
+
 
 def _typed_period(command: CommandObject) -> Period | None:
     """The period typed after the command, None when none; ValueError when malformed."""
@@ -92,12 +96,19 @@ async def export(
     except ValueError:
         await message.answer(i18n.get("export-bad-period"))
         return
-    exported = await exports.period_csv(period)
+    exported = await exports.period_file(period, zip_over=UPLOAD_LIMIT)
+    shown = period_name(i18n, exported.period)
+    if len(exported.data) > UPLOAD_LIMIT:  # too large even zipped
+        await message.answer(
+            i18n.get(
+                "export-too-large", period=shown, rows=exported.rows, code=str(exported.period)
+            )
+        )
+        return
+    caption = "export-caption-zipped" if exported.zipped else "export-caption"
     await message.answer_document(
-        BufferedInputFile(exported.csv, filename=f"readings-{exported.period}.csv"),
-        caption=i18n.get(
-            "export-caption", period=period_name(i18n, exported.period), rows=exported.rows
-        ),
+        BufferedInputFile(exported.data, filename=exported.name),
+        caption=i18n.get(caption, period=shown, rows=exported.rows),
     )
 
 

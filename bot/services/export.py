@@ -6,18 +6,22 @@ functions `export_period` and `collect_stats`, which build on the same parts.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
-from typing import TextIO
+from pathlib import Path
+from typing import Any, TextIO
 
 from bot.clock import Clock
 from bot.domain.models import ExportRow
 from bot.domain.moments import from_db
 from bot.domain.periods import Period
 from bot.domain.windows import SubmissionWindow
+from bot.services.excel import excel_csv_writer, text_cell
 from bot.services.progress import ReadingProgress, collect_progress
 from bot.services.stores import ReadingStore
 
@@ -97,18 +101,23 @@ _STORED_LENGTH = len("2026-11-15T05:00:01.000000+00:00")  # what `to_db` writes
 _MINUTES_REMEMBERED = 100_000
 
 
-async def export_period(readings: ReadingStore, period: Period, out: TextIO, tz: tzinfo) -> int:
-    """The readings accepted for `period` as CSV into `out`; the number of rows written."""
-    return await _write_period(readings, period, out, tz)
+async def export_period(
+    readings: ReadingStore, period: Period, out: TextIO, tz: tzinfo, *, excel: bool = False
+) -> int:
+    """The readings accepted for `period` as CSV into `out`; the number of rows written.
+    ``excel``: `;`-separated with a BOM and CRLF, as a Russian-locale Excel opens it (§4
+    `csv-excel`); ``out`` a file opened with newline=""."""
+    writer = excel_csv_writer(out) if excel else csv.writer(out, lineterminator="\n")
+    return await _write_period(readings, period, writer, tz)
 
 
-async def _write_period(readings: ReadingStore, period: Period, out: TextIO, tz: tzinfo) -> int:
-    """The readings accepted for `period`, one row per meter (its current reading).
+async def _write_period(readings: ReadingStore, period: Period, writer: Any, tz: tzinfo) -> int:
+    """The readings accepted for `period`, one row per meter (its current reading), through
+    the csv ``writer``.
 
     Streamed: a million readings are read and written a chunk at a time, straight from the
     repository's rows to CSV (what `write_csv` writes, without an object per row between).
     """
-    writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_HEADER)
     local = _local_moments(tz)
     written = 0
@@ -117,6 +126,55 @@ async def _write_period(readings: ReadingStore, period: Period, out: TextIO, tz:
         writer.writerows((*row[:7], local(row[7]), row[8]) for row in rows)
         written += len(rows)
     return written
+
+
+_COLUMN_WIDTHS = (14, 16, 12, 9, 11, 11, 11, 26, 14)  # characters, in EXPORT_HEADER's order
+
+
+async def export_period_xlsx(readings: ReadingStore, period: Period, path: Path, tz: tzinfo) -> int:
+    """The readings accepted for `period` as a workbook at ``path`` (§4 `xlsx`): the CSV's
+    columns on one sheet named after the period; account and meter as text cells (their
+    leading zeros kept), t1..t3 as numbers, submitted_at as the CSV's ISO 8601 text (an Excel
+    date has no zone offset: the text keeps it, and equals what the CSV and the billing
+    webhook carry). The number of rows written.
+
+    Streamed: a write-only workbook writes each row to a temporary file as it comes, so a
+    million rows never stand in memory as a sheet; `save` packs that file into ``path``.
+    """
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(str(period))
+    for column, width in enumerate(_COLUMN_WIDTHS, 1):
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    sheet.freeze_panes = "A2"
+    sheet.append(EXPORT_HEADER)
+    local = _local_moments(tz)
+    written = 0
+    async for rows in readings.current_of_period(period):
+        for account, serial, resource, shown, t1, t2, t3, submitted_at, receipt in rows:
+            sheet.append(
+                (
+                    text_cell(sheet, account),
+                    text_cell(sheet, serial),
+                    resource,
+                    shown,
+                    _number(t1),
+                    _number(t2),
+                    _number(t3),
+                    local(submitted_at),
+                    receipt,
+                )
+            )
+        written += len(rows)
+    book.save(path)
+    return written
+
+
+def _number(value: int | str | None) -> int | None:
+    """A zone's value as a number cell; PostgreSQL's COPY gives it as text, "" when absent."""
+    return None if value is None or value == "" else int(value)
 
 
 def default_period(window: SubmissionWindow, today: date) -> Period:
@@ -174,6 +232,25 @@ class PeriodExport:
     csv: bytes  # UTF-8
 
 
+@dataclass(frozen=True, slots=True)
+class PeriodFile:
+    """The export as a document to send: the CSV itself, or a zip holding it."""
+
+    period: Period
+    rows: int
+    name: str
+    data: bytes
+    zipped: bool
+
+
+def zip_one(name: str, data: bytes) -> bytes:
+    """A zip archive (deflate) holding ``data`` as the file ``name``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, data)
+    return out.getvalue()
+
+
 class ExportService:
     """What operators and residents download, and the operators' figures."""
 
@@ -205,8 +282,20 @@ class ExportService:
         """The §4 CSV of `period` (None: as for `stats`)."""
         wanted = self._period_or_default(period)
         out = io.StringIO()
-        rows = await _write_period(self.readings, wanted, out, self.tz)
+        rows = await export_period(self.readings, wanted, out, self.tz)
         return PeriodExport(wanted, rows, out.getvalue().encode("utf-8"))
+
+    async def period_file(self, period: Period | None, *, zip_over: int) -> PeriodFile:
+        """The §4 CSV of `period` (None: as for `stats`) to send as a document; zipped when
+        the CSV is larger than ``zip_over`` bytes (an upload limit)."""
+        exported = await self.period_csv(period)
+        name = f"readings-{exported.period}.csv"
+        if len(exported.csv) <= zip_over:
+            return PeriodFile(exported.period, exported.rows, name, exported.csv, zipped=False)
+        # deflating some 100 MB is a second or two of CPU: off the event loop
+        packed = await asyncio.to_thread(zip_one, name, exported.csv)
+        zip_name = f"readings-{exported.period}.zip"
+        return PeriodFile(exported.period, exported.rows, zip_name, packed, zipped=True)
 
     async def account_history_csv(self, account_id: int) -> bytes:
         """Every submission of an account's meters, corrections and replaced ones included."""

@@ -10,7 +10,6 @@ openpyxl) or as `;`-separated UTF-8 CSV with a BOM, as a Russian-locale Excel op
 
 from __future__ import annotations
 
-import csv
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
@@ -19,6 +18,7 @@ from typing import Any, Protocol, TextIO
 
 from bot.domain.moments import from_db
 from bot.domain.periods import Period
+from bot.services.excel import excel_csv_writer, text_cell
 
 TEMPLATE_VERSION = "13.1.3.1"
 SHEET = "Импорт показаний ИПУ"
@@ -94,8 +94,7 @@ async def write_gis_csv(rows: AsyncIterator[GisRow], out: TextIO) -> None:
     """The sheet as CSV: the header row, then a row per reading (data from row 2, as in the
     template); the template's version stands in the header's column K, past the sheet's own
     columns (I and J, which ГИС ЖКХ fills, are left empty)."""
-    out.write("\ufeff")
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer = excel_csv_writer(out)
     writer.writerow((*HEADER, "", "", VERSION_NOTE))
     async for row in rows:
         writer.writerow(
@@ -123,8 +122,8 @@ async def write_gis_xlsx(rows: AsyncIterator[GisRow], path: Path) -> None:
     sheet = book.create_sheet(SHEET)
     sheet.append(HEADER)
     async for row in rows:
-        cells: list[Any] = [row.address, WriteOnlyCell(sheet, row.meter_number)]
-        cells[1].number_format = "@"  # text: no lost leading zeros
+        # text: no lost leading zeros
+        cells: list[Any] = [row.address, text_cell(sheet, row.meter_number)]
         cells += [row.resource, row.period]
         for value in row.values:
             cell = WriteOnlyCell(sheet, value)

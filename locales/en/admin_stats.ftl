@@ -13,6 +13,14 @@ export-caption = Readings for { $period }: { $rows ->
     [one] { $rows } row
    *[other] { $rows } rows
 }
+export-caption-zipped = Readings for { $period }: { $rows ->
+    [one] { $rows } row
+   *[other] { $rows } rows
+}. The file is larger than 50 MB, so it comes zipped.
+export-too-large = The readings for { $period } ({ $rows ->
+    [one] { $rows } row
+   *[other] { $rows } rows
+}) exceed 50 MB even zipped. Export them on the server: <code>python -m bot export --period { $code } --output FILE</code>.
 stats-chart-title = Share of meters read by day of the submission window ({ $meters } meters)
 stats-chart-days = Day of the window
 stats-chart-share = Meters with a reading

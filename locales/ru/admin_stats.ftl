@@ -14,6 +14,16 @@ export-caption = Показания за { $period }: { $rows ->
     [few] { $rows } строки
    *[other] { $rows } строк
 }
+export-caption-zipped = Показания за { $period }: { $rows ->
+    [one] { $rows } строка
+    [few] { $rows } строки
+   *[other] { $rows } строк
+}. Файл больше 50 МБ, поэтому он в архиве ZIP.
+export-too-large = Показания за { $period } ({ $rows ->
+    [one] { $rows } строка
+    [few] { $rows } строки
+   *[other] { $rows } строк
+}) не помещаются в 50 МБ даже в архиве. Выгрузите их на сервере: <code>python -m bot export --period { $code } --output FILE</code>.
 stats-chart-title = Доля счётчиков с показаниями по дням окна приёма (всего счётчиков: { $meters })
 stats-chart-days = День окна приёма
 stats-chart-share = Счётчиков с показаниями

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from bot.domain.periods import Period
+from bot.handlers import admin as admin_handlers
 from bot.services.export import export_period
 from bot.services.importer import import_file
 from bot.storage.imports import import_repository
 from bot.storage.readings import ReadingRepository
 from tests.flows.test_submit import SUBMIT, count_readings, link, seed_flat, submit_one
 from tests.harness import BotHarness, start_harness
+from tests.seed import M, add_account
+from tests.unit.test_export import reading
 
 ADMIN = 777
 
@@ -180,3 +186,62 @@ async def test_resident_in_the_flow_typing_stats_stays_in_the_flow(harness: BotH
     assert chat.replies[0].text == "Такой команды я не знаю."
     await chat.send("105")
     assert "Проверьте и подтвердите" in chat.last_text
+
+
+async def _many_readings(harness: BotHarness, accounts: int) -> None:
+    """An account of one cold-water meter and its reading for 2026-11, ``accounts`` times."""
+    at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    for n in range(1, accounts + 1):
+        await add_account(
+            harness.db, f"50000{n:05d}", f"+7916000{n:04d}", M(f"CW-{n}", "cold_water")
+        )
+        await reading(harness.db, n, "2026-11", (100 + n,), at, f"2611-{n:06d}")
+
+
+async def test_export_past_the_upload_limit_comes_zipped_with_its_row_count(
+    harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past Telegram's 50 MB (lowered here to below this period's CSV), the CSV comes in a
+    zip and the caption says how many rows it holds; past the limit even zipped, a line
+    saying how to get it on the server instead."""
+    await _many_readings(harness, 40)
+    admin = harness.chat(ADMIN)
+    await admin.send("/export 2026-11")
+    assert admin.last.document is not None
+    name, plain = admin.last.document
+    assert name == "readings-2026-11.csv"
+    lines = plain.decode("utf-8").splitlines()
+    assert len(lines) == 41
+    assert (
+        lines[1] == "5000000001,CW-1,cold_water,2026-11,101,,,2026-11-20T12:00:00+03:00,2611-000001"
+    )
+
+    monkeypatch.setattr(admin_handlers, "UPLOAD_LIMIT", len(plain) - 1)
+    await admin.send("/export 2026-11")
+    assert admin.last.document is not None
+    name, data = admin.last.document
+    assert name == "readings-2026-11.zip"
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.testzip() is None
+        assert archive.namelist() == ["readings-2026-11.csv"]
+        assert archive.read("readings-2026-11.csv") == plain
+    assert admin.last_text == (
+        "Показания за ноябрь 2026: 40 строк. Файл больше 50 МБ, поэтому он в архиве ZIP."
+    )
+    english = harness.chat(ADMIN, language_code="en")
+    await english.send("/language")
+    await english.press("English")
+    await english.send("/export 2026-11")
+    assert english.last.document is not None
+    assert english.last.document[0] == "readings-2026-11.zip"
+    assert english.last_text == (
+        "Readings for November 2026: 40 rows. The file is larger than 50 MB, so it comes zipped."
+    )
+
+    monkeypatch.setattr(admin_handlers, "UPLOAD_LIMIT", 100)  # not even the zip fits
+    await english.send("/export 2026-11")
+    assert english.last.document is None
+    assert english.last_text == (
+        "The readings for November 2026 (40 rows) exceed 50 MB even zipped. Export them on the"
+        " server: <code>python -m bot export --period 2026-11 --output FILE</code>."
+    )
