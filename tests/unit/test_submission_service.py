@@ -28,7 +28,8 @@ from bot.services.submissions import (
 from bot.storage.accounts import AccountRepository, MeterRepository
 from bot.storage.chats import LinkRepository
 from bot.storage.db import Database
-from bot.storage.readings import ReadingRepository, receipt_number
+from bot.storage.reading_saves import receipt_number
+from bot.storage.readings import ReadingRepository
 from tests.seed import M, add_account
 
 # on SQLite and on PostgreSQL (tests/conftest.py `engine`)
