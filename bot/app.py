@@ -191,6 +191,8 @@ def build_metrics(settings: Settings, clock: Clock, storage: Storage) -> BotMetr
             states=DELIVERY_STATES,
         ),
     )
+    if settings.operator_chat_id is not None:
+        metrics.watch_appeals(storage.appeals.count_open)
     return metrics
 
 

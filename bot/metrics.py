@@ -84,10 +84,14 @@ class BotMetrics:
             registry=self.registry,
         )
 
-        self._outbox_series()
+        self._optional_series()
 
-    def _outbox_series(self) -> None:
-        """The billing outbox's (SPEC §10): written with BILLING_WEBHOOK_URL only."""
+    def _optional_series(self) -> None:
+        """The billing outbox's (SPEC §10), written with BILLING_WEBHOOK_URL only, and the
+        appeals' (SPEC §11), with OPERATOR_CHAT_ID only."""
+        self.appeals_open = Gauge(
+            "bot_appeals_open", "Appeals not closed yet", registry=self.registry
+        )
         self.outbox_events = Counter(
             "bot_outbox_events",
             "Billing events settled by this process, by outcome (delivered, refused, dead)",
@@ -116,6 +120,14 @@ class BotMetrics:
             self.outbox_dead.set(dead)
 
         self.watch("outbox figures", probe)
+
+    def watch_appeals(self, count_open: Callable[[], Awaitable[int]]) -> None:
+        """Read how many appeals are open at each scrape (with OPERATOR_CHAT_ID only)."""
+
+        async def probe() -> None:
+            self.appeals_open.set(await count_open())
+
+        self.watch("appeals open", probe)
 
     def outbox_settled(self, outcome: str, count: int) -> None:
         self.outbox_events.labels(outcome).inc(count)

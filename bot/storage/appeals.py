@@ -132,6 +132,10 @@ class AppealRepository:
         )
         return [_appeal(row) for row in rows]
 
+    async def count_open(self) -> int:
+        """How many appeals are open (the `bot_appeals_open` gauge)."""
+        return int(await self.db.fetchval("SELECT count(*) FROM appeals WHERE status = 'open'"))
+
     async def undelivered(self, before: datetime) -> list[int]:
         """Open appeals with something written before `before` not yet in their topic (the
         topic itself, or a message)."""

@@ -145,6 +145,17 @@ async def test_two_residents_appeals_never_cross(desk: BotHarness) -> None:
     assert not any("уточнение второго" in m.text for m in operator.in_topic(one))
 
 
+async def test_metrics_count_the_open_appeals(desk: BotHarness) -> None:
+    resident = await link(desk, 1001, await seed_flat(desk.db))
+    operator = desk.operator()
+    assert "bot_appeals_open 0.0" in (await desk.app.metrics.scrape()).decode()
+    await write_appeal(resident, "вопрос")
+    assert "bot_appeals_open 1.0" in (await desk.app.metrics.scrape()).decode()
+    [thread] = topics(desk)
+    await operator.send("/close", thread)
+    assert "bot_appeals_open 0.0" in (await desk.app.metrics.scrape()).decode()
+
+
 async def test_operator_messages_outside_an_appeal_topic_are_ignored(desk: BotHarness) -> None:
     resident = await link(desk, 1001, await seed_flat(desk.db))
     operator = desk.operator()
