@@ -7,10 +7,9 @@ from __future__ import annotations
 import asyncio
 import signal
 import sqlite3
-import sys
 from pathlib import Path
 
-from tests.e2e.processes import EXAMPLE, TOKEN, bot_env, database_path, run_cli
+from tests.e2e.processes import EXAMPLE, TOKEN, bot_env, database_path, run_cli, start_bot
 from tests.fakes.bot_api import FakeBotApi
 
 OPERATORS = -1009876543210
@@ -68,15 +67,7 @@ async def test_two_residents_write_and_operators_answer_one_has_blocked_the_bot(
         assert code == 0, out + err
         link_directly(env, ANNA, "5012345678")
         link_directly(env, BORIS, "5012345679")
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            env=env,
-            cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        proc = await start_bot(env, tmp_path)
         try:
             await api.wait_for_call("getUpdates", timeout=30)
             anna = await write_appeal(api, ANNA, "Сломался счётчик", with_photo=True)

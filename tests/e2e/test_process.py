@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.phone import normalize_phone
-from tests.e2e.processes import EXAMPLE, ROOT, TOKEN, bot_env, run_cli
+from tests.e2e.processes import EXAMPLE, ROOT, TOKEN, bot_env, run_cli, start_bot
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.smsru import FakeSmsRu
 from tests.support.services import RedisSpace
@@ -70,15 +70,7 @@ async def test_resident_links_an_account_against_a_running_bot(
     assert code == 0, out + err
     account, phone = first_example_account()
 
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await start_bot(env, tmp_path)
     try:
         await api.wait_for_call("getUpdates", timeout=30)
         # the command menu is registered in Russian and English
