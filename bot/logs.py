@@ -36,7 +36,9 @@ QUIETED_LOGGERS = {
 }
 # aiogram's own line per update ("Update id=… is handled. Duration … ms"): ours says more
 AIOGRAM_UPDATE_LINE = "Update id=%s is %s. Duration %d ms by bot id=%d"
-CHAT_IN_MESSAGE = re.compile(r"\b(chat|admin) (-?\d+)\b")
+# "chat 123" in our messages; "chat_id=123", "user_id=123", "Chat(id=123" in the reprs of aiogram's
+# objects that an exception's text may carry (a StorageKey, an Update)
+CHAT_IN_MESSAGE = re.compile(r"\b(chat|admin|chat_id|user_id|Chat\(id|User\(id)([ =])(-?\d+)\b")
 
 
 @dataclass(slots=True)
@@ -98,7 +100,7 @@ class JsonFormatter(logging.Formatter):
         return hashlib.blake2b(str(chat_id).encode(), key=key, digest_size=6).hexdigest()
 
     def _clean(self, text: str) -> str:
-        text = CHAT_IN_MESSAGE.sub(lambda m: f"{m[1]} #{self.chat_hash(int(m[2]))}", text)
+        text = CHAT_IN_MESSAGE.sub(lambda m: f"{m[1]}{m[2]}#{self.chat_hash(int(m[3]))}", text)
         return redact(text, self.secrets)
 
 

@@ -87,6 +87,18 @@ def test_json_hashes_the_chats_messages_name(captured: io.StringIO) -> None:
     assert lines[1]["message"] == f"warning to admin #{chat_hash} failed"
 
 
+def test_json_hashes_the_chats_an_exceptions_text_names(captured: io.StringIO) -> None:
+    setup_logging("INFO", log_format="json", chat_key=b"installation key")
+    use(captured)
+    try:
+        raise RuntimeError("StorageKey(bot_id=1, chat_id=5550003, user_id=5550003, thread_id=None)")
+    except RuntimeError:
+        logging.getLogger("bot.test").exception("update failed")
+    [line] = [json.loads(line) for line in captured.getvalue().splitlines()]
+    assert "5550003" not in captured.getvalue()
+    assert "chat_id=#" in line["exception"] and "user_id=#" in line["exception"]
+
+
 def test_json_keeps_a_traceback_in_one_line_without_secrets(captured: io.StringIO) -> None:
     setup_logging("INFO", [TOKEN], log_format="json")
     use(captured)
