@@ -3,6 +3,7 @@ line says why. Framework entry points (aiogram handlers, click commands, pydanti
 are ignored by decorator in pyproject.toml's [tool.vulture]."""
 
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from bot.background import Background
 from bot.clock import FrozenClock
