@@ -313,6 +313,8 @@ async def build_ours(directory: Path, name: str = "ours", **overrides: Any) -> t
     session = BenchSession()
     app = await build_app(settings, clock=clock, session=session)
     settle_heap()  # as `python -m bot run` does
+    if os.environ.get("BENCH_GC0"):
+        gc.set_threshold(int(os.environ["BENCH_GC0"]), 10, 10)
     if not settings.on_postgres:
         mode = await app.storage.db.fetchval("PRAGMA journal_mode")
         assert mode == "wal", mode

@@ -400,7 +400,8 @@ async def _chart(db: Database, current: int, failed: list[str]) -> None:
         failed.append(f"the chart's last day counts {read} meters read, {current} due")
     print(f"\n/stats chart of {PERIOD} and the two before ({current:,} readings):")
     print(_row("query, three periods", f"{queried:.2f} s", "", None))
-    print(_row("longest wait of another read meanwhile", f"{max(waits) * 1000:.0f} ms", "", None))
+    longest = max(waits, default=0.0)  # none when the query ends before the first read
+    print(_row("longest wait of another read meanwhile", f"{longest * 1000:.0f} ms", "", None))
     print(_row("drawing, first (with matplotlib's import)", f"{drawn:.2f} s", "", None))
     print(_row("drawing, again", f"{drawn_again:.2f} s", "", None))
     print(_row("PNG", f"{len(png) / 1024:.0f} KiB", "", None))
