@@ -27,11 +27,17 @@ RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home \
  && chown bot:bot /data
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /app /app
+# matplotlib (the /stats chart) keeps its font cache in MPLCONFIGDIR: built here once, in a
+# folder the bot may write, instead of a temporary one rebuilt (with a warning) by every process
+RUN mkdir /var/cache/matplotlib \
+ && MPLCONFIGDIR=/var/cache/matplotlib /opt/venv/bin/python -c "import matplotlib.font_manager" \
+ && chown -R bot:bot /var/cache/matplotlib
 WORKDIR /app
 # the code stays root's, read-only to the bot; only /data (SQLite, backups) is its own
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
+    MPLCONFIGDIR=/var/cache/matplotlib \
     DATABASE_URL=sqlite:////data/bot.sqlite3 \
     HTTP_HOST=0.0.0.0 \
     HTTP_PORT=8080
