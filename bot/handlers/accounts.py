@@ -12,7 +12,7 @@ from aiogram_i18n import I18nContext
 
 from bot.domain.models import Account
 from bot.handlers.filters import MenuButton
-from bot.handlers.replies import ask_account
+from bot.handlers.replies import answer_query, ask_account
 from bot.keyboards.accounts import accounts_keyboard, forget_keyboard, unlink_keyboard
 from bot.keyboards.callbacks import AccountCb, ForgetCb
 from bot.services.accounts import AccountsService, ChatAccounts
@@ -55,12 +55,14 @@ async def switch(
     i18n: I18nContext,
     accounts: AccountsService,
 ) -> None:
-    await query.answer()
     if not isinstance(query.message, Message):
+        await query.answer()
         return
     chat_id = query.message.chat.id
     if not await accounts.switch(chat_id, callback_data.account_id):
-        return  # not linked (any more): a stale button
+        await answer_query(query, i18n.get("button-stale"))  # not linked (any more)
+        return
+    await answer_query(query)
     await state.clear()  # a half-done submission belonged to the other account
     text, markup = render_accounts(i18n, await accounts.of_chat(chat_id))
     await query.message.answer(text, reply_markup=markup)
@@ -69,12 +71,14 @@ async def switch(
 async def unlink_ask(
     query: CallbackQuery, callback_data: AccountCb, i18n: I18nContext, accounts: AccountsService
 ) -> None:
-    await query.answer()
     if not isinstance(query.message, Message):
+        await query.answer()
         return
     account = await accounts.linked_account(query.message.chat.id, callback_data.account_id)
     if account is None:
+        await answer_query(query, i18n.get("button-stale"))  # not linked (any more)
         return
+    await answer_query(query)
     await query.message.answer(
         i18n.get("accounts-unlink-confirm", account=account.number),
         reply_markup=unlink_keyboard(i18n, account.id),
@@ -88,10 +92,14 @@ async def unlink(
     i18n: I18nContext,
     accounts: AccountsService,
 ) -> None:
-    await query.answer()
     if not isinstance(query.message, Message):
+        await query.answer()
         return
     chat_id = query.message.chat.id
+    if await accounts.linked_account(chat_id, callback_data.account_id) is None:
+        await answer_query(query, i18n.get("button-stale"))  # unlinked already, or never
+        return
+    await answer_query(query)
     await state.clear()
     remaining = await accounts.unlink(chat_id, callback_data.account_id)
     await query.message.edit_text(i18n.get("accounts-unlinked"))

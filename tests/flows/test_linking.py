@@ -301,6 +301,39 @@ async def test_unlink(bot: BotHarness) -> None:
     assert "Привязанных счетов больше нет" in chat.last_text
 
 
+def last_answer(bot: BotHarness) -> str | None:
+    calls = bot.session.calls_of("AnswerCallbackQuery")
+    assert calls, "no callback query was answered"
+    return calls[-1].text  # type: ignore[attr-defined]
+
+
+async def test_buttons_of_an_account_unlinked_meanwhile_say_they_no_longer_work(
+    bot: BotHarness,
+) -> None:
+    chat = bot.chat(1001)
+    await link(bot, chat)
+    await chat.send("/accounts")
+    listed = chat.last
+    await chat.press(f"Отвязать {ACCOUNT}")
+    asked = chat.last
+    (yes,) = [data for label, data in asked.buttons() if label == "Да, отвязать"]
+    await chat.press("Да, отвязать")
+    account_id = await bot.db.fetchval("SELECT id FROM accounts WHERE number = ?", (ACCOUNT,))
+    stale = bot.app.core.get("button-stale", "ru")
+    sent_before = len(chat.messages)
+
+    for message, data in [
+        (asked, yes),  # "yes, unlink" pressed a second time
+        (listed, f"acc:unlink:{account_id}"),  # the old list's "unlink"
+        (listed, f"acc:switch:{account_id}"),  # a switch to it
+    ]:
+        await chat.press_data(message, data)
+        assert last_answer(bot) == stale, data
+    assert len(chat.messages) == sent_before  # no "unlinked" said again, nothing edited
+    current = await bot.db.fetchval("SELECT current_account_id FROM chats WHERE chat_id = 1001")
+    assert current is None
+
+
 async def test_forget_erases_everything_about_the_chat(bot: BotHarness) -> None:
     chat = bot.chat(1001)
     await link(bot, chat)
