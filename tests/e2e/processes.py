@@ -47,8 +47,10 @@ def database_path(env: dict[str, str]) -> Path:
     return Path(env["DATABASE_URL"].removeprefix("sqlite:///"))
 
 
-async def start_bot(env: dict[str, str], cwd: Path, *args: str) -> asyncio.subprocess.Process:
-    """`python -m bot ARGS` in the background, its output piped."""
+async def start_bot(
+    env: dict[str, str], cwd: Path, *args: str, stderr: int = asyncio.subprocess.PIPE
+) -> asyncio.subprocess.Process:
+    """`python -m bot ARGS` in the background, its output piped (`stderr=STDOUT`: both in one)."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -57,7 +59,7 @@ async def start_bot(env: dict[str, str], cwd: Path, *args: str) -> asyncio.subpr
         env=env,
         cwd=cwd,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stderr=stderr,
     )
 
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import shutil
 import signal
-from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from tests.e2e.processes import TOKEN, bot_env, database_path, finish, run_cli, start_bot
+from tests.e2e.resident import link_by_sms, submit_typed, write_account
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.smsru import FakeSmsRu
 
@@ -20,35 +19,6 @@ PHONE = "+79035550190"
 TYPED = "48213"
 
 
-def write_accounts(path: Path) -> None:
-    last_date = datetime.now(ZoneInfo("Europe/Moscow")).date() - timedelta(days=35)
-    path.write_text(
-        "account;phone;address;meter;resource;tariffs;digits;last_t1;last_date;verified_until\n"
-        f"{ACCOUNT};{PHONE};Test street 1;CW-1;cold_water;1;;48200;"
-        f"{last_date.isoformat()};2035-01-01\n",
-        encoding="utf-8",
-    )
-
-
-async def link_and_submit(api: FakeBotApi, sms: FakeSmsRu) -> None:
-    api.push_text(CHAT, "/start", user_id=CHAT)
-    await api.wait_for(CHAT, lambda m: "лицевого счёта" in m["text"], timeout=30)
-    api.push_text(CHAT, ACCOUNT, user_id=CHAT)
-    await api.wait_for(CHAT, lambda m: "телефон" in m["text"], timeout=30)
-    api.push_contact(CHAT, PHONE.removeprefix("+"), user_id=CHAT)
-    await api.wait_for(CHAT, lambda m: "код" in m["text"], timeout=30)
-    code = await sms.wait_for_code(PHONE)
-    assert code is not None
-    api.push_text(CHAT, code, user_id=CHAT)
-    await api.wait_for(CHAT, lambda m: "привязан" in m["text"], timeout=30)
-    api.push_text(CHAT, "📝 Передать показания", user_id=CHAT)
-    await api.wait_for(CHAT, lambda m: "Введите показания" in m["text"], timeout=30)
-    api.push_text(CHAT, TYPED, user_id=CHAT)
-    await api.wait_for(CHAT, lambda m: "Проверьте" in m["text"], timeout=30)
-    api.push_button(CHAT, None, "Подтвердить")
-    await api.wait_for(CHAT, lambda m: "Расписка №" in m["text"], timeout=30)
-
-
 async def test_a_backup_taken_while_the_bot_runs_restores_with_the_readings(
     tmp_path: Path,
 ) -> None:
@@ -56,7 +26,7 @@ async def test_a_backup_taken_while_the_bot_runs_restores_with_the_readings(
     first.mkdir()
     fresh.mkdir()
     accounts = first / "accounts.csv"
-    write_accounts(accounts)
+    write_account(accounts, ACCOUNT, PHONE, 48200)
     backup = tmp_path / "backups" / "bot-backup.sqlite3"
     sms = FakeSmsRu(api_id="e2e-api-id")
     await sms.start()
@@ -68,7 +38,8 @@ async def test_a_backup_taken_while_the_bot_runs_restores_with_the_readings(
             proc = await start_bot(env, first, "run")
             try:
                 await api.wait_for_call("getUpdates", timeout=60)
-                await link_and_submit(api, sms)
+                await link_by_sms(api, sms, CHAT, ACCOUNT, PHONE, timeout=30)
+                await submit_typed(api, CHAT, TYPED, timeout=30)
                 code, said, err = await run_cli(env, first, "backup", str(backup))
                 assert code == 0, err
                 assert "1 readings" in said

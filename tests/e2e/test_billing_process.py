@@ -7,7 +7,6 @@ schedule a thousandfold: 5 s become 5 ms, three days about four minutes.
 from __future__ import annotations
 
 import asyncio
-import re
 import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -19,13 +18,13 @@ from bot.domain.periods import Period
 from bot.storage.engines import open_database
 from bot.storage.readings import ReadingRepository
 from tests.e2e.processes import EXAMPLE, TOKEN, bot_env, run_cli, start_logged
+from tests.e2e.resident import SUBMIT, link_by_sms, submit_meter
 from tests.e2e.test_process import first_example_account
 from tests.fakes.billing import Fail, FakeBilling, Hang, Received
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.smsru import FakeSmsRu
 
 CHAT = 5550002
-SUBMIT = "📝 Передать показания"
 
 
 @pytest.fixture
@@ -42,8 +41,11 @@ async def fakes() -> AsyncIterator[tuple[FakeBotApi, FakeSmsRu, FakeBilling]]:
     await api.stop()
 
 
-def billing_env(tmp_path: Path, api: FakeBotApi, sms: FakeSmsRu, billing: FakeBilling) -> dict:
-    return bot_env(
+async def imported(
+    tmp_path: Path, api: FakeBotApi, sms: FakeSmsRu, billing: FakeBilling
+) -> dict[str, str]:
+    """The environment of a bot on the fakes, its database holding the example accounts."""
+    env = bot_env(
         tmp_path,
         api.url,
         sms.base_url,
@@ -51,39 +53,9 @@ def billing_env(tmp_path: Path, api: FakeBotApi, sms: FakeSmsRu, billing: FakeBi
         BILLING_WEBHOOK_SECRET=billing.secret,
         BILLING_RETRY_SCALE="0.001",
     )
-
-
-async def link(api: FakeBotApi, sms: FakeSmsRu, account: str, phone: str) -> None:
-    api.push_text(CHAT, "/start", user_id=CHAT)
-    await api.wait_for(CHAT, lambda m: "лицевого счёта" in m["text"], timeout=15)
-    api.push_text(CHAT, account, user_id=CHAT)
-    await api.wait_for(CHAT, lambda m: "телефон" in m["text"], timeout=15)
-    api.push_contact(CHAT, phone.removeprefix("+"), user_id=CHAT)
-    await api.wait_for(CHAT, lambda m: "код" in m["text"], timeout=15)
-    code = await sms.wait_for_code(phone)
-    assert code is not None
-    api.push_text(CHAT, code, user_id=CHAT)
-    await api.wait_for(CHAT, lambda m: "привязан" in m["text"], timeout=15)
-
-
-async def answer_until_confirmation(api: FakeBotApi, add: int) -> None:
-    """Type each asked meter's previous value plus `add`, until the confirmation."""
-    while True:
-        question = await api.wait_for(
-            CHAT,
-            lambda m: "Введите показания" in m["text"] or "Проверьте" in m["text"],
-            timeout=15,
-        )
-        if "Проверьте" in question["text"]:
-            return
-        previous = re.search(r"Предыдущие показания: (\d+)", question["text"])
-        api.push_text(CHAT, str((int(previous.group(1)) if previous else 0) + add), user_id=CHAT)
-
-
-async def submit_meter(api: FakeBotApi, add: int) -> None:
-    await answer_until_confirmation(api, add)
-    api.push_button(CHAT, None, "Подтвердить")
-    await api.wait_for(CHAT, lambda m: "Расписка №" in m["text"], timeout=15)
+    code, out, err = await run_cli(env, tmp_path, "import", str(EXAMPLE))
+    assert code == 0, out + err
+    return env
 
 
 def by_meter(received: list[Received]) -> dict[str, list[Received]]:
@@ -97,9 +69,7 @@ async def test_three_meters_and_a_correction_reach_a_failing_billing_system_once
     tmp_path: Path, fakes: tuple[FakeBotApi, FakeSmsRu, FakeBilling]
 ) -> None:
     api, sms, billing = fakes
-    env = billing_env(tmp_path, api, sms, billing)
-    code, out, err = await run_cli(env, tmp_path, "import", str(EXAMPLE))
-    assert code == 0, out + err
+    env = await imported(tmp_path, api, sms, billing)
     account, phone = first_example_account()
     # the first two tries of every event fail with 500; one try is told to come back in 1 s
     billing.script_each(Fail(500), Fail(500))
@@ -108,15 +78,15 @@ async def test_three_meters_and_a_correction_reach_a_failing_billing_system_once
     proc = await start_logged(env, tmp_path, log)
     try:
         await api.wait_for_call("getUpdates", timeout=30)
-        await link(api, sms, account, phone)
+        await link_by_sms(api, sms, CHAT, account, phone)
         api.push_text(CHAT, SUBMIT, user_id=CHAT)
         for _ in range(3):  # the example account's three meters, one after another
-            await submit_meter(api, add=3)
+            await submit_meter(api, CHAT, add=3)
         # a correction of the cold-water meter
         api.push_text(CHAT, SUBMIT, user_id=CHAT)
         await api.wait_for(CHAT, lambda m: "4511" in str(m.get("reply_markup")), timeout=15)
         api.push_button(CHAT, None, "4511")
-        await submit_meter(api, add=5)
+        await submit_meter(api, CHAT, add=5)
         await billing.wait_until(lambda: len(billing.accepted()) >= 4, timeout=60)
         await asyncio.sleep(0.5)  # anything sent twice would come now
     finally:
@@ -158,9 +128,7 @@ async def test_a_bot_killed_while_the_billing_system_hangs_delivers_the_event_af
     tmp_path: Path, fakes: tuple[FakeBotApi, FakeSmsRu, FakeBilling]
 ) -> None:
     api, sms, billing = fakes
-    env = billing_env(tmp_path, api, sms, billing)
-    code, out, err = await run_cli(env, tmp_path, "import", str(EXAMPLE))
-    assert code == 0, out + err
+    env = await imported(tmp_path, api, sms, billing)
     # a reading saved as Confirm saves it: its event in the same transaction
     db = await open_database(env["DATABASE_URL"])
     try:

@@ -10,15 +10,14 @@ import os
 import re
 import signal
 import sqlite3
-import sys
 from pathlib import Path
 
 import asyncpg
 
 from bench import gen_accounts
 from bot.storage import schema
+from tests.e2e.processes import ROOT, start_bot
 
-ROOT = Path(__file__).resolve().parents[2]
 PROGRESS = re.compile(rb"([\d,]+) / ([\d,]+) rows")
 
 
@@ -35,17 +34,7 @@ def cli_env(tmp_path: Path, tmpdir: Path, database_url: str | None = None) -> di
 
 
 async def run_import(env: dict[str, str], cwd: Path, path: Path) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "import",
-        str(path),
-        env=env,
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    proc = await start_bot(env, cwd, "import", str(path), stderr=asyncio.subprocess.STDOUT)
     out, _ = await asyncio.wait_for(proc.communicate(), 300)
     assert proc.returncode is not None
     return proc.returncode, out.decode()
@@ -124,17 +113,7 @@ async def test_an_import_killed_part_way_leaves_the_database_as_it_was_and_nothi
 
 async def kill_part_way(env: dict[str, str], cwd: Path, path: Path) -> None:
     """Run the import of ``path`` and SIGKILL it part-way through writing."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "import",
-        str(path),
-        env=env,
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await start_bot(env, cwd, "import", str(path))
     assert proc.stderr is not None
     seen = b""
     try:

@@ -8,13 +8,12 @@ from __future__ import annotations
 import json
 import re
 import signal
-from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.e2e.processes import TOKEN, bot_env, finish, run_cli, start_bot
+from tests.e2e.resident import link_by_sms, submit_typed, write_account
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.smsru import FakeSmsRu
 
@@ -27,16 +26,6 @@ SMSRU_API_ID = "e2e-api-id"
 
 # the phone as it may be written: E.164, with 8, bare, grouped
 PHONE_FORMS = ("9035550173", "903 555", "903) 555", "555-01-73", "555 01 73", "5550173")
-
-
-def write_accounts(path: Path) -> None:
-    last_date = datetime.now(ZoneInfo("Europe/Moscow")).date() - timedelta(days=35)
-    path.write_text(
-        "account;phone;address;meter;resource;tariffs;digits;last_t1;last_date;verified_until\n"
-        f"{ACCOUNT};+7 903 555-01-73;Test street 1;CW-1;cold_water;1;;{PREVIOUS};"
-        f"{last_date.isoformat()};2035-01-01\n",
-        encoding="utf-8",
-    )
 
 
 def leaks(log: str, code: str) -> list[str]:
@@ -56,7 +45,7 @@ async def test_no_log_line_at_debug_holds_a_phone_code_token_or_reading(
     tmp_path: Path, log_format: str
 ) -> None:
     accounts = tmp_path / "accounts.csv"
-    write_accounts(accounts)
+    write_account(accounts, ACCOUNT, "+7 903 555-01-73", PREVIOUS)
     sms = FakeSmsRu(api_id=SMSRU_API_ID)
     await sms.start()
     async with FakeBotApi(token=TOKEN) as api:
@@ -67,23 +56,8 @@ async def test_no_log_line_at_debug_holds_a_phone_code_token_or_reading(
         proc = await start_bot(env, tmp_path, "run")
         try:
             await api.wait_for_call("getUpdates", timeout=60)
-            api.push_text(CHAT, "/start", user_id=CHAT)
-            await api.wait_for(CHAT, lambda m: "лицевого счёта" in m["text"], timeout=30)
-            api.push_text(CHAT, ACCOUNT, user_id=CHAT)
-            await api.wait_for(CHAT, lambda m: "телефон" in m["text"], timeout=30)
-            api.push_contact(CHAT, PHONE.removeprefix("+"), user_id=CHAT)
-            await api.wait_for(CHAT, lambda m: "код" in m["text"], timeout=30)
-            sms_code = await sms.wait_for_code(PHONE)
-            assert sms_code is not None
-            api.push_text(CHAT, sms_code, user_id=CHAT)
-            await api.wait_for(CHAT, lambda m: "привязан" in m["text"], timeout=30)
-
-            api.push_text(CHAT, "📝 Передать показания", user_id=CHAT)
-            await api.wait_for(CHAT, lambda m: "Введите показания" in m["text"], timeout=30)
-            api.push_text(CHAT, TYPED, user_id=CHAT)
-            await api.wait_for(CHAT, lambda m: "Проверьте" in m["text"], timeout=30)
-            api.push_button(CHAT, None, "Подтвердить")
-            await api.wait_for(CHAT, lambda m: "Расписка №" in m["text"], timeout=30)
+            sms_code = (await link_by_sms(api, sms, CHAT, ACCOUNT, PHONE, timeout=30)).code
+            await submit_typed(api, CHAT, TYPED, timeout=30)
         finally:
             proc.send_signal(signal.SIGTERM)
             code, out, err = await finish(proc, 30)

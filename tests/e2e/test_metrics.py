@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -25,13 +24,13 @@ from tests.e2e.processes import (
     run_cli,
     start_bot,
 )
+from tests.e2e.resident import SUBMIT, link_by_sms, submit_meter
 from tests.e2e.test_process import first_example_account
 from tests.e2e.test_webhook import STARTS_WITHIN, get, wait_listening
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.smsru import FakeSmsRu
 
 CHAT = 5550201
-STEP = 15.0  # seconds for one answer of the bot
 
 
 @pytest.fixture
@@ -81,32 +80,11 @@ def unreadable(path: Path) -> Iterator[None]:
 async def link_and_submit(api: FakeBotApi, sms: FakeSmsRu) -> int:
     """The resident's walk of tests/e2e/test_process.py; returns the updates it took."""
     account, phone = first_example_account()
-    api.push_text(CHAT, "/start", user_id=CHAT)
-    await api.wait_for(CHAT, lambda m: "лицевого счёта" in m["text"], timeout=STEP)
-    api.push_text(CHAT, account, user_id=CHAT)
-    await api.wait_for(CHAT, lambda m: "телефон" in m["text"], timeout=STEP)
-    api.push_contact(CHAT, phone.removeprefix("+"), user_id=CHAT)
-    await api.wait_for(CHAT, lambda m: "код" in m["text"], timeout=STEP)
-    code = await sms.wait_for_code(phone)
-    assert code is not None
-    api.push_text(CHAT, code, user_id=CHAT)
-    await api.wait_for(CHAT, lambda m: "привязан" in m["text"], timeout=STEP)
-    api.push_text(CHAT, "📝 Передать показания", user_id=CHAT)
-    updates = 5
-    while True:
-        question = await api.wait_for(
-            CHAT,
-            lambda m: "Введите показания" in m["text"] or "Проверьте" in m["text"],
-            timeout=STEP,
-        )
-        if "Проверьте" in question["text"]:
-            break
-        previous = re.search(r"Предыдущие показания: (\d+)", question["text"])
-        api.push_text(CHAT, str((int(previous.group(1)) if previous else 0) + 3), user_id=CHAT)
-        updates += 1
-    api.push_button(CHAT, None, "Подтвердить")
-    await api.wait_for(CHAT, lambda m: "Расписка №" in m["text"], timeout=STEP)
-    return updates + 1
+    await link_by_sms(api, sms, CHAT, account, phone)
+    api.push_text(CHAT, SUBMIT, user_id=CHAT)
+    typed, _ = await submit_meter(api, CHAT, add=3)
+    # /start, the account, the contact, the code, the menu button, each value, the confirmation
+    return 5 + len(typed) + 1
 
 
 async def settled(base: str, updates: float) -> dict[str, float]:

@@ -23,6 +23,7 @@ import pytest
 
 from bot.domain.phone import normalize_phone
 from tests.e2e.processes import EXAMPLE, ROOT, TOKEN, bot_env, run_cli, start_bot
+from tests.e2e.resident import SUBMIT, link_by_sms, submit_meter
 from tests.fakes.bot_api import FakeBotApi
 from tests.fakes.smsru import FakeSmsRu
 from tests.support.services import RedisSpace
@@ -76,35 +77,12 @@ async def test_resident_links_an_account_against_a_running_bot(
         # the command menu is registered in Russian and English
         assert api.commands(language_code="ru") and api.commands(language_code="en")
 
-        api.push_text(CHAT, "/start", user_id=CHAT)
-        await api.wait_for(CHAT, lambda m: "лицевого счёта" in m["text"], timeout=15)
-        api.push_text(CHAT, account, user_id=CHAT)
-        await api.wait_for(CHAT, lambda m: "телефон" in m["text"], timeout=15)
-        api.push_contact(CHAT, phone.removeprefix("+"), user_id=CHAT)
-        await api.wait_for(CHAT, lambda m: "код" in m["text"], timeout=15)
-        sms_code = await sms.wait_for_code(phone)  # sent after the answer
-        assert sms_code is not None
-        api.push_text(CHAT, sms_code, user_id=CHAT)
-        linked = await api.wait_for(CHAT, lambda m: "привязан" in m["text"], timeout=15)
+        sms_code, linked = await link_by_sms(api, sms, CHAT, account, phone)
         assert account in linked["text"]
 
         # the linked resident submits the first meter due and gets a receipt
-        api.push_text(CHAT, "📝 Передать показания", user_id=CHAT)
-        submitted: list[int] = []
-        while True:
-            question = await api.wait_for(
-                CHAT,
-                lambda m: "Введите показания" in m["text"] or "Проверьте" in m["text"],
-                timeout=15,
-            )
-            if "Проверьте" in question["text"]:
-                break
-            previous = re.search(r"Предыдущие показания: (\d+)", question["text"])
-            value = (int(previous.group(1)) if previous else 0) + 3
-            submitted.append(value)
-            api.push_text(CHAT, str(value), user_id=CHAT)
-        api.push_button(CHAT, None, "Подтвердить")
-        receipt = await api.wait_for(CHAT, lambda m: "Расписка №" in m["text"], timeout=15)
+        api.push_text(CHAT, SUBMIT, user_id=CHAT)
+        submitted, receipt = await submit_meter(api, CHAT, add=3)
         number = re.search(r"Расписка № (\S+)", receipt["text"])
         assert number is not None
         # the resident leaves the walk (a reminder waits while a walk is open)

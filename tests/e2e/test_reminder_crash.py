@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 
 from bot.storage.engines import open_database
-from tests.e2e.processes import bot_env
+from tests.e2e.processes import bot_env, start_bot
 from tests.fakes.bot_api import FakeBotApi, UploadedFile
 
 TOKEN = "424242:E2E-crash-token"
@@ -74,19 +73,6 @@ async def statuses(path: Path) -> dict[int, str]:
         await db.close()
 
 
-def start(env: dict[str, str], cwd: Path) -> Any:
-    return asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "send-reminders",
-        env=env,
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-
-
 @pytest.fixture
 async def api() -> AsyncIterator[SlowBotApi]:
     fake = SlowBotApi(token=TOKEN)
@@ -114,7 +100,7 @@ async def test_a_reminder_run_killed_midway_reaches_every_chat_once_but_those_in
     await seed(database)
     chats = range(FIRST_CHAT + 1, FIRST_CHAT + CHATS + 1)
 
-    first = await start(env, tmp_path)
+    first = await start_bot(env, tmp_path, "send-reminders")
     try:
         for _ in range(KILL_AFTER):
             await api.wait_for_call("sendMessage", timeout=60)
@@ -125,7 +111,7 @@ async def test_a_reminder_run_killed_midway_reaches_every_chat_once_but_those_in
     assert first.returncode == -signal.SIGKILL, err.decode()
     assert KILL_AFTER <= len(api.calls_to("sendMessage")) < CHATS  # killed part-way
 
-    second = await start(env, tmp_path)
+    second = await start_bot(env, tmp_path, "send-reminders")
     out, err = await asyncio.wait_for(second.communicate(), 120)
     assert second.returncode == 0, err.decode()
 

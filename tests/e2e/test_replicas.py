@@ -31,6 +31,7 @@ import aiohttp
 from bot.storage.db import Database
 from bot.storage.engines import open_database
 from tests.e2e.processes import TOKEN, bot_env, free_port, start_logged
+from tests.e2e.resident import SUBMIT, link_by_sms
 from tests.e2e.test_reminder_crash import SlowBotApi
 from tests.e2e.test_webhook import get, updates_counted
 from tests.fakes.bot_api import FakeBotApi
@@ -287,16 +288,9 @@ async def test_a_walk_posted_alternately_to_two_webhook_replicas_survives_one_ki
 async def walk(resident: Resident, sms: FakeSmsRu) -> list[str]:
     """Link the account, then submit every meter; one replica is killed after the first
     receipt. Returns the receipt numbers the summary lists."""
-    await resident.says("/start", lambda m: "лицевого счёта" in m["text"])
-    await resident.says(ACCOUNT, lambda m: "телефон" in m["text"])
-    resident.api.push_contact(CHAT, PHONE.removeprefix("+"), user_id=CHAT)
-    await resident.post()
-    await resident.api.wait_for(CHAT, lambda m: "код" in m["text"], timeout=15)
-    code = await sms.wait_for_code(PHONE)
-    assert code is not None
-    await resident.says(code, lambda m: "привязан" in m["text"])
+    await link_by_sms(resident.api, sms, CHAT, ACCOUNT, PHONE, deliver=resident.post)
 
-    message = await resident.says("📝 Передать показания", question_or_check)
+    message = await resident.says(SUBMIT, question_or_check)
     confirmed = 0
     while True:
         if "Проверьте" in message["text"]:
