@@ -13,7 +13,7 @@ import gc
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -23,11 +23,11 @@ from bot.background import Background
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.containers import Delivery, Services, Storage
-from bot.dispatcher import create_dispatcher
+from bot.dispatcher import DrainingDispatcher, create_dispatcher
 from bot.i18n import ChatLocaleManager, RenderCachingCore, create_core
 from bot.leadership import lease_for, open_owner
 from bot.metrics import BotMetrics, database_probe
-from bot.middlewares.activity import ChatActivityMiddleware, InFlightMiddleware
+from bot.middlewares.activity import ChatActivityMiddleware
 from bot.middlewares.metrics import UpdateMetricsMiddleware
 from bot.notifications.alerts import AdminAlerts
 from bot.notifications.announcements import Announcements
@@ -75,8 +75,7 @@ class App:
     services: Services
     delivery: Delivery
     background: Background
-    in_flight: InFlightMiddleware
-    dispatcher: Dispatcher
+    dispatcher: DrainingDispatcher
     metrics: BotMetrics
 
     async def close(self) -> None:
@@ -149,14 +148,13 @@ async def build_app(
     services = build_services(
         settings, clock, storage, sms, locales, background, alerts, delivery, metrics, desk
     )
-    in_flight = InFlightMiddleware()
     dispatcher = create_dispatcher(
         settings=settings,
         bot=bot,
         core=core,
         storage=storage,
         services=services,
-        middlewares=(in_flight, activity),
+        activity=activity,
         jobs=delivery.jobs,
         metrics=UpdateMetricsMiddleware(metrics),
     )
@@ -170,7 +168,6 @@ async def build_app(
         services=services,
         delivery=delivery,
         background=background,
-        in_flight=in_flight,
         dispatcher=dispatcher,
         metrics=metrics,
     )

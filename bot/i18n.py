@@ -6,6 +6,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from aiogram import Dispatcher
 from aiogram.types import Chat, User
 from aiogram_i18n import I18nMiddleware
 from aiogram_i18n.cores import FluentRuntimeCore
@@ -136,7 +137,15 @@ class ChatLocaleManager(BaseManager):
         self._cache.pop(chat_id, None)
 
 
-def create_i18n_middleware(
-    core: FluentRuntimeCore, manager: ChatLocaleManager, default_locale: str
-) -> I18nMiddleware:
-    return I18nMiddleware(core=core, manager=manager, default_locale=default_locale)
+def install_i18n(
+    dp: Dispatcher, core: FluentRuntimeCore, manager: ChatLocaleManager, default_locale: str
+) -> None:
+    """The chat's language on every update, as `I18nMiddleware.setup` but for the core's
+    startup and shutdown hooks: build_app loads the texts once, and they stay loaded to the
+    end, since an update finishing at a stop, its error answer and App.close's background
+    sends still render (the shutdown hook cleared them under such an update: KeyError 'ru').
+    The manager's hooks do nothing (ChatLocaleManager has none)."""
+    middleware = I18nMiddleware(core=core, manager=manager, default_locale=default_locale)
+    dp.update.outer_middleware(middleware)
+    dp.startup.register(middleware.startup)  # lazy filters, should a router use them
+    dp[middleware.middleware_key] = middleware

@@ -179,27 +179,35 @@ async def _poll(app: App) -> None:
 
 
 async def _serve_webhook(app: App) -> None:
-    """Until SIGINT/SIGTERM: then no new request, the updates in hand drained (the
-    dispatcher's shutdown hooks), then the App closes; within SPEC §9's 10 s."""
-    dp = app.dispatcher
-    workflow = {"dispatcher": dp, "bots": [app.bot], **dp.workflow_data}
-    server = HttpServer(app, webhook=True)
-    await server.start()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
     try:
-        await dp.emit_startup(bot=app.bot, **workflow)
-        try:
-            await stopping.wait()
-            log.info("stopping: no new requests, finishing the updates in hand")
-        finally:
-            await server.stop()
-            await dp.emit_shutdown(bot=app.bot, **workflow)
+        await serve_webhook(app, stopping)
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+
+
+async def serve_webhook(app: App, stopping: asyncio.Event) -> None:
+    """Until `stopping` is set (SIGINT/SIGTERM): then no new request, the updates in hand
+    finished (the dispatcher's `emit_shutdown`), then the App closes; within SPEC §9's 10 s."""
+    dp = app.dispatcher
+    workflow = {"dispatcher": dp, "bots": [app.bot], **dp.workflow_data}
+    server = HttpServer(app, webhook=True)
+    await server.start()
+    try:
+        await dp.emit_startup(bot=app.bot, **workflow)
+    except BaseException:
+        await server.stop()
+        raise
+    try:
+        await stopping.wait()
+        log.info("stopping: no new requests, finishing the updates in hand")
+    finally:
+        await server.stop()
+        await dp.emit_shutdown(bot=app.bot, **workflow)
 
 
 async def set_webhook(settings: Settings) -> list[str]:

@@ -498,15 +498,18 @@ async def start_harness(
     *,
     now: datetime | None = None,
     sms: SmsSender | None = None,
+    session: RecordingSession | None = None,
+    core: FluentRuntimeCore | None = None,
     **overrides: Any,
 ) -> BotHarness:
-    """A bot on a fresh database; `sms` replaces the recording SMS provider (e.g. SMS.ru)."""
+    """A bot on a fresh database; `sms` replaces the recording SMS provider (e.g. SMS.ru);
+    `session` the recording Bot API, `core` the texts shared by the tests of the process."""
     settings = make_settings(tmp_path, **overrides)
     if not settings.on_postgres:
         await fresh_database(settings.database_path)
     clock = FrozenClock(now or datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
-    session = RecordingSession()
+    session = session or RecordingSession()
     recording = RecordingSms()
-    core = await shared_core(settings.default_locale)
+    core = core or await shared_core(settings.default_locale)
     app = await build_app(settings, clock=clock, session=session, sms=sms or recording, core=core)
     return BotHarness(app=app, session=session, sms=recording, clock=clock)

@@ -1,4 +1,4 @@
-"""Per-update wiring: chat activity and in-flight accounting."""
+"""Per-update wiring: chat activity."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, Update
+from aiogram.types import TelegramObject
 
 from bot.storage.chats import ChatRepository
 
@@ -41,30 +41,3 @@ class ChatActivityMiddleware(BaseMiddleware):
             self._inactive.discard(chat.id)
             await self.chats.set_active(chat.id, True)
         return await handler(event, data)
-
-
-class InFlightMiddleware(BaseMiddleware):
-    """Counts updates in hand, so a stop can wait for them to finish."""
-
-    def __init__(self) -> None:
-        self._count = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        assert isinstance(event, Update)
-        self._count += 1
-        self._idle.clear()
-        try:
-            return await handler(event, data)
-        finally:
-            self._count -= 1
-            if self._count == 0:
-                self._idle.set()
-
-    async def drain(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True

@@ -7,6 +7,7 @@ by an inner middleware on the dispatcher's observers, as the update metrics do.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -50,6 +51,9 @@ class UpdateLogMiddleware(BaseMiddleware):
             result = await handler(event, data)
             outcome = "unhandled" if update.handler is None else "handled"
             return result
+        except asyncio.CancelledError:  # abandoned at a stop (bot/updates_in_hand.py)
+            outcome = "cancelled"
+            raise
         finally:
             duration_ms = round((time.perf_counter() - started) * 1000, 1)
             log.info(
