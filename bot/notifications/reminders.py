@@ -14,12 +14,10 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from aiogram.types import InlineKeyboardMarkup
-
 from bot.domain.campaigns import RecipientAccount, RecipientMeter
 from bot.domain.periods import Period
 from bot.i18n import RenderCachingCore
-from bot.keyboards.reminders import submit_keyboard
+from bot.keyboards.reminders import ButtonColumn, submit_buttons
 from bot.notifications.messages import Outgoing
 
 
@@ -60,14 +58,14 @@ class ReminderMessages:
 
     def _buttons(
         self, locale: str, accounts: Sequence[RecipientMeter | RecipientAccount]
-    ) -> InlineKeyboardMarkup:
+    ) -> ButtonColumn:
         if len(accounts) == 1:
             labels = [self._get("remind-button-submit", locale)]
         else:
             labels = [
                 self._own("remind-button-submit-account", locale, number=a.number) for a in accounts
             ]
-        return submit_keyboard(
+        return submit_buttons(
             [(label, a.account_id) for label, a in zip(labels, accounts, strict=True)]
         )
 
