@@ -12,15 +12,20 @@ from bot.services.ports import Message
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """One message as a resident will see it.
+    """One message as a resident will see it: its lines and its buttons.
 
-    The buttons are kept as strings and become aiogram's keyboard models only when the request
-    is made: a claimed batch waits with 1,000 messages or more, and the models took more memory
-    than the text (docs/benchmarks.md, "Broadcast memory, stop 19").
+    A claimed batch waits with up to 1,000 messages, so each is kept small until its request is
+    made (docs/benchmarks.md, "Broadcast memory, stop 19"): the text as its lines, where those
+    every chat shares (a reminder's title and footer) are one string for all, and the buttons as
+    strings, not aiogram's keyboard models, which took more memory than the text.
     """
 
-    text: str
+    lines: tuple[str, ...]
     buttons: ButtonColumn = ()
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
 
     @property
     def reply_markup(self) -> InlineKeyboardMarkup | None:

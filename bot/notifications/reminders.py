@@ -85,7 +85,7 @@ class ReminderMessages:
             for a, closes in accounts
         ]
         lines += ["", self._get("remind-opening-footer", locale)]
-        return Outgoing("\n".join(lines), self._buttons(locale, [a for a, _ in accounts]))
+        return Outgoing(tuple(lines), self._buttons(locale, [a for a, _ in accounts]))
 
     def closing(
         self, closes: date, days: int, unread: Sequence[tuple[Period, RecipientMeter]]
@@ -114,7 +114,7 @@ class ReminderMessages:
                 for m in meters
             ]
         lines += ["", self._get("remind-closing-footer", locale)]
-        return Outgoing("\n".join(lines), self._buttons(locale, list(accounts.values())))
+        return Outgoing(tuple(lines), self._buttons(locale, list(accounts.values())))
 
     def verification(self, meter: RecipientMeter, due: date, days: int) -> Outgoing:
         locale = self._locale(meter.locale)
@@ -128,4 +128,4 @@ class ReminderMessages:
             days=days,
             support=html.escape(self.support_contact),
         )
-        return Outgoing(text)
+        return Outgoing((text,))
