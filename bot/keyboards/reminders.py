@@ -8,16 +8,21 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.keyboards.callbacks import SubmitStartCb
 
+# (label, callback data) of each button, one a row: what a reminder keeps until it is sent
+ButtonColumn = tuple[tuple[str, str], ...]
 
-def submit_keyboard(buttons: Sequence[tuple[str, int]]) -> InlineKeyboardMarkup:
+
+def submit_buttons(buttons: Sequence[tuple[str, int]]) -> ButtonColumn:
     """(label, account id) for each button; pressing one starts the walk for that account."""
+    return tuple(
+        (label, SubmitStartCb(account_id=account_id).pack()) for label, account_id in buttons
+    )
+
+
+def column_keyboard(buttons: ButtonColumn) -> InlineKeyboardMarkup:
+    """The buttons one under the other, as Telegram takes them."""
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=label, callback_data=SubmitStartCb(account_id=account_id).pack()
-                )
-            ]
-            for label, account_id in buttons
+            [InlineKeyboardButton(text=label, callback_data=data)] for label, data in buttons
         ]
     )

@@ -51,7 +51,7 @@ class Announcements:
         self.tz = tz
 
     def message(self, text: str) -> Outgoing:
-        return Outgoing(text)
+        return Outgoing((text,))
 
     def progress(self, campaign: Campaign, before: Mapping[str, int]) -> ProgressMessage:
         return ProgressMessage(self, campaign, before)

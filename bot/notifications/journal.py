@@ -19,10 +19,15 @@ OUTCOMES_PER_WRITE = 256
 
 @dataclass
 class Batch:
-    """Claimed chats to send, in chat order, with their messages, and what came before."""
+    """Claimed chats to send, in chat order, with their messages, and what came before.
+
+    A message is dropped from the batch when its send starts (`take`): the batch being sent
+    holds only what is still to go while the next one is rendered beside it.
+    """
 
     number: int
-    items: list[tuple[int, Outgoing]]
+    chats: list[int]
+    messages: list[Outgoing | None]  # chats[i]'s message; None once taken
     history: dict[int, Retrying]
     next: int = 0  # the next item to start
     marks: list[asyncio.Future[None]] = field(default_factory=list)  # items put on record
@@ -33,7 +38,14 @@ class Batch:
 
     @property
     def left(self) -> int:
-        return len(self.items) - self.next + len(self.again)
+        return len(self.chats) - self.next + len(self.again)
+
+    def take(self, index: int) -> tuple[int, Outgoing]:
+        """The chat at `index` and its message, which the batch keeps no longer."""
+        message = self.messages[index]
+        assert message is not None, "a message is taken once"
+        self.messages[index] = None
+        return self.chats[index], message
 
 
 class Journal:

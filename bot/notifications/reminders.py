@@ -14,12 +14,10 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from aiogram.types import InlineKeyboardMarkup
-
 from bot.domain.campaigns import RecipientAccount, RecipientMeter
 from bot.domain.periods import Period
 from bot.i18n import RenderCachingCore
-from bot.keyboards.reminders import submit_keyboard
+from bot.keyboards.reminders import ButtonColumn, submit_buttons
 from bot.notifications.messages import Outgoing
 
 
@@ -60,14 +58,14 @@ class ReminderMessages:
 
     def _buttons(
         self, locale: str, accounts: Sequence[RecipientMeter | RecipientAccount]
-    ) -> InlineKeyboardMarkup:
+    ) -> ButtonColumn:
         if len(accounts) == 1:
             labels = [self._get("remind-button-submit", locale)]
         else:
             labels = [
                 self._own("remind-button-submit-account", locale, number=a.number) for a in accounts
             ]
-        return submit_keyboard(
+        return submit_buttons(
             [(label, a.account_id) for label, a in zip(labels, accounts, strict=True)]
         )
 
@@ -87,7 +85,7 @@ class ReminderMessages:
             for a, closes in accounts
         ]
         lines += ["", self._get("remind-opening-footer", locale)]
-        return Outgoing("\n".join(lines), self._buttons(locale, [a for a, _ in accounts]))
+        return Outgoing(tuple(lines), self._buttons(locale, [a for a, _ in accounts]))
 
     def closing(
         self, closes: date, days: int, unread: Sequence[tuple[Period, RecipientMeter]]
@@ -116,7 +114,7 @@ class ReminderMessages:
                 for m in meters
             ]
         lines += ["", self._get("remind-closing-footer", locale)]
-        return Outgoing("\n".join(lines), self._buttons(locale, list(accounts.values())))
+        return Outgoing(tuple(lines), self._buttons(locale, list(accounts.values())))
 
     def verification(self, meter: RecipientMeter, due: date, days: int) -> Outgoing:
         locale = self._locale(meter.locale)
@@ -130,4 +128,4 @@ class ReminderMessages:
             days=days,
             support=html.escape(self.support_contact),
         )
-        return Outgoing(text)
+        return Outgoing((text,))

@@ -231,7 +231,7 @@ class Sender(BatchSending):
                     continue
                 if not stopped():
                     ahead = prepare()
-                if not batch.items:  # all held back or skipped
+                if not batch.chats:  # all held back or skipped
                     continue
                 try:
                     await self._send(batch, counts, journal, stopped, quiet_now)
@@ -265,7 +265,7 @@ class Sender(BatchSending):
             campaign_id, self.claim_size, now, journal.run, number
         )
         if not claimed:
-            return Batch(number, [], history, claimed_none=True)
+            return Batch(number, [], [], history, claimed_none=True)
         try:
             held: set[int] = set()
             if hold_back is not None:
@@ -289,15 +289,17 @@ class Sender(BatchSending):
         for chat_id in held:
             journal.note(chat_id, "defer", now + DEFER_FOR)
         counts.deferred += len(held)
-        items: list[tuple[int, Outgoing]] = []
+        chats: list[int] = []
+        messages: list[Outgoing | None] = []
         for chat_id in wanted:
             found = outgoing.get(chat_id)
             if found is None:
                 journal.note(chat_id, "skipped")
                 counts.skipped += 1
             else:
-                items.append((chat_id, found))
-        return Batch(number, items, history, open={chat_id for chat_id, _ in items})
+                chats.append(chat_id)
+                messages.append(found)
+        return Batch(number, chats, messages, history, open=set(chats))
 
     async def _wait_for_retry(self, campaign_id: str, stopped: Callable[[], bool]) -> bool:
         """Nothing is due: wait for the next retry if it comes within RETRY_WAIT."""

@@ -72,7 +72,7 @@ class BatchSending:
             else:
                 journal.note(chat_id, "pending")
         batch.open.clear()
-        batch.next = len(batch.items)
+        batch.next = len(batch.chats)
         batch.again.clear()
 
     def _put_on_record(self, batch: Batch, journal: Journal, index: int) -> bool:
@@ -81,10 +81,10 @@ class BatchSending:
         that write is under way well before its turn. True when the mark was moved."""
         if len(batch.marks) - index > self.lead // 2:
             return False
-        end = min(len(batch.items), index + 1 + self.lead)
+        end = min(len(batch.chats), index + 1 + self.lead)
         if end <= len(batch.marks):
             return False
-        written = journal.mark(batch.number, batch.items[end - 1][0])
+        written = journal.mark(batch.number, batch.chats[end - 1])
         batch.marks += [written] * (end - len(batch.marks))
         return True
 
@@ -105,7 +105,7 @@ class BatchSending:
         """The next message to send (once the run's mark covers it), or None when done."""
         if batch.again:
             return batch.again.popleft()  # covered by the mark already
-        if batch.next >= len(batch.items):
+        if batch.next >= len(batch.chats):
             return None
         index = batch.next
         batch.next += 1
@@ -119,7 +119,7 @@ class BatchSending:
             await asyncio.shield(written)
         elif (error := written.exception()) is not None:
             raise error
-        return (*batch.items[index], 1)
+        return (*batch.take(index), 1)
 
     async def _worker(
         self,

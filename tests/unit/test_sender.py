@@ -77,7 +77,7 @@ async def campaign(h: BotHarness, chat_ids: Sequence[int]) -> None:
 
 
 async def render(chat_ids: Sequence[int]) -> Mapping[int, Outgoing]:
-    return {chat_id: Outgoing(TEXT) for chat_id in chat_ids}
+    return {chat_id: Outgoing((TEXT,)) for chat_id in chat_ids}
 
 
 def paced(h: BotHarness, rate: float | None, **kwargs: Any) -> tuple[Sender, Recorder]:
@@ -361,7 +361,7 @@ async def test_a_chat_the_renderer_leaves_out_is_skipped(h: BotHarness) -> None:
     await campaign(h, [1000, 1001])
 
     async def only_first(chat_ids: Sequence[int]) -> Mapping[int, Outgoing]:
-        return {1000: Outgoing(TEXT)}
+        return {1000: Outgoing((TEXT,))}
 
     sender, recorder = paced(h, 25)
     counts = await sender.run(CAMPAIGN, only_first)
