@@ -28,7 +28,7 @@ from bot.i18n import ChatLocaleManager, RenderCachingCore, create_core
 from bot.leadership import lease_for, open_owner
 from bot.metrics import BotMetrics, database_probe
 from bot.middlewares.activity import ChatActivityMiddleware
-from bot.middlewares.metrics import UpdateMetricsMiddleware
+from bot.middlewares.update_watch import UpdateWatchMiddleware
 from bot.notifications.alerts import AdminAlerts
 from bot.notifications.announcements import Announcements
 from bot.notifications.appeals import AppealDeskMessages
@@ -156,7 +156,7 @@ async def build_app(
         services=services,
         activity=activity,
         jobs=delivery.jobs,
-        metrics=UpdateMetricsMiddleware(metrics),
+        watch=UpdateWatchMiddleware(metrics),
     )
     return App(
         settings=settings,

@@ -26,8 +26,7 @@ from bot.middlewares.activity import ChatActivityMiddleware
 from bot.middlewares.chat_scope import FirstLanguage, PrivateChatsOnly
 from bot.middlewares.conversation import ConversationFlushMiddleware
 from bot.middlewares.leaving import WalkLeftMiddleware
-from bot.middlewares.metrics import UpdateMetricsMiddleware
-from bot.middlewares.update_log import UpdateLogMiddleware
+from bot.middlewares.update_watch import UpdateWatchMiddleware
 from bot.scheduler import DeliveryJobs
 from bot.updates_in_hand import UpdatesInHand
 
@@ -83,7 +82,7 @@ def create_dispatcher(
     services: Services,
     activity: ChatActivityMiddleware,
     jobs: DeliveryJobs,
-    metrics: UpdateMetricsMiddleware,
+    watch: UpdateWatchMiddleware,
 ) -> DrainingDispatcher:
     locales, default_locale = services.locales, settings.default_locale
     dp = DrainingDispatcher(
@@ -91,8 +90,7 @@ def create_dispatcher(
         storage=storage.fsm,
         events_isolation=storage.fsm.create_isolation(),
     )
-    metrics.install(dp)  # outer on updates, and where aiogram names the handler it picked
-    UpdateLogMiddleware().install(dp)  # the same, for the update's log line
+    watch.install(dp)  # the update's log line and metrics: outer, and where a handler is picked
     retry_after.install(dp, bot)
     dp.update.outer_middleware(
         PrivateChatsOnly(

@@ -3,7 +3,7 @@
 LOG_FORMAT=text (default) prints lines for people; LOG_FORMAT=json one JSON object a line for
 log collectors: time, level, logger, message, and while an update is handled its id, the
 handler that took it and the chat (hashed with a key only the installation holds); the line that
-closes an update adds its duration and outcome (bot.middlewares.update_log).
+closes an update adds its duration and outcome (bot.middlewares.update_watch).
 
 Our own log calls name chats by id and mask phones. Three things guard the rest:
 - libraries that print what they carry are held above DEBUG whatever LOG_LEVEL says: aiosqlite
@@ -43,11 +43,13 @@ CHAT_IN_MESSAGE = re.compile(r"\b(chat|admin|chat_id|user_id|Chat\(id|User\(id)(
 
 @dataclass(slots=True)
 class UpdateInHand:
-    """What the log knows of the update the current task handles (set by the update log)."""
+    """What is known of the update the current task handles (set by the update watch): its
+    log lines carry it; its metrics are labelled by the handler's area."""
 
     update_id: int
     chat_id: int | None = None
     handler: str | None = None
+    area: str | None = None
 
 
 current_update: ContextVar[UpdateInHand | None] = ContextVar("current_update", default=None)

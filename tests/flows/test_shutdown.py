@@ -304,6 +304,13 @@ async def test_past_the_grace_an_update_in_hand_is_abandoned_with_one_line(
     assert len(abandoned) == 1, [r.getMessage() for r in abandoned]
     assert abandoned[0].levelno == logging.WARNING
     assert abandoned[0].getMessage().endswith(f": {confirm.update_id}")
+    update_lines = [r for r in caplog.records if r.name == "bot.updates"]
+    assert [r.getMessage().split(" by ")[0] for r in update_lines][-1] == (
+        f"update {confirm.update_id} cancelled"
+    )
+    registry = harness.app.metrics.registry  # the metrics say what the log says
+    cancelled = {"area": "submit", "outcome": "cancelled"}
+    assert registry.get_sample_value("bot_updates_total", cancelled) == 1
     assert await count_readings(harness.db) == 0
     assert error_lines(caplog) == [] and problems(caplog, loop_errors) == []
 

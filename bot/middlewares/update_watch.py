@@ -1,8 +1,15 @@
-"""One log line per update: its id, the handler that took it, how long it took, the outcome.
+"""Every update watched once: one log line (its id, the handler that took it, how long it
+took, the outcome) and its count and time for `/metrics`, by the handler's area.
+
+Both come from the same reading of the update, so the log and the metrics always agree on its
+outcome: `handled`; `unhandled` (no handler took it, or a middleware held it back); `error`;
+`cancelled` (abandoned at a stop past the grace, bot/updates_in_hand.py).
 
 While the update is handled, every log line of its task carries the same id, handler and
-(hashed, in JSON) chat: bot.logs.current_update. The handler is named where aiogram picked it,
-by an inner middleware on the dispatcher's observers, as the update metrics do.
+(hashed, in JSON) chat: bot.logs.current_update. The handler is known only below the routers,
+where aiogram names the one it picked: `note_handler`, an inner middleware on the dispatcher's
+event observers (inner middlewares of the dispatcher apply to every router included in it),
+writes it there.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from aiogram.dispatcher.event.handler import HandlerObject
 from aiogram.types import Chat, TelegramObject, Update
 
 from bot.logs import UpdateInHand, current_update
+from bot.metrics import BotMetrics
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -33,7 +41,20 @@ def handler_name(handler: HandlerObject) -> str:
     return f"{module.removeprefix(HANDLERS_PACKAGE)}.{name}"
 
 
-class UpdateLogMiddleware(BaseMiddleware):
+def handler_area(handler: HandlerObject) -> str:
+    """`bot.handlers.submit.values` -> `submit`: the area is the handlers module or package."""
+    module = getattr(handler.callback, "__module__", None) or "unknown"
+    if module.startswith(HANDLERS_PACKAGE):
+        return module.removeprefix(HANDLERS_PACKAGE).split(".")[0]
+    return module.rsplit(".", 1)[-1]
+
+
+class UpdateWatchMiddleware(BaseMiddleware):
+    """Outer on updates: each update logged, counted and timed once."""
+
+    def __init__(self, metrics: BotMetrics) -> None:
+        self.metrics = metrics
+
     def install(self, dp: Dispatcher) -> None:
         dp.update.outer_middleware(self)
         for name, observer in dp.observers.items():
@@ -51,20 +72,27 @@ class UpdateLogMiddleware(BaseMiddleware):
             result = await handler(event, data)
             outcome = "unhandled" if update.handler is None else "handled"
             return result
-        except asyncio.CancelledError:  # abandoned at a stop (bot/updates_in_hand.py)
+        except asyncio.CancelledError:
             outcome = "cancelled"
             raise
         finally:
-            duration_ms = round((time.perf_counter() - started) * 1000, 1)
-            log.info(
-                "update %d %s by %s in %.0f ms",
-                update.update_id,
-                outcome,
-                update.handler or "none",
-                duration_ms,
-                extra={"duration_ms": duration_ms, "outcome": outcome},
-            )
+            seconds = time.perf_counter() - started
+            self._record(update, outcome, seconds)
             current_update.reset(token)
+
+    def _record(self, update: UpdateInHand, outcome: str, seconds: float) -> None:
+        area = update.area or "none"
+        self.metrics.updates.labels(area, outcome).inc()
+        self.metrics.update_seconds.labels(area).observe(seconds)
+        duration_ms = round(seconds * 1000, 1)
+        log.info(
+            "update %d %s by %s in %.0f ms",
+            update.update_id,
+            outcome,
+            update.handler or "none",
+            duration_ms,
+            extra={"duration_ms": duration_ms, "outcome": outcome},
+        )
 
     @staticmethod
     async def note_handler(handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -72,4 +100,5 @@ class UpdateLogMiddleware(BaseMiddleware):
         picked = data.get("handler")
         if update is not None and isinstance(picked, HandlerObject):
             update.handler = handler_name(picked)
+            update.area = handler_area(picked)
         return await handler(event, data)
