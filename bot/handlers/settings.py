@@ -9,6 +9,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram_i18n import I18nContext
 
 from bot.handlers.filters import MenuButton
+from bot.handlers.replies import answer_query
 from bot.keyboards.callbacks import ReminderToggleCb
 from bot.keyboards.settings import settings_keyboard
 from bot.services.chat_settings import ChatSettingsService
@@ -36,12 +37,14 @@ async def toggle(
     i18n: I18nContext,
     chat_settings: ChatSettingsService,
 ) -> None:
-    await query.answer()
     if not isinstance(query.message, Message):
+        await query.answer()
         return
     chat_id = query.message.chat.id
     if not await chat_settings.toggle_reminder(chat_id, callback_data.kind):
+        await answer_query(query, i18n.get("button-stale"))  # no such kind: a crafted button
         return
+    await answer_query(query)
     text, markup = await render_settings(chat_id, i18n, chat_settings)
     await query.message.edit_text(text, reply_markup=markup)
 

@@ -142,3 +142,14 @@ async def test_a_walk_left_open_holds_a_reminder_back_for_half_an_hour_at_most(
     h.clock.advance(minutes=2)
     await h.app.delivery.reminders.resume_due()
     assert len(chat.messages[before:]) == 2
+
+
+async def test_a_crafted_kind_of_reminder_says_the_button_no_longer_works(h: BotHarness) -> None:
+    chat = h.chat(CHAT)
+    await chat.send("/settings")
+    shown = chat.last
+    await chat.press_data(shown, "remind:everything")
+
+    answers = h.session.calls_of("AnswerCallbackQuery")
+    assert answers[-1].text == h.app.core.get("button-stale", "ru")  # type: ignore[attr-defined]
+    assert chat.last is shown and chat.last.buttons() == shown.buttons()  # nothing switched
