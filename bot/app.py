@@ -59,8 +59,8 @@ from bot.storage.db import Database
 from bot.storage.engines import open_database
 from bot.uploads import TypedUploadSession
 
-# SIGTERM stops the process within 10 s (SPEC §9); the dispatcher's drain of the updates in
-# hand (bot/dispatcher.py) and the delivery jobs' stop (bot/scheduler.py) take their share.
+# A SIGTERM stop is bounded (bot/run.py STOP_BUDGET_SECONDS); the dispatcher's drain of the
+# updates in hand (bot/dispatcher.py) and the delivery jobs' stop (bot/scheduler.py) take a share.
 BACKGROUND_GRACE_SECONDS = 2.0  # SMS sends in flight record their outcome (else: 'sending')
 
 

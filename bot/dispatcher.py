@@ -46,7 +46,7 @@ PUBLIC_COMMANDS = (
     "appeal",
     "appeals",
 )
-SHUTDOWN_GRACE_SECONDS = 5.0  # updates in hand finish (of the 10 s a SIGTERM stop may take)
+SHUTDOWN_GRACE_SECONDS = 5.0  # updates in hand finish (a part of run.STOP_BUDGET_SECONDS)
 
 
 class DrainingDispatcher(Dispatcher):

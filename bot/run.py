@@ -23,9 +23,11 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 
-from bot.app import App, build_app, settle_heap
+from bot import scheduler
+from bot.app import BACKGROUND_GRACE_SECONDS, App, build_app, settle_heap
 from bot.config import Settings
-from bot.dispatcher import register_commands
+from bot.dispatcher import SHUTDOWN_GRACE_SECONDS, register_commands
+from bot.services import outbox
 from bot.startup import (
     StartupError,
     StopDuringStartUp,
@@ -36,13 +38,25 @@ from bot.startup import (
 )
 from bot.storage.engines import open_database
 from bot.storage.sqlite import SqliteDatabase
-from bot.web import HttpServer
+from bot.updates_in_hand import UNWIND_SECONDS
+from bot.web import REQUESTS_GRACE_SECONDS, HttpServer
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 REDIS_STARTUP_TIMEOUT = 5.0  # seconds Redis has to answer a PING at start
+# The longest a SIGINT/SIGTERM stop takes, each part at its limit one after another: webhook
+# requests, the updates in hand and their unwinding, billing posts, announcements, SMS sends.
+# A supervisor must wait longer before it kills (compose.yaml, deploy/meterbot.service).
+STOP_BUDGET_SECONDS = (
+    REQUESTS_GRACE_SECONDS
+    + SHUTDOWN_GRACE_SECONDS
+    + UNWIND_SECONDS
+    + outbox.STOP_GRACE_SECONDS
+    + scheduler.STOP_GRACE_SECONDS
+    + BACKGROUND_GRACE_SECONDS
+)
 
 
 async def _open_app(settings: Settings) -> App:
@@ -192,7 +206,7 @@ async def _serve_webhook(app: App) -> None:
 
 async def serve_webhook(app: App, stopping: asyncio.Event) -> None:
     """Until `stopping` is set (SIGINT/SIGTERM): then no new request, the updates in hand
-    finished (the dispatcher's `emit_shutdown`), then the App closes; within SPEC §9's 10 s."""
+    finished (the dispatcher's `emit_shutdown`), then the App closes; within STOP_BUDGET_SECONDS."""
     dp = app.dispatcher
     workflow = {"dispatcher": dp, "bots": [app.bot], **dp.workflow_data}
     server = HttpServer(app, webhook=True)

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 JOB_ID = "reminders"
 RESUME_JOB_ID = "resume-deliveries"
 RESUME_SECONDS = 60
-STOP_GRACE_SECONDS = 2.0  # announcements record their sends; the stop's whole budget is 10 s
+STOP_GRACE_SECONDS = 2.0  # announcements record their sends (a part of run.STOP_BUDGET_SECONDS)
 
 
 def reminder_trigger(at: time, tz: tzinfo) -> CronTrigger:

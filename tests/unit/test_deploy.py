@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from bot.cli import cli
+from bot.run import STOP_BUDGET_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]
 HEALTH_PATHS = re.compile(r'add_get\("(/\w+)"')
@@ -121,6 +122,26 @@ def test_compose_keeps_the_data_in_volumes():
     assert {"postgres-data", "redis-data"} <= named <= document["volumes"].keys()
     for path in volumes - named:
         assert (ROOT / path).exists(), f"compose mounts {path}: not in the repo"
+
+
+def seconds(duration: str) -> float:
+    """'20s', '1m30s', '30' (systemd's and compose's plain forms) in seconds."""
+    parts = re.fullmatch(r"(?:(\d+)m)?(?:(\d+)s?)?", duration.strip())
+    assert parts and duration.strip(), f"not a duration: {duration!r}"
+    minutes, secs = parts.groups()
+    return 60 * int(minutes or 0) + int(secs or 0)
+
+
+def test_supervisors_wait_for_the_whole_stop_before_they_kill():
+    """Docker kills after 10 s unless told otherwise: a replica stopped in the middle of its
+    updates must not be cut before its graces have run out."""
+    services = compose()["services"]
+    for name in BOTS:
+        assert seconds(services[name]["stop_grace_period"]) > STOP_BUDGET_SECONDS
+    [timeout] = unit()["TimeoutStopSec"]
+    assert seconds(timeout) > STOP_BUDGET_SECONDS
+    readme = (ROOT / "README.md").read_text()
+    assert f"stop it within {STOP_BUDGET_SECONDS:g} s" in readme
 
 
 def test_the_proxy_passes_only_the_webhook_to_both_replicas():
