@@ -40,9 +40,9 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
-# mypy: bot/, settings in pyproject.toml [tool.mypy]. vulture: at 60 % confidence, so unused
-# functions, methods and attributes count, not only unused imports (pyproject.toml
-# [tool.vulture]; what frameworks call by themselves is in vulture_whitelist.py).
+# mypy: bot/, tests/ and bench/, settings in pyproject.toml [tool.mypy]. vulture: at 60 %
+# confidence, so unused functions, methods and attributes count, not only unused imports
+# (pyproject.toml [tool.vulture]; what frameworks call by themselves is in vulture_whitelist.py).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check bot tests bench
 	$(VENV)/bin/ruff format --check bot tests bench

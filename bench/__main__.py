@@ -68,9 +68,9 @@ def main(argv: list[str]) -> int:
             continue
         started = time.perf_counter()
         module, *args = COMMANDS.get(name, (f"bench.{name}",))
-        result = subprocess.run([sys.executable, "-m", module, *args], check=False)
+        finished = subprocess.run([sys.executable, "-m", module, *args], check=False)
         print(f"({name} took {time.perf_counter() - started:.0f} s)", flush=True)
-        failed += result.returncode != 0
+        failed += finished.returncode != 0
     return 1 if failed else 0
 
 

@@ -32,6 +32,7 @@ import tempfile
 import time
 import tracemalloc
 from array import array
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -192,8 +193,9 @@ def light_session_class() -> type:
         async def close(self) -> None:
             pass
 
-        async def stream_content(self, *args: Any, **kwargs: Any) -> Any:
+        async def stream_content(self, *args: Any, **kwargs: Any) -> AsyncGenerator[bytes, None]:
             raise NotImplementedError
+            yield b""  # pragma: no cover
 
     return LightRecordingSession
 
@@ -211,7 +213,7 @@ def _settings(tmp: Path, **overrides: Any) -> Any:
         "log_level": "WARNING",
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 async def _build(tmp: Path, chats: int, **overrides: Any) -> tuple[Any, Any]:

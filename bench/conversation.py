@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -119,7 +119,7 @@ class BenchSession(BaseSession):
             chat_id, message_id = int(method.chat_id or 0), int(method.message_id or 0)
             shown = self.last.get(chat_id)
             if shown is not None and shown.message_id == message_id:
-                shown.text, shown.markup = method.text, method.reply_markup
+                shown.text, shown.markup = method.text or "", method.reply_markup
             return Message(
                 message_id=message_id, date=self._date, chat=self._chat(chat_id), text=method.text
             )
@@ -308,7 +308,7 @@ async def build_ours(directory: Path, name: str = "ours", **overrides: Any) -> t
         **OUTBOX,
         **overrides,
     }
-    settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, **values)
     clock = FrozenClock(month_at(0))
     session = BenchSession()
     app = await build_app(settings, clock=clock, session=session)
@@ -401,7 +401,7 @@ def build_echo(clock: FrozenClock) -> Target:
     return Target("echo", with_echo(Dispatcher()), Bot(TOKEN, session=session), session, clock)
 
 
-async def crowd(residents: list[Resident], walk: int) -> float:
+async def crowd(residents: Sequence[Resident], walk: int) -> float:
     """Every resident walks once, all at once; updates per second."""
     started = time.perf_counter()
     await asyncio.gather(*(r.walk(walk) for r in residents))
@@ -445,7 +445,7 @@ async def _run(app: App, ours: Target, stack: Target, calls: Target) -> int:
     echo_residents = [EchoResident(echo, chat_id) for chat_id in chat_ids]
     # the floor, measured in the same rounds: our middlewares and routers behind the echo,
     # and behind the flow's own Bot API calls (15 a walk against the echo's 8)
-    floors = {
+    floors: dict[str, Sequence[Resident]] = {
         stack.name: [EchoResident(stack, chat_id) for chat_id in chat_ids],
         calls.name: [Resident(calls, chat_id) for chat_id in chat_ids],
     }

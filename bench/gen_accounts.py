@@ -99,7 +99,7 @@ def phone(rng: random.Random) -> str:
 
 def meters(rng: random.Random) -> list[tuple[str, int, int | None]]:
     """(resource, tariffs, digits) of one apartment's meters; 2.5 on average."""
-    found = [("cold_water", 1, 5)]
+    found: list[tuple[str, int, int | None]] = [("cold_water", 1, 5)]
     if rng.random() < 0.25:
         found.append(("cold_water", 1, 5))  # a second riser: kitchen and bathroom
     if rng.random() < 0.6:

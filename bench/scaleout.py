@@ -31,6 +31,7 @@ from bench.conversation import (
     SOLO_CHAT,
     SOLO_WALKS,
     Resident,
+    Target,
     build_ours,
     crowd,
     month_at,
@@ -39,6 +40,7 @@ from bench.conversation import (
     verdict,
 )
 from bench.roundtrips import floor
+from bot.app import App
 
 RESIDENTS = 200
 ROUNDS = 5
@@ -97,7 +99,7 @@ async def main() -> int:
         await client.aclose()
 
 
-async def _run(lite_app, lite, pg_app, pg) -> int:  # type: ignore[no-untyped-def]
+async def _run(lite_app: App, lite: Target, pg_app: App, pg: Target) -> int:
     chat_ids = [FIRST_CHAT + n for n in range(RESIDENTS)]
     for app in (lite_app, pg_app):
         await seed(app, [*chat_ids, SOLO_CHAT])

@@ -19,7 +19,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
@@ -53,17 +53,18 @@ from aiogram.types import (
     Update,
     User,
 )
-from aiogram_i18n.cores import FluentRuntimeCore
 
 from bot.app import App, build_app
 from bot.clock import FrozenClock
 from bot.config import Settings
-from bot.i18n import create_core
+from bot.i18n import RenderCachingCore, create_core
 from bot.sms.base import SmsSender
+from bot.storage.db import Database
 from bot.storage.engines import open_database
 
 BOT_USER = User(id=123456, is_bot=True, first_name="Meter bot", username="meter_test_bot")
 TOKEN = "123456:TEST-token"
+_Method = TypeVar("_Method", bound=TelegramMethod[Any])
 
 
 @dataclass
@@ -150,8 +151,9 @@ class RecordingSession(BaseSession):
                     raise TelegramServerError(method, "Bad Gateway")
                 raise TelegramBadRequest(method, failure.description)
 
-    def calls_of(self, name: str) -> list[TelegramMethod[Any]]:
-        return [c for c in self.calls if type(c).__name__ == name]
+    def calls_of(self, kind: type[_Method]) -> list[_Method]:
+        """The calls of one method (SendMessage, say), typed as that method."""
+        return [c for c in self.calls if isinstance(c, kind)]
 
     async def make_request(
         self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
@@ -190,20 +192,20 @@ class RecordingSession(BaseSession):
             )
         if isinstance(method, EditMessageText | EditMessageReplyMarkup | EditMessageCaption):
             chat_id, message_id = int(method.chat_id or 0), int(method.message_id or 0)
-            sent = self._by_id.get((chat_id, message_id))
-            if sent is None:
+            edited = self._by_id.get((chat_id, message_id))
+            if edited is None:
                 raise TelegramBadRequest(method, "Bad Request: message to edit not found")
             if isinstance(method, EditMessageText):
-                sent.text = method.text
+                edited.text = method.text or ""  # None only with a rich message: none sent here
             if isinstance(method, EditMessageCaption):
-                sent.text = method.caption or ""
-            sent.reply_markup = method.reply_markup
+                edited.text = method.caption or ""
+            edited.reply_markup = method.reply_markup
             return Message(
                 message_id=message_id,
                 date=now,
                 chat=Chat(id=chat_id, type="private"),
                 from_user=BOT_USER,
-                text=sent.text,
+                text=edited.text,
             )
         return True
 
@@ -415,7 +417,7 @@ class BotHarness:
     ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     @property
-    def db(self):  # type: ignore[no-untyped-def]
+    def db(self) -> Database:
         return self.app.storage.db
 
     def chat(self, chat_id: int, **kwargs: Any) -> ChatClient:
@@ -454,13 +456,13 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "admin_ids": "777",
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
-_CORES: dict[str, FluentRuntimeCore] = {}
+_CORES: dict[str, RenderCachingCore] = {}
 
 
-async def shared_core(default_locale: str) -> FluentRuntimeCore:
+async def shared_core(default_locale: str) -> RenderCachingCore:
     """The translations, parsed once per test process: parsing the .ftl files takes ~0.2 s,
     which every test building a bot would pay again for the same texts."""
     core = _CORES.get(default_locale)
@@ -499,7 +501,7 @@ async def start_harness(
     now: datetime | None = None,
     sms: SmsSender | None = None,
     session: RecordingSession | None = None,
-    core: FluentRuntimeCore | None = None,
+    core: RenderCachingCore | None = None,
     **overrides: Any,
 ) -> BotHarness:
     """A bot on a fresh database; `sms` replaces the recording SMS provider (e.g. SMS.ru);

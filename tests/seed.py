@@ -28,7 +28,7 @@ async def add_account(
     address: str | None = "г. Балашиха, ул. Ленина, д. 1, кв. 1",
 ) -> int:
     async with db.transaction() as conn:
-        account_id = await conn.fetchval(
+        account_id: int | None = await conn.fetchval(
             "INSERT INTO accounts (number, phone, address, updated_at) VALUES (?, ?, ?, ?)"
             " RETURNING id",
             (number, phone, address, "2026-11-01T00:00:00+00:00"),

@@ -50,7 +50,8 @@ async def write_appeal(api: FakeBotApi, chat: int, text: str, *, with_photo: boo
     await api.wait_for(chat, lambda m: "Проверьте обращение" in m["text"], timeout=15)
     api.push_button(chat, None, "Отправить")
     sent = await api.wait_for(chat, lambda m: "отправлено" in m["text"], timeout=15)
-    return sent["text"].split("Обращение ", 1)[1].split(" ", 1)[0]
+    shown: str = sent["text"]
+    return shown.split("Обращение ", 1)[1].split(" ", 1)[0]
 
 
 def in_topic(api: FakeBotApi, thread: int) -> list[str]:

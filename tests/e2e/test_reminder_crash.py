@@ -34,7 +34,7 @@ class SlowBotApi(FakeBotApi):
     """Answers sendMessage after a moment, as Telegram does: some requests are always in
     flight, so the kill finds some under way."""
 
-    async def _send_message(  # type: ignore[override]
+    async def _send_message(  # type: ignore[override]  # the server awaits what a handler returns
         self, params: dict[str, Any], files: dict[str, UploadedFile]
     ) -> dict[str, Any]:
         await asyncio.sleep(0.05)

@@ -216,7 +216,7 @@ async def server() -> AsyncIterator[SnapshotServer]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     fake.url = f"http://127.0.0.1:{port}/accounts.csv?token=secret"
     yield fake
     await runner.cleanup()

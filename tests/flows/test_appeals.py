@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiogram.methods import CreateForumTopic, SendMessage
+from aiogram.methods import CloseForumTopic, CreateForumTopic, SendMessage
 from aiogram.types import Document, PhotoSize, Sticker, Update, VideoNote, Voice
 
 from bot.domain.appeals import MAX_TEXT_LENGTH
@@ -118,7 +118,7 @@ async def test_appeal_with_a_photo_goes_to_a_topic_and_the_answer_comes_back(
 
     await operator.send("/close", thread)
     assert "закрыто" in resident.last_text
-    assert desk.session.calls_of("CloseForumTopic")
+    assert desk.session.calls_of(CloseForumTopic)
     await resident.press("4 ⭐")
     assert "Ваша оценка по обращению A-000001: 4/5" in resident.last_text
     assert "оценил ответ по обращению A-000001: 4/5" in last_in(operator, thread).text
@@ -275,7 +275,7 @@ async def test_stickers_voice_and_video_notes_are_refused_with_a_clear_message(
         file_id="s", file_unique_id="s", type="regular", width=1, height=1,
         is_animated=False, is_video=False,
     )  # fmt: skip
-    refusals = [
+    refusals: list[dict[str, Sticker | Voice | VideoNote]] = [
         {"sticker": sticker},
         {"voice": Voice(file_id="v", file_unique_id="v", duration=3)},
         {"video_note": VideoNote(file_id="n", file_unique_id="n", length=1, duration=3)},
@@ -302,8 +302,9 @@ async def test_forget_closes_the_open_appeals_and_removes_the_chat_id(desk: BotH
     await resident.send("/forget")
     await resident.press("Да, удалить")
     assert "удалил свои данные" in last_in(operator, thread).text
-    assert desk.session.calls_of("CloseForumTopic")
+    assert desk.session.calls_of(CloseForumTopic)
     row = await desk.db.fetchone("SELECT chat_id, status FROM appeals")
+    assert row is not None
     assert tuple(row) == (None, "closed")
     before = len(resident.messages)
     await operator.send("ответ после /forget", thread)

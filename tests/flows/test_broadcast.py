@@ -7,10 +7,13 @@ import itertools
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiogram.methods import EditMessageText, SendMessage
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import NextRequestMiddlewareType
+from aiogram.methods import EditMessageText, Response, SendMessage, TelegramMethod
 
 from bot.notifications.pacer import Pacer
 from tests.harness import BotHarness, ChatClient, start_harness
@@ -45,11 +48,7 @@ async def prepare(h: BotHarness, text: str) -> ChatClient:
 
 
 def sends_to(h: BotHarness, chat_id: int) -> list[str]:
-    return [
-        c.text
-        for c in h.session.calls_of("SendMessage")
-        if isinstance(c, SendMessage) and int(c.chat_id) == chat_id
-    ]
+    return [c.text for c in h.session.calls_of(SendMessage) if int(c.chat_id) == chat_id]
 
 
 async def test_admin_previews_confirms_and_every_linked_active_chat_gets_it_once(
@@ -72,7 +71,8 @@ async def test_admin_previews_confirms_and_every_linked_active_chat_gets_it_once
     assert admin.messages[-1] is question
     assert "завершена: отправлено 3 из 3" in question.text
     assert question.buttons() == []
-    assert (await h.app.storage.deliveries.get("broadcast:1")).finished  # type: ignore[union-attr]
+    delivery = await h.app.storage.deliveries.get("broadcast:1")
+    assert delivery is not None and delivery.finished
 
 
 async def test_cancel_sends_nothing(h: BotHarness) -> None:
@@ -110,9 +110,11 @@ async def test_progress_is_edited_as_it_goes(h: BotHarness) -> None:
         await h.app.storage.links.link(chat_id, account, h.clock.now())
     edits: list[str] = []
 
-    async def watch(make_request, bot, method):  # type: ignore[no-untyped-def]
+    async def watch(
+        make_request: NextRequestMiddlewareType[Any], bot: Bot, method: TelegramMethod[Any]
+    ) -> Response[Any]:
         if isinstance(method, EditMessageText):
-            edits.append(method.text)
+            edits.append(method.text or "")
         return await make_request(bot, method)
 
     h.app.bot.session.middleware(watch)
@@ -134,7 +136,9 @@ async def test_a_broadcast_cut_short_resumes_on_start_and_sends_none_twice(
     admin = await prepare(h, "Перерасчёт за отопление")
     sends = 0
 
-    async def stop_after_two(make_request, bot, method):  # type: ignore[no-untyped-def]
+    async def stop_after_two(
+        make_request: NextRequestMiddlewareType[Any], bot: Bot, method: TelegramMethod[Any]
+    ) -> Response[Any]:
         nonlocal sends
         result = await make_request(bot, method)
         if isinstance(method, SendMessage) and int(method.chat_id) in RESIDENTS:
@@ -182,7 +186,9 @@ async def test_the_sends_are_paced(h: BotHarness) -> None:
     moments: list[float] = []
     pacer = h.app.delivery.sender.pacer
 
-    async def timed(make_request, bot, method):  # type: ignore[no-untyped-def]
+    async def timed(
+        make_request: NextRequestMiddlewareType[Any], bot: Bot, method: TelegramMethod[Any]
+    ) -> Response[Any]:
         if isinstance(method, SendMessage) and int(method.chat_id) in RESIDENTS:
             moments.append(pacer.monotonic())
         return await make_request(bot, method)

@@ -15,6 +15,7 @@ from aiogram.types import Update
 
 from bot.middlewares import retry_after
 from bot.storage.postgres import PostgresDatabase
+from bot.storage.sqlite import SqliteDatabase
 from tests.flows.test_linking import ACCOUNT, PHONE
 from tests.flows.test_submit import SUBMIT, count_readings, link, seed_flat
 from tests.harness import BotHarness, ChatClient
@@ -31,7 +32,8 @@ async def read_only(harness: BotHarness, on: bool) -> None:
         db._settings["default_transaction_read_only"] = "on" if on else "off"
         await db.pool.expire_connections()
         return
-    await db._writer.execute(f"PRAGMA query_only = {int(on)}")  # type: ignore[attr-defined]
+    assert isinstance(db, SqliteDatabase) and db._writer is not None
+    await db._writer.execute(f"PRAGMA query_only = {int(on)}")
 
 
 def refused_write(text: str) -> bool:

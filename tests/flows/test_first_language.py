@@ -44,7 +44,10 @@ async def opening_reminder(h: BotHarness, chat: ChatClient) -> str:
 
 
 async def stored(h: BotHarness, chat_id: int) -> str | None:
-    return await h.db.fetchval("SELECT locale FROM chats WHERE chat_id = ?", (chat_id,))
+    locale: str | None = await h.db.fetchval(
+        "SELECT locale FROM chats WHERE chat_id = ?", (chat_id,)
+    )
+    return locale
 
 
 async def test_a_reminder_goes_in_the_language_the_chat_first_wrote_in(h: BotHarness) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aiogram.methods import SendMessage
+
 from bot.services.importer import ImportReport, format_report, import_file
 from bot.storage.imports import import_repository
 from tests.harness import BotHarness, ChatClient
@@ -57,11 +59,12 @@ async def link(
 
 
 async def current_account(h: BotHarness, chat_id: int) -> str | None:
-    return await h.db.fetchval(
+    number: str | None = await h.db.fetchval(
         "SELECT a.number FROM chats AS c LEFT JOIN accounts AS a ON a.id = c.current_account_id"
         " WHERE c.chat_id = ?",
         (chat_id,),
     )
+    return number
 
 
 async def linked(h: BotHarness, account: str) -> list[int]:
@@ -74,7 +77,7 @@ async def linked(h: BotHarness, account: str) -> list[int]:
 
 
 def ended_link_messages(h: BotHarness) -> int:
-    texts = [call.text for call in h.session.calls_of("SendMessage")]
+    texts = [call.text for call in h.session.calls_of(SendMessage)]
     return sum("больше не привязан" in text or "no longer linked" in text for text in texts)
 
 
@@ -183,9 +186,9 @@ async def test_a_chat_that_blocked_the_bot_is_done_and_not_tried_again(
     assert (report.sent, report.blocked, report.left) == (0, 1, False)
     assert await h.db.fetchval("SELECT outcome FROM notices") == "blocked"
     assert await h.db.fetchval("SELECT active FROM chats WHERE chat_id = 1001") == 0
-    tries = len(h.session.calls_of("SendMessage"))
+    tries = len(h.session.calls_of(SendMessage))
     await notices.send_pending()
-    assert len(h.session.calls_of("SendMessage")) == tries
+    assert len(h.session.calls_of(SendMessage)) == tries
 
 
 async def test_a_notice_telegram_asks_to_wait_for_goes_out_at_the_next_run(

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from aiogram.methods import AnswerCallbackQuery
 
 from bot.sms.base import SmsFinalError
 from tests.harness import BotHarness, ChatClient, start_harness
@@ -302,9 +303,9 @@ async def test_unlink(bot: BotHarness) -> None:
 
 
 def last_answer(bot: BotHarness) -> str | None:
-    calls = bot.session.calls_of("AnswerCallbackQuery")
+    calls = bot.session.calls_of(AnswerCallbackQuery)
     assert calls, "no callback query was answered"
-    return calls[-1].text  # type: ignore[attr-defined]
+    return calls[-1].text
 
 
 async def test_buttons_of_an_account_unlinked_meanwhile_say_they_no_longer_work(

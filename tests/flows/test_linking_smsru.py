@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.sms.smsru import SmsRuSender
-from tests.fakes.smsru import FakeSmsRu, Hang, HttpError, Refuse
+from tests.fakes.smsru import FakeSmsRu, Hang, HttpError, Refuse, Reply
 from tests.harness import BotHarness, start_harness
 from tests.seed import M, add_account
 
@@ -46,9 +46,9 @@ async def test_accepted_sms_carries_a_code_that_links(bot: BotHarness, gateway: 
 
 @pytest.mark.parametrize("failure", [Refuse(220), HttpError(500), Hang(1.0)], ids=str)
 async def test_passing_gateway_errors_are_retried_unseen(
-    bot: BotHarness, gateway: FakeSmsRu, failure: object
+    bot: BotHarness, gateway: FakeSmsRu, failure: Reply
 ) -> None:
-    gateway.script(failure)  # type: ignore[arg-type]
+    gateway.script(failure)
     await ask_code(bot)
     chat = bot.chat(1001)
     assert "на этот телефон уже идёт SMS" in chat.last_text

@@ -55,7 +55,7 @@ class Replicas(BotHarness):
         await super().close()
 
 
-def redis_settings(space: RedisSpace) -> dict[str, str]:
+def redis_settings(space: RedisSpace) -> dict[str, Any]:  # settings overrides, as **kwargs
     return {"redis_url": space.url, "redis_prefix": space.prefix}
 
 
@@ -84,8 +84,13 @@ async def replicas(tmp_path: Path, redis_url: RedisSpace) -> AsyncIterator[Repli
     await h.close()
 
 
+def decoded(value: bytes | str | None) -> str:
+    assert isinstance(value, str), value  # the client decodes responses; None: no such key
+    return value
+
+
 async def chat_keys(client: Redis, space: RedisSpace, chat_id: int) -> list[str]:
-    return sorted(await client.keys(f"{space.prefix}:fsm:{chat_id}:*"))
+    return sorted(decoded(key) for key in await client.keys(f"{space.prefix}:fsm:{chat_id}:*"))
 
 
 async def walk_three_meters(h: BotHarness) -> None:
@@ -106,11 +111,11 @@ async def test_the_walk_keeps_its_state_in_redis_under_the_prefix(
         chat = await link(h, CHAT, await seed_flat(h.db))
         await chat.send(SUBMIT)
         conversation = f"{redis_url.prefix}:fsm:{CHAT}:{CHAT}:default:conv"
-        state, data = (await client.get(conversation)).split("\n")
+        state, data = decoded(await client.get(conversation)).split("\n")
         assert state == '"Submission:value"' and "tasks" in json.loads(data)
 
         await chat.send("105")
-        assert (await client.get(conversation)).startswith('"Submission:confirm"\n')
+        assert decoded(await client.get(conversation)).startswith('"Submission:confirm"\n')
         await chat.press("Подтвердить")
         await chat.send("99995")
         await chat.press("Подтвердить")
@@ -226,7 +231,7 @@ async def relay(redis_url: RedisSpace) -> AsyncIterator[TcpRelay]:
     await relay.stop()
 
 
-def through(relay: TcpRelay, space: RedisSpace) -> dict[str, str]:
+def through(relay: TcpRelay, space: RedisSpace) -> dict[str, Any]:
     path = urlsplit(space.url).path
     return {"redis_url": f"redis://127.0.0.1:{relay.port}{path}", "redis_prefix": space.prefix}
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiogram.methods import AnswerCallbackQuery
 
 from bot.notifications.pacer import Pacer
 from tests.harness import BotHarness, ChatClient, start_harness
@@ -150,6 +151,6 @@ async def test_a_crafted_kind_of_reminder_says_the_button_no_longer_works(h: Bot
     shown = chat.last
     await chat.press_data(shown, "remind:everything")
 
-    answers = h.session.calls_of("AnswerCallbackQuery")
-    assert answers[-1].text == h.app.core.get("button-stale", "ru")  # type: ignore[attr-defined]
+    answers = h.session.calls_of(AnswerCallbackQuery)
+    assert answers[-1].text == h.app.core.get("button-stale", "ru")
     assert chat.last is shown and chat.last.buttons() == shown.buttons()  # nothing switched

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.charts import ChartText
 from bot.domain.moments import to_db
 from bot.domain.periods import Period
 from bot.services.progress import ReadingProgress
@@ -131,9 +132,9 @@ async def test_the_chart_is_drawn_off_the_event_loop(
     drawn_in: list[str] = []
     draw = admin_handlers.progress_png
 
-    def recording(progress: ReadingProgress, text: object) -> bytes:
+    def recording(progress: ReadingProgress, text: ChartText) -> bytes:
         drawn_in.append(threading.current_thread().name)
-        return draw(progress, text)  # type: ignore[arg-type]
+        return draw(progress, text)
 
     monkeypatch.setattr(admin_handlers, "progress_png", recording)
     await seeded.chat(ADMIN).send("/stats")

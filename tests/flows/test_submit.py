@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
+from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import Update
 
 from bot.domain.periods import Period
@@ -72,9 +73,9 @@ def find_message(chat: ChatClient, text: str) -> Sent:
 
 
 def last_answer(harness: BotHarness) -> str | None:
-    calls = harness.session.calls_of("AnswerCallbackQuery")
+    calls = harness.session.calls_of(AnswerCallbackQuery)
     assert calls, "no callback query was answered"
-    return calls[-1].text  # type: ignore[attr-defined]
+    return calls[-1].text
 
 
 async def submit_one(chat: ChatClient, *values: str) -> None:

@@ -92,13 +92,15 @@ async def test_an_evicted_chat_carries_on_its_conversation_through_the_dispatche
     harness: BotHarness,
 ) -> None:
     app = harness.app
-    app.storage.fsm.max_cached = N
+    fsm = app.storage.fsm
+    assert isinstance(fsm, SqliteStorage)  # the bounded cache is the database storage's
+    fsm.max_cached = N
     app.services.locales.max_cached = N
     chats = [harness.chat(chat_id) for chat_id in range(1, N + K + 1)]
     for chat in chats:
         await chat.send("/start")  # each is asked for its account number
-        await app.storage.fsm.flush()
-    assert len(app.storage.fsm._cache) <= N
+        await fsm.flush()
+    assert len(fsm._cache) <= N
     assert len(app.services.locales._cache) <= N
     await chats[0].send("5012345678")  # chat 1 left memory long ago
     assert chats[0].last_text == app.core.get("link-ask-phone", "ru")

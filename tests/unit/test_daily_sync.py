@@ -78,15 +78,20 @@ async def test_an_unchanged_snapshot_is_only_logged(caplog: pytest.LogCaptureFix
 
 
 def test_the_snapshot_settings_default_and_refuse_in_one_line() -> None:
-    base = {"bot_token": "123:abc", "database_url": "sqlite:///x.sqlite3", "_env_file": None}
+    base: dict[str, Any] = {
+        "bot_token": "123:abc",
+        "database_url": "sqlite:///x.sqlite3",
+        "_env_file": None,
+    }
     settings = load_settings(**base)
     assert settings.billing_accounts_url is None and settings.sync_time == time(3, 30)
     assert settings.sync_full and settings.sync_max_close_share == 0.10
     assert load_settings(billing_accounts_url=" ", **base).billing_accounts_url is None
-    for values, name in (
+    refused: list[tuple[dict[str, Any], str]] = [
         ({"billing_accounts_url": "ftp://billing/a.csv"}, "BILLING_ACCOUNTS_URL"),
         ({"sync_time": "half past three"}, "SYNC_TIME"),
         ({"sync_max_close_share": "1.5"}, "SYNC_MAX_CLOSE_SHARE"),
-    ):
+    ]
+    for values, name in refused:
         with pytest.raises(SettingsError, match=f"^{name} is invalid"):
             load_settings(**values, **base)

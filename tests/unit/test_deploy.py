@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -38,8 +39,10 @@ def served_paths() -> set[str]:
     return set(HEALTH_PATHS.findall((ROOT / "bot" / "web.py").read_text()))
 
 
-def compose() -> dict:
-    return yaml.safe_load((ROOT / "compose.yaml").read_text())
+def compose() -> dict[str, Any]:
+    document = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    assert isinstance(document, dict), "compose.yaml is not a mapping"
+    return document
 
 
 def unit() -> dict[str, list[str]]:
@@ -51,14 +54,14 @@ def unit() -> dict[str, list[str]]:
     return keys
 
 
-def test_the_image_is_built_in_stages_and_runs_as_a_user_of_its_own():
+def test_the_image_is_built_in_stages_and_runs_as_a_user_of_its_own() -> None:
     steps = dockerfile()
     assert sum(1 for op, _ in steps if op == "FROM") >= 2
     user = [args for op, args in steps if op == "USER"]
     assert user and user[-1].split(":")[0] not in ("0", "root")
 
 
-def test_the_image_copies_only_what_the_repository_holds():
+def test_the_image_copies_only_what_the_repository_holds() -> None:
     for op, args in dockerfile():
         if op == "COPY" and "--from" not in args:
             *sources, _target = shlex.split(args)
@@ -66,7 +69,7 @@ def test_the_image_copies_only_what_the_repository_holds():
                 assert list(ROOT.glob(source.rstrip("/"))), f"COPY {source}: not in the repo"
 
 
-def test_the_image_installs_from_the_locks_with_their_hashes():
+def test_the_image_installs_from_the_locks_with_their_hashes() -> None:
     installs = [args for op, args in dockerfile() if op == "RUN" and "pip install" in args]
     locked = " ".join(installs)
     for lock in re.findall(r"-r (\S+)", locked):
@@ -76,7 +79,7 @@ def test_the_image_installs_from_the_locks_with_their_hashes():
     assert all("--require-hashes" in args or "--no-deps" in args for args in installs)
 
 
-def test_the_image_runs_python_m_bot_and_checks_healthz():
+def test_the_image_runs_python_m_bot_and_checks_healthz() -> None:
     steps = dict(dockerfile())
     assert json_list(steps["ENTRYPOINT"]) == ["python", "-m", "bot"]
     assert json_list(steps["CMD"])[0] in cli.commands
@@ -85,13 +88,16 @@ def test_the_image_runs_python_m_bot_and_checks_healthz():
 
 
 def json_list(args: str) -> list[str]:
-    return yaml.safe_load(args)  # an exec-form list is JSON, which YAML reads
+    words = yaml.safe_load(args)  # an exec-form list is JSON, which YAML reads
+    assert isinstance(words, list), f"not in exec form: {args}"  # shell form: a plain string
+    assert all(isinstance(word, str) for word in words), args
+    return words
 
 
 BOTS = ("bot-a", "bot-b")
 
 
-def test_compose_runs_two_webhook_replicas_on_postgresql_and_redis():
+def test_compose_runs_two_webhook_replicas_on_postgresql_and_redis() -> None:
     services = compose()["services"]
     assert {"postgres", "redis", "migrate", *BOTS, "caddy"} <= services.keys()
     for name in BOTS:
@@ -104,14 +110,14 @@ def test_compose_runs_two_webhook_replicas_on_postgresql_and_redis():
         assert bot["build"] == "." and (ROOT / "Dockerfile").is_file()
 
 
-def test_compose_migrates_once_before_the_replicas():
+def test_compose_migrates_once_before_the_replicas() -> None:
     migrate = compose()["services"]["migrate"]
     assert migrate["command"] == ["migrate"] and "migrate" in cli.commands
     assert migrate["restart"] == "no"
     assert "migrate" not in migrate["depends_on"]
 
 
-def test_compose_keeps_the_data_in_volumes():
+def test_compose_keeps_the_data_in_volumes() -> None:
     document = compose()
     volumes = {
         mount.split(":")[0]
@@ -132,7 +138,7 @@ def seconds(duration: str) -> float:
     return 60 * int(minutes or 0) + int(secs or 0)
 
 
-def test_supervisors_wait_for_the_whole_stop_before_they_kill():
+def test_supervisors_wait_for_the_whole_stop_before_they_kill() -> None:
     """Docker kills after 10 s unless told otherwise: a replica stopped in the middle of its
     updates must not be cut before its graces have run out."""
     services = compose()["services"]
@@ -144,7 +150,7 @@ def test_supervisors_wait_for_the_whole_stop_before_they_kill():
     assert f"stop it within {STOP_BUDGET_SECONDS:g} s" in readme
 
 
-def test_the_proxy_passes_only_the_webhook_to_both_replicas():
+def test_the_proxy_passes_only_the_webhook_to_both_replicas() -> None:
     caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
     assert re.search(r"reverse_proxy bot-a:8080 bot-b:8080", caddyfile)
     assert "health_uri /readyz" in caddyfile and "/readyz" in served_paths()
@@ -163,7 +169,7 @@ HARDENING = {
 }
 
 
-def test_the_unit_runs_the_bot_hardened():
+def test_the_unit_runs_the_bot_hardened() -> None:
     keys = unit()
     assert keys["ExecStart"][0].endswith("/.venv/bin/python -m bot run")
     assert {key: keys[key][0] for key in HARDENING} == HARDENING
@@ -173,7 +179,7 @@ def test_the_unit_runs_the_bot_hardened():
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")
-def test_systemd_accepts_the_unit(tmp_path):
+def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
     # verify checks ExecStart's program exists: this Python stands in for the install's
     text = (ROOT / "deploy" / "meterbot.service").read_text()
     installed = tmp_path / "meterbot.service"

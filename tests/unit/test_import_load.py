@@ -92,6 +92,7 @@ async def test_example_file_loads_with_the_right_counts(db: Database) -> None:
     row = await db.fetchone(
         "SELECT phone, address, updated_at FROM accounts WHERE number = '5012345680'"
     )
+    assert row is not None
     assert tuple(row) == (
         "+79255551234",
         "г. Химки, ул. Московская, д. 21, кв. 108",
@@ -100,11 +101,13 @@ async def test_example_file_loads_with_the_right_counts(db: Database) -> None:
     own_window = await db.fetchone(
         "SELECT resource, window_start, window_end FROM meters WHERE serial = '23-330017'"
     )
+    assert own_window is not None
     assert tuple(own_window) == ("cold_water", 20, 25)
     three_zones = await db.fetchone(
         "SELECT tariffs, digits, last_t1, last_t2, last_t3, last_date, verified_until "
         "FROM meters WHERE serial = '39845120'"
     )
+    assert three_zones is not None
     assert tuple(three_zones) == (3, 6, 4521, 2210, 3105, "2026-11-03", "2032-03-31")
     assert format_report(report).splitlines() == [
         "Accounts: 12 created, 0 updated, 0 unchanged.",

@@ -81,8 +81,8 @@ def test_the_language_buttons_share_one_row() -> None:
 )
 def test_every_step_key_fits_telegram_callback_data(action: str, raw: bytes) -> None:
     key = base64.urlsafe_b64encode(raw).decode()  # the alphabet new_request_key draws from
-    packed = SubmitStepCb(action=action, key=key).pack()  # type: ignore[arg-type]  # drawn from StepAction
-    assert SubmitStepCb.unpack(packed) == SubmitStepCb(action=action, key=key)  # type: ignore[arg-type]  # drawn from StepAction
+    packed = SubmitStepCb(action=action, key=key).pack()
+    assert SubmitStepCb.unpack(packed) == SubmitStepCb(action=action, key=key)
     assert len(packed.encode()) <= 64  # Telegram's limit on callback data
 
 

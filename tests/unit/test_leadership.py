@@ -97,7 +97,7 @@ class Replica:
         self.calls = Calls()
         self.tasks: list[asyncio.Task[Any]] = []
         self.sending = True
-        self.jobs = DeliveryJobs(
+        self.jobs = DeliveryJobs(  # the fakes stand in for the services: only the calls noted
             reminders=FakeReminders(self.calls),  # type: ignore[arg-type]
             broadcasts=FakeBroadcasts(self.calls),  # type: ignore[arg-type]
             notices=FakeNotices(self.calls),  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,24 +74,26 @@ def disagreements(lock: dict[str, Pin], wanted: dict[str, Requirement]) -> list[
     ("lock", "wanted"),
     [("runtime.txt", runtime), ("test.txt", with_test_extra)],
 )
-def test_the_locks_hold_what_pyproject_asks_for(lock, wanted):
+def test_the_locks_hold_what_pyproject_asks_for(
+    lock: str, wanted: Callable[[], dict[str, Requirement]]
+) -> None:
     problems = disagreements(read_lock(lock), wanted())
     assert not problems, f"requirements/{lock} is stale, run `make lock`: " + "; ".join(problems)
 
 
-def test_the_build_lock_holds_what_the_build_system_needs():
+def test_the_build_lock_holds_what_the_build_system_needs() -> None:
     wanted = requirements(pyproject()["build-system"]["requires"])
     assert disagreements(read_lock("build.txt"), wanted) == []
 
 
 @pytest.mark.parametrize("lock", ["runtime.txt", "test.txt", "build.txt"])
-def test_every_pin_carries_its_hashes(lock):
+def test_every_pin_carries_its_hashes(lock: str) -> None:
     pins = read_lock(lock)
     assert pins
     assert [name for name, pin in pins.items() if pin.hashes == 0] == []
 
 
-def test_the_test_lock_pins_the_runtime_as_the_runtime_lock_does():
+def test_the_test_lock_pins_the_runtime_as_the_runtime_lock_does() -> None:
     # the image runs on runtime.txt, the tests on test.txt: the same versions, or the tests
     # would vouch for other code than the image ships
     test_lock = read_lock("test.txt")
@@ -102,6 +105,6 @@ def test_the_test_lock_pins_the_runtime_as_the_runtime_lock_does():
     assert differing == {}
 
 
-def test_a_dependency_added_to_pyproject_alone_is_caught():
+def test_a_dependency_added_to_pyproject_alone_is_caught() -> None:
     wanted = runtime() | requirements(["xlsxwriter>=3.2"])
     assert disagreements(read_lock("runtime.txt"), wanted) == ["xlsxwriter>=3.2 is not in the lock"]

@@ -17,7 +17,6 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.methods import SendMessage
-from aiogram_i18n.cores import FluentRuntimeCore
 
 from bot.domain.campaigns import Notice, RecipientMeter
 from bot.domain.periods import Period
@@ -41,7 +40,7 @@ FORBIDDEN = ("aiogram", "aiogram_i18n", "fluent", "bot.app", "bot.notifications"
 
 
 @pytest.fixture(scope="module")
-def core() -> FluentRuntimeCore:
+def core() -> RenderCachingCore:
     core = RenderCachingCore(path=LOCALES_DIR / "{locale}", default_locale="ru")
     asyncio.run(core.startup())
     return core
@@ -83,7 +82,7 @@ def test_delivery_rules_know_no_telegram_no_fluent_and_no_app(module: str) -> No
 
 
 def test_closing_lists_periods_in_order_and_one_button_per_account_in_link_order(
-    core: FluentRuntimeCore,
+    core: RenderCachingCore,
 ) -> None:
     messages = ReminderMessages(core, default_locale="ru", support_contact="8-800")
     later, earlier = Period(2026, 11), Period(2026, 10)
@@ -108,7 +107,7 @@ def test_closing_lists_periods_in_order_and_one_button_per_account_in_link_order
     assert all("5000000" in b.text for b in buttons)  # several accounts: each button names one
 
 
-def test_a_chat_in_an_unknown_language_reads_the_default_one(core: FluentRuntimeCore) -> None:
+def test_a_chat_in_an_unknown_language_reads_the_default_one(core: RenderCachingCore) -> None:
     messages = ReminderMessages(core, default_locale="ru", support_contact="8-800")
     message = Outgoing.of(messages.verification(meter(1, "A-1111", locale="de"), date.today(), 0))
     assert "поверк" in message.text and message.reply_markup is None
@@ -116,7 +115,7 @@ def test_a_chat_in_an_unknown_language_reads_the_default_one(core: FluentRuntime
 
 def test_the_sender_takes_only_messages_built_by_notifications() -> None:
     with pytest.raises(TypeError):
-        Outgoing.of("a plain string")  # type: ignore[arg-type]
+        Outgoing.of("a plain string")
 
 
 class FailingBot:
@@ -145,9 +144,10 @@ METHOD = SendMessage(chat_id=101, text="-")
     ],
 )
 async def test_a_notice_outcome_says_whether_to_try_again(
-    core: FluentRuntimeCore, error: Exception | None, outcome: str | None
+    core: RenderCachingCore, error: Exception | None, outcome: str | None
 ) -> None:
     bot = FailingBot(error)
+    # FailingBot stands in for aiogram's Bot: only send_message is called
     notices = NoticeMessages(bot, core, default_locale="en", support_contact="8-800")  # type: ignore[arg-type]
     notice = Notice(1, 101, "phone-changed", {"account": "5000000001"}, None)
     assert await notices.deliver(notice) == outcome
@@ -156,8 +156,9 @@ async def test_a_notice_outcome_says_whether_to_try_again(
         assert chat_id == 101 and "8-800" in text
 
 
-async def test_a_notice_of_an_unknown_kind_fails_for_good(core: FluentRuntimeCore) -> None:
+async def test_a_notice_of_an_unknown_kind_fails_for_good(core: RenderCachingCore) -> None:
     bot = FailingBot(None)
+    # FailingBot stands in for aiogram's Bot: only send_message is called
     notices = NoticeMessages(bot, core, default_locale="en", support_contact="8-800")  # type: ignore[arg-type]
     assert await notices.deliver(Notice(1, 101, "no-such-kind", {}, None)) == "failed"
     assert bot.sent == []

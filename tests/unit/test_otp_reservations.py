@@ -63,7 +63,8 @@ async def test_sms_limits_hold_for_30_concurrent_requests_over_two_connections(
     db: Database, second: Database
 ) -> None:
     await add_account(db, ACCOUNT, PHONE, M("CW-1", "cold_water"))
-    sms, tasks = RecordingSms(), []
+    sms = RecordingSms()
+    tasks: list[asyncio.Task[None]] = []
     services = [service(db, sms, tasks), service(second, sms, tasks)]
     outcomes = await asyncio.gather(
         *(
@@ -83,7 +84,8 @@ async def test_sms_budget_holds_for_30_concurrent_requests_over_two_connections(
 ) -> None:
     for n in range(30):
         await add_account(db, f"50100{n:05d}", f"+7916100{n:04d}", M("CW-1", "cold_water"))
-    sms, tasks = RecordingSms(), []
+    sms = RecordingSms()
+    tasks: list[asyncio.Task[None]] = []
     services = [service(db, sms, tasks), service(second, sms, tasks)]
     for s in services:
         s.limits = OtpLimits(daily_budget=3)

@@ -45,11 +45,7 @@ async def start(tmp_path: Path) -> AsyncIterator[Start]:
 
 
 def paid_flags(h: BotHarness) -> list[bool | None]:
-    return [
-        call.allow_paid_broadcast
-        for call in h.session.calls_of("SendMessage")
-        if isinstance(call, SendMessage)
-    ]
+    return [call.allow_paid_broadcast for call in h.session.calls_of(SendMessage)]
 
 
 async def test_reminders_are_paid_broadcasts_with_paid_broadcast_on(start: Start) -> None:

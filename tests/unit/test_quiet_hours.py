@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -60,7 +61,7 @@ def test_a_bad_quiet_hours_setting_names_the_variable(value: str, tmp_path: Path
 
 
 def test_quiet_hours_default_and_off(tmp_path: Path) -> None:
-    values = {"bot_token": "123:abc", "_env_file": None}
+    values: dict[str, Any] = {"bot_token": "123:abc", "_env_file": None}
     assert str(load_settings(**values).quiet) == "21:00-09:00"
     assert load_settings(quiet_hours="", **values).quiet is None
 

@@ -123,7 +123,7 @@ async def test_a_dead_replicas_chat_lock_frees_within_its_ttl(
     conversations: RedisConversations,
 ) -> None:
     ttl = 0.5
-    locks = ChatLocks(conversations.redis, conversations.key_builder, ttl=ttl)  # type: ignore[arg-type]
+    locks = ChatLocks(conversations.redis, conversations.key_builder, ttl=ttl)
     dead = conversations.redis.lock(conversations.key_builder.build(key(CHAT), "lock"), timeout=ttl)
     await dead.acquire()  # held, never released: the replica was killed
     started = time.monotonic()
@@ -138,8 +138,8 @@ async def test_an_update_longer_than_the_ttl_keeps_its_chat_lock(
 ) -> None:
     ttl = 0.3
     builder = conversations.key_builder
-    first = ChatLocks(conversations.redis, builder, ttl=ttl)  # type: ignore[arg-type]
-    second = ChatLocks(conversations.redis, builder, ttl=ttl)  # type: ignore[arg-type]
+    first = ChatLocks(conversations.redis, builder, ttl=ttl)
+    second = ChatLocks(conversations.redis, builder, ttl=ttl)
     order: list[str] = []
 
     async def long_update() -> None:

@@ -9,6 +9,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import NextRequestMiddlewareType
+from aiogram.methods import Response, SendMessage, TelegramMethod
 
 from bot.domain.windows import SubmissionWindow
 from bot.keyboards.callbacks import SubmitStartCb
@@ -126,10 +129,10 @@ async def test_running_the_job_twice_sends_nothing_new(start: Start) -> None:
     h = await start(at(11, 15))
     await account(h, "5000000001", M("CW-0001", "cold_water"), chats=(101,))
     await h.app.delivery.reminders.run_due()
-    calls = len(h.session.calls_of("SendMessage"))
+    calls = len(h.session.calls_of(SendMessage))
     h.clock.advance(hours=2)
     second = await h.app.delivery.reminders.run_due()
-    assert len(h.session.calls_of("SendMessage")) == calls == 1
+    assert len(h.session.calls_of(SendMessage)) == calls == 1
     assert second.totals.sent == 0
     assert "nothing to send" in format_report(second)
 
@@ -376,7 +379,9 @@ async def test_an_interrupted_reminder_resumes_on_start_and_sends_none_twice(sta
         await account(h, f"50000000{n:02d}", M(f"CW-{n:04d}", "cold_water"), chats=(200 + n,))
     sends = 0
 
-    async def count_and_die(make_request, bot, method):  # type: ignore[no-untyped-def]
+    async def count_and_die(
+        make_request: NextRequestMiddlewareType[Any], bot: Bot, method: TelegramMethod[Any]
+    ) -> Response[Any]:
         nonlocal sends
         result = await make_request(bot, method)
         sends += 1
@@ -477,7 +482,9 @@ async def test_a_run_that_reaches_quiet_hours_pauses_and_resumes_at_their_end(
         await account(h, f"50000000{n:02d}", M(f"CW-{n:04d}", "cold_water"), chats=(200 + n,))
     moments: list[datetime] = []
 
-    async def when(make_request, bot, method):  # type: ignore[no-untyped-def]
+    async def when(
+        make_request: NextRequestMiddlewareType[Any], bot: Bot, method: TelegramMethod[Any]
+    ) -> Response[Any]:
         moments.append(h.clock.now().astimezone(MSK))
         return await make_request(bot, method)
 

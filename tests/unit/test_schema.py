@@ -127,8 +127,8 @@ async def test_an_older_file_is_refused_then_migrated_to_the_declared_schema(
     fresh = tmp_path / "fresh.sqlite3"
     await (await open_database(fresh)).close()
     assert shape(path) == shape(fresh)
-    db = await open_database(path)  # opens without a word now
-    await db.close()
+    reopened = await open_database(path)  # opens without a word now
+    await reopened.close()
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import NextRequestMiddlewareType
 from aiogram.exceptions import TelegramNetworkError, TelegramServerError
-from aiogram.methods import SendMessage
+from aiogram.methods import Response, SendMessage, TelegramMethod
 
 from bot.leadership.advisory_locks import PostgresOwner
 from bot.notifications.messages import Outgoing
@@ -46,7 +48,12 @@ class Recorder:
         self.hooks: dict[int, Any] = {}  # after the n-th successful send, call this
         h.app.bot.session.middleware(self)
 
-    async def __call__(self, make_request, bot, method):  # type: ignore[no-untyped-def]
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[Any],
+        bot: Bot,
+        method: TelegramMethod[Any],
+    ) -> Response[Any]:
         if not isinstance(method, SendMessage):
             return await make_request(bot, method)
         moment = self.time.monotonic()
@@ -160,7 +167,9 @@ async def test_a_timeout_after_the_request_left_is_unknown_and_never_resent(
     await campaign(h, [1000, 1001, 1002])
     timed_out = False
 
-    async def time_out_once(make_request, bot, method):  # type: ignore[no-untyped-def]
+    async def time_out_once(
+        make_request: NextRequestMiddlewareType[Any], bot: Bot, method: TelegramMethod[Any]
+    ) -> Response[Any]:
         nonlocal timed_out
         if isinstance(method, SendMessage) and int(method.chat_id) == 1001 and not timed_out:
             timed_out = True
@@ -181,7 +190,9 @@ async def test_a_5xx_is_retried_with_back_off_and_sent_once(h: BotHarness) -> No
     await campaign(h, [1000, 1001, 1002])
     failures = 0
 
-    async def fail_twice(make_request, bot, method):  # type: ignore[no-untyped-def]
+    async def fail_twice(
+        make_request: NextRequestMiddlewareType[Any], bot: Bot, method: TelegramMethod[Any]
+    ) -> Response[Any]:
         nonlocal failures
         if isinstance(method, SendMessage) and int(method.chat_id) == 1001 and failures < 2:
             failures += 1
@@ -330,7 +341,9 @@ async def test_every_request_is_on_record_before_it_leaves(h: BotHarness) -> Non
     answered: set[int] = set()
     worst_unanswered = 0
 
-    async def check(make_request, bot, method):  # type: ignore[no-untyped-def]
+    async def check(
+        make_request: NextRequestMiddlewareType[Any], bot: Bot, method: TelegramMethod[Any]
+    ) -> Response[Any]:
         nonlocal worst_unanswered
         if not isinstance(method, SendMessage):
             return await make_request(bot, method)

@@ -5,7 +5,7 @@ prefix, and nothing of it is left behind."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import asyncpg
 import pytest
@@ -44,8 +44,13 @@ def closed_port() -> Iterator[int]:
     ],
 )
 async def test_a_server_that_does_not_answer_skips_with_one_line_or_fails_when_required(
-    require, server, url, variable, closed_port, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+    require: Callable[[str], Awaitable[None]],
+    server: str,
+    url: str,
+    variable: str,
+    closed_port: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     url = url.format(port=closed_port)
     monkeypatch.delenv("REQUIRE_SERVICES", raising=False)
     with pytest.raises(pytest.skip.Exception) as skipped:

@@ -32,7 +32,7 @@ def test_defaults_are_polling_on_loopback_8080() -> None:
     ],
 )
 def test_webhook_mode_without_url_or_secret_names_the_variable(
-    values: dict[str, str], variable: str
+    values: dict[str, Any], variable: str
 ) -> None:
     with pytest.raises(SettingsError, match=rf"^{variable} is required when RUN_MODE=webhook"):
         load_settings(run_mode="webhook", **values, **BASE)
@@ -51,7 +51,7 @@ def test_webhook_mode_without_url_or_secret_names_the_variable(
     ],
 )
 def test_a_value_telegram_or_the_system_would_refuse_names_the_variable(
-    values: dict[str, str], variable: str
+    values: dict[str, Any], variable: str
 ) -> None:
     with pytest.raises(SettingsError, match=rf"^{variable} is invalid"):
         load_settings(**values, **BASE)

@@ -141,6 +141,21 @@ class FakeState:
         self._updates_changed = asyncio.Event()
         self._notify_activity()
 
+    def push_update(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Queue a raw update; an update_id is assigned when missing. Returns the update.
+        (Here, not in updates.py: buttons, forum topics and photos are pushed through it too.)"""
+        update = dict(raw)
+        if "update_id" in update:
+            update_id = int(update["update_id"])
+            # Keep later automatic ids above any explicit one.
+            current = next(self._update_ids)
+            self._update_ids = itertools.count(max(current, update_id + 1))
+        else:
+            update = {"update_id": next(self._update_ids), **update}
+        self._pending.append(update)
+        self._wake_pollers()
+        return update
+
     def _notify_activity(self) -> None:
         self._activity.set()
         self._activity = asyncio.Event()

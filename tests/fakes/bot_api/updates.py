@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 from typing import Any
 
 from tests.fakes.bot_api.core import MAX_LONG_POLL_SECONDS, FakeState
@@ -14,20 +13,6 @@ from tests.fakes.bot_api.wire import ApiError, UploadedFile, utf16_len
 
 
 class Updates(FakeState):
-    def push_update(self, raw: dict[str, Any]) -> dict[str, Any]:
-        """Queue a raw update; an update_id is assigned when missing. Returns the update."""
-        update = dict(raw)
-        if "update_id" in update:
-            update_id = int(update["update_id"])
-            # Keep later automatic ids above any explicit one.
-            current = next(self._update_ids)
-            self._update_ids = itertools.count(max(current, update_id + 1))
-        else:
-            update = {"update_id": next(self._update_ids), **update}
-        self._pending.append(update)
-        self._wake_pollers()
-        return update
-
     def push_text(
         self,
         chat_id: int,
