@@ -1,10 +1,10 @@
 """The HTTP server of a running bot (SPEC §12, §13), one per process, in both run modes:
 `GET /healthz`, `/readyz` and `/metrics`, and in webhook mode Telegram's POSTs on the path of
-WEBHOOK_URL, through aiogram's own request handler.
+WEBHOOK_URL, through aiogram's request handler (bot/webhook.py).
 
 A webhook request is answered at once and its update handled in the background (Telegram
-waits for no handler); one without the right `X-Telegram-Bot-Api-Secret-Token` gets aiogram's
-401 and is not handled.
+waits for no handler); one without the right `X-Telegram-Bot-Api-Secret-Token` gets 401 and
+is not handled; a body that is no update gets a defined answer and one line (bot/webhook.py).
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import asyncio
 import logging
 import os
 
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.app import App
 from bot.metrics import CONTENT_TYPE
 from bot.startup import StartupError
+from bot.webhook import WebhookHandler
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +39,8 @@ class HttpServer:
         if webhook:
             secret = app.settings.webhook_secret
             assert secret is not None  # Settings refuses webhook mode without it
-            handler = SimpleRequestHandler(
-                app.dispatcher,
-                app.bot,
-                handle_in_background=True,
-                secret_token=secret.get_secret_value(),
+            handler = WebhookHandler(
+                app.dispatcher, app.bot, secret=secret.get_secret_value(), metrics=app.metrics
             )
             # The route alone (not handler.register, which closes the bot's session on the
             # server's stop): the session must outlive the drain of the updates in hand.

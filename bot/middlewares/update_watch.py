@@ -3,7 +3,8 @@ took, the outcome) and its count and time for `/metrics`, by the handler's area.
 
 Both come from the same reading of the update, so the log and the metrics always agree on its
 outcome: `handled`; `unhandled` (no handler took it, or a middleware held it back); `error`;
-`cancelled` (abandoned at a stop past the grace, bot/updates_in_hand.py).
+`cancelled` (abandoned at a stop past the grace, bot/updates_in_hand.py). (`invalid`, a webhook
+body that never became an update, is written by bot/webhook.py.)
 
 While the update is handled, every log line of its task carries the same id, handler and
 (hashed, in JSON) chat: bot.logs.current_update. The handler is known only below the routers,

@@ -108,17 +108,6 @@ def release_at_stop(api: HeldTelegram) -> Iterator[ReleaseAtStop]:
 
 
 @pytest.fixture
-async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
-    """What reaches asyncio's exception handler ("Task exception was never retrieved")."""
-    seen: list[dict[str, Any]] = []
-    loop = asyncio.get_running_loop()
-    before = loop.get_exception_handler()
-    loop.set_exception_handler(lambda _loop, context: seen.append(context))
-    yield seen
-    loop.set_exception_handler(before)
-
-
-@pytest.fixture
 async def harness(tmp_path: Path) -> AsyncIterator[BotHarness]:
     # texts of its own: a stop that unloaded them must not take them from the other tests
     bot = await start_harness(
