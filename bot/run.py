@@ -218,7 +218,10 @@ async def serve_webhook(app: App, stopping: asyncio.Event) -> None:
         raise
     try:
         await stopping.wait()
-        log.info("stopping: no new requests, finishing the updates in hand")
+        log.info(
+            "stopping: no new requests, finishing the updates in hand (within %g s)",
+            STOP_BUDGET_SECONDS,
+        )
     finally:
         await server.stop()
         await dp.emit_shutdown(bot=app.bot, **workflow)
