@@ -139,8 +139,10 @@ def write(tmp_path: Path, data: bytes, name: str = "accounts.csv") -> Path:
         (b"", "the file is empty"),
         (b"account;meter;resource\n5012345678;A-1;gas\n", "missing column: phone"),
         (HEADER.encode() + b"\n", "the file has a header but no rows"),
+        (f"{HEADER}\n5012345678;89161234567;;A;gas\n".encode("utf-16-le"), "the file is not UTF-8"),
+        (b"PK\x03\x04\x14\x00\x00\x00\x08\x00", "the file is a workbook"),
     ],
-    ids=["empty", "missing-column", "header-only"],
+    ids=["empty", "missing-column", "header-only", "utf-16", "truncated-xlsx"],
 )
 def test_import_refuses_a_file_it_cannot_read_with_a_non_zero_exit_even_skipping(
     tmp_path: Path, db: Path, skip: list[str], content: bytes, reason: str
