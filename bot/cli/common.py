@@ -3,10 +3,12 @@ version (SPEC §3, §9)."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit
 
@@ -61,6 +63,34 @@ def offline(*, database_must_exist: bool) -> Settings:
     if settings.database_path.exists():
         require_usable_database(settings)
     return settings
+
+
+INTERRUPTED = 130  # the shell's exit status for a process stopped by SIGINT (128 + 2)
+
+
+@contextmanager
+def told_if_interrupted(outcome: Callable[[], str]) -> Iterator[None]:
+    """Ctrl-C: one line saying what it left behind (``outcome()``), exit 130, instead of
+    click's bare "Aborted!"."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted: {outcome()}", err=True)  # after a progress line
+        sys.exit(INTERRUPTED)
+
+
+@contextmanager
+def written_whole(target: Path) -> Iterator[Path]:
+    """A path beside ``target`` (same folder and suffix) to write to, renamed to ``target``
+    only once the writing has ended well and removed otherwise (an error, Ctrl-C): a file at
+    ``target`` is a whole one, and what was there stays until the new one is whole. The
+    process id in its name keeps two commands at once apart."""
+    partial = target.with_name(f".{target.stem}.{os.getpid()}.partial{target.suffix}")
+    try:
+        yield partial
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 async def open_db(settings: Settings) -> Database:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from bot.cli.common import database, offline, refuse
+from bot.cli.common import database, offline, refuse, told_if_interrupted, written_whole
 from bot.cli.group import cli
 from bot.config import Settings
 from bot.english import counted
@@ -117,17 +117,27 @@ def export(period: str, output: Path | None, form: str) -> None:
             readings = ReadingRepository(db)
             if output is None:
                 return await export_period(readings, wanted, sys.stdout, settings.tz, excel=excel)
-            if form == "xlsx":
-                return await export_period_xlsx(readings, wanted, output, settings.tz)
-            with output.open("w", encoding="utf-8", newline="") as out:
-                return await export_period(readings, wanted, out, settings.tz, excel=excel)
+            with written_whole(output) as path:
+                if form == "xlsx":
+                    return await export_period_xlsx(readings, wanted, path, settings.tz)
+                with path.open("w", encoding="utf-8", newline="") as out:
+                    return await export_period(readings, wanted, out, settings.tz, excel=excel)
 
     settings = offline(database_must_exist=True)
     try:
-        rows = asyncio.run(main(settings))
+        with told_if_interrupted(lambda: _left_unwritten(output)):
+            rows = asyncio.run(main(settings))
     except OSError as exc:  # the output file: no permission, a full disk
         refuse(f"cannot write {output or 'the output'}: {exc.strerror or exc}")
     click.echo(f"{counted(rows, 'reading')} exported for {wanted}", err=True)
+
+
+def _left_unwritten(output: Path | None) -> str:
+    if output is None:
+        return "the export on stdout is incomplete"
+    if output.exists():
+        return f"{output} was not written; the file there is the earlier one, unchanged"
+    return f"{output} was not written"
 
 
 def _export_gis(period: Period, output: Path | None) -> None:
@@ -140,11 +150,15 @@ def _export_gis(period: Period, output: Path | None) -> None:
     async def main(settings: Settings) -> GisExport:
         async with database(settings) as db:
             readings = ReadingRepository(db)
-            return await export_gis(readings, period, settings.tz, out=sys.stdout, path=output)
+            if output is None:
+                return await export_gis(readings, period, settings.tz, out=sys.stdout, path=None)
+            with written_whole(output) as path:
+                return await export_gis(readings, period, settings.tz, out=None, path=path)
 
     settings = offline(database_must_exist=True)
     try:
-        done = asyncio.run(main(settings))
+        with told_if_interrupted(lambda: _left_unwritten(output)):
+            done = asyncio.run(main(settings))
     except OSError as exc:
         refuse(f"cannot write {output or 'the output'}: {exc.strerror or exc}")
     click.echo(

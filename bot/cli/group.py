@@ -19,9 +19,9 @@ class _OneLineErrors(click.Group):
         except click.ClickException as exc:
             click.echo(f"error: {exc.format_message()}", err=True)
             sys.exit(exc.exit_code)
-        except click.Abort:
-            click.echo("Aborted!", err=True)
-            sys.exit(1)
+        except click.Abort:  # Ctrl-C where the command says nothing of its own
+            click.echo("interrupted: stopped before the end", err=True)
+            sys.exit(130)
         # without standalone mode click returns an Exit's code (--help: 0) instead of exiting
         sys.exit(result if isinstance(result, int) else 0)
 
