@@ -40,11 +40,23 @@ def import_(file: Path, skip_invalid: bool) -> None:
     from bot.services.importer import format_report, import_file
     from bot.storage.imports import import_repository
 
+    committing = False  # every row written: the one transaction may be committing
+
     def progress(done: int, total: int) -> None:
+        nonlocal committing
+        committing = done >= total
         click.echo(
             f"\r{done:,} / {total:,} rows ({done * 100 // max(total, 1)}%)",
             err=True,
             nl=done >= total,
+        )
+
+    def left_behind() -> str:
+        if not committing:
+            return "nothing was imported (an import is one transaction)"
+        return (
+            "stopped as the import was being committed: the database holds the whole file or"
+            " none of it; importing the file again is safe (what is loaded stays unchanged)"
         )
 
     async def main(settings: Settings) -> Any:
@@ -59,7 +71,8 @@ def import_(file: Path, skip_invalid: bool) -> None:
             )
 
     settings = offline(database_must_exist=False)
-    report = asyncio.run(main(settings))
+    with told_if_interrupted(left_behind):
+        report = asyncio.run(main(settings))
     refusals = [str(error) for error in report.errors if error.line is None]
     if refusals:  # the file as a whole, even with --skip-invalid
         refuse(f"{file}: {'; '.join(refusals)}; nothing was imported")

@@ -175,3 +175,50 @@ def test_an_export_that_fills_the_disk_says_so_in_one_line_and_keeps_the_earlier
     assert one_line(result) == "error: cannot write gis.csv: File too large"
     assert (tmp_path / "gis.csv").read_text() == EARLIER
     assert sorted(p.name for p in tmp_path.iterdir()) == ["accounts.csv", "db", "gis.csv"]
+
+
+def accounts(tmp_path: Path) -> int:
+    conn = sqlite3.connect(tmp_path / "db" / "bot.sqlite3")
+    try:
+        return int(conn.execute("SELECT count(*) FROM accounts").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_an_import_interrupted_while_loading_says_nothing_was_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.storage import imports
+
+    assert cli(tmp_path, "migrate").returncode == 0
+
+    async def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(imports, "upsert_staged", interrupted)
+    result = cli(tmp_path, "import", str(EXAMPLE))
+    # before: "Aborted!", which said nothing of what was left
+    assert one_line(result) == "interrupted: nothing was imported (an import is one transaction)"
+    assert result.returncode == 130
+    assert accounts(tmp_path) == 0
+
+
+def test_an_import_interrupted_once_every_row_is_written_says_it_may_be_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.storage import imports
+
+    load = imports.load_staged
+
+    async def committed_then_interrupted(*args: Any, **kwargs: Any) -> Any:
+        await load(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(imports, "load_staged", committed_then_interrupted)
+    result = cli(tmp_path, "import", str(EXAMPLE))
+    assert result.returncode == 130
+    assert result.stderr.splitlines()[-1] == (
+        "interrupted: stopped as the import was being committed: the database holds the whole"
+        " file or none of it; importing the file again is safe (what is loaded stays unchanged)"
+    )
+    assert accounts(tmp_path) == 12
