@@ -32,7 +32,12 @@ def backup(file: Path, force: bool) -> None:
         refuse("FILE is the database itself")
     if file.exists() and not force:
         refuse(f"{file} exists; pass --force to replace it")
-    file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        refuse(f"cannot write {file}: {file.parent} is a file, not a folder")
+    except OSError as exc:  # no permission, a file further up
+        refuse(f"cannot write {file}: cannot make the folder {file.parent}: {exc.strerror or exc}")
     try:
         made = backup_sqlite(source, file)
     except BackupFailed as exc:

@@ -75,3 +75,33 @@ def test_migrate_plan_of_an_older_database_changes_nothing(tmp_path: Path) -> No
     conn = sqlite3.connect(old)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
     conn.close()
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        ("notes.txt/today.sqlite3", "notes.txt is a file, not a folder"),
+        ("notes.txt/backups/today.sqlite3", "cannot make the folder notes.txt/backups: Not a"),
+    ],
+    ids=["file-as-folder", "file-further-up"],
+)
+def test_backup_into_a_folder_it_cannot_make_is_refused_in_one_line(
+    tmp_path: Path, db: Path, target: str, reason: str
+) -> None:
+    (tmp_path / "notes.txt").write_text("not a folder")
+    line = one_line(cli(tmp_path, "backup", target))  # before: a traceback
+    assert line.startswith(f"error: cannot write {target}: {reason}")
+
+
+def test_two_backups_to_one_file_at_once_both_end_whole(db: Path, tmp_path: Path) -> None:
+    # before: they shared one partial file, and each broke the other's
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.storage.backup import backup_sqlite
+
+    target = tmp_path / "today.sqlite3"
+    with ThreadPoolExecutor(2) as pool:
+        made = list(pool.map(lambda _: backup_sqlite(db, target), range(2)))
+    assert [backup.readings for backup in made] == [0, 0]
+    assert count(target, "meters") == 36
+    assert not list(tmp_path.glob(".*partial"))
