@@ -105,3 +105,32 @@ def test_two_backups_to_one_file_at_once_both_end_whole(db: Path, tmp_path: Path
     assert [backup.readings for backup in made] == [0, 0]
     assert count(target, "meters") == 36
     assert not list(tmp_path.glob(".*partial"))
+
+
+@pytest.mark.parametrize("args", [["migrate"], ["migrate", "--plan"], ["stats"]])
+def test_a_database_of_a_newer_version_is_refused_as_newer_in_one_line(
+    tmp_path: Path, db: Path, args: list[str]
+) -> None:
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0099'")
+    conn.close()
+    line = one_line(cli(tmp_path, *args))
+    # before: migrate ended in a traceback, the others called 0099 "older" and said to migrate
+    assert line.startswith("error: the database schema (0099) is newer than this version knows")
+    assert line.endswith("or restore a backup made before that upgrade")
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0099"
+    conn.close()
+
+
+def test_a_database_of_an_unknown_revision_is_refused_by_migrate(tmp_path: Path, db: Path) -> None:
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'ae1027a6acf'")
+    conn.close()
+    line = one_line(cli(tmp_path, "migrate"))
+    assert line == (
+        "error: the database schema revision 'ae1027a6acf' is not one of the bot's:"
+        " is it its database?"
+    )
