@@ -222,3 +222,18 @@ def test_an_import_interrupted_once_every_row_is_written_says_it_may_be_whole(
         " file or none of it; importing the file again is safe (what is loaded stays unchanged)"
     )
     assert accounts(tmp_path) == 12
+
+
+def test_a_database_that_fails_half_way_is_one_line_not_a_traceback(
+    tmp_path: Path, with_readings: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a temp folder full while SQLite sorts, say: before, a traceback of aiosqlite's
+    stopping_after_one_chunk(monkeypatch, sqlite3.OperationalError("disk I/O error"))
+    (tmp_path / "readings.csv").write_text(EARLIER)
+    result = cli(tmp_path, "export", "--period", "2026-11", "--output", "readings.csv")
+    assert one_line(result) == (
+        "error: the database failed: disk I/O error; check that its disk (and TMPDIR) has room"
+        " and its server answers, then run the command again"
+    )
+    assert result.returncode == 1
+    assert (tmp_path / "readings.csv").read_text() == EARLIER
