@@ -118,6 +118,7 @@ def require_database(settings: Settings) -> None:
     if settings.on_postgres:
         return
     path = settings.database_path
+    refuse_a_folder(settings)
     if not path.is_file():
         refuse(
             f"no database at {path} (DATABASE_URL={settings.database_url}); check the URL, "
@@ -125,8 +126,15 @@ def require_database(settings: Settings) -> None:
         )
 
 
+def refuse_a_folder(settings: Settings) -> None:
+    path = settings.database_path
+    if path.is_dir():
+        refuse(f"{path} is a folder, not a database (DATABASE_URL={settings.database_url})")
+
+
 def require_usable_database(settings: Settings) -> None:
     path = settings.database_path
+    refuse_a_folder(settings)
     try:
         probe(str(path))
     except (sqlite3.Error, OSError) as exc:  # a folder, a file that is not a database, no access

@@ -65,7 +65,7 @@ def copy_db(url: str) -> None:
     from bot.storage.engines import is_postgres, open_database, sqlite_path
     from bot.storage.instance_lock import InstanceLockHeld, hold_instance_locks
 
-    if not (url.startswith("sqlite:///") or is_postgres(url)):
+    if not ((url.startswith("sqlite:///") and url != "sqlite:///") or is_postgres(url)):
         raise click.BadParameter("expected sqlite:///path or postgresql://…", param_hint="--to")
     settings = offline(database_must_exist=True)
     files = [sqlite_path(u).resolve() for u in (settings.database_url, url) if not is_postgres(u)]

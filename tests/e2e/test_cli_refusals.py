@@ -291,3 +291,27 @@ def test_python_m_bot_help_speaks_to_operators(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"Usage: {PROG} ")
     assert "SPEC" not in result.stdout and "§" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["stats"], ["import", "accounts.csv"], ["migrate"], ["export", "--period", "2026-11"]],
+    ids=["stats", "import", "migrate", "export"],
+)
+def test_a_database_url_naming_a_folder_is_refused_as_a_folder(
+    tmp_path: Path, args: list[str]
+) -> None:
+    folder = tmp_path / "data" / "bot.sqlite3"
+    folder.mkdir(parents=True)
+    write(tmp_path, b"account,phone,meter,resource\n")
+    line = one_line(cli(tmp_path, *args, db=folder))
+    # before: "no database at ..." or "unable to open database file"
+    assert line == f"error: {folder} is a folder, not a database (DATABASE_URL=sqlite:///{folder})"
+
+
+def test_copy_db_to_a_url_without_a_path_is_refused_as_an_argument(
+    tmp_path: Path, db: Path
+) -> None:
+    # before: "the database  is unusable: it is a directory (--to)"
+    line = one_line(cli(tmp_path, "copy-db", "--to", "sqlite:///"))
+    assert line == "error: Invalid value for --to: expected sqlite:///path or postgresql://…"
