@@ -315,3 +315,16 @@ def test_copy_db_to_a_url_without_a_path_is_refused_as_an_argument(
     # before: "the database  is unusable: it is a directory (--to)"
     line = one_line(cli(tmp_path, "copy-db", "--to", "sqlite:///"))
     assert line == "error: Invalid value for --to: expected sqlite:///path or postgresql://…"
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["SUPPORT_CONTACT=Приветствуем\n".encode("cp1251"), "LOG_LEVEL=INFO\n".encode("utf-16")],
+    ids=["cp1251", "utf-16"],
+)
+def test_a_dotenv_that_is_not_utf8_is_refused_in_one_line(
+    tmp_path: Path, db: Path, content: bytes
+) -> None:
+    write(tmp_path, content, ".env")
+    line = one_line(cli(tmp_path, "stats"))  # before: a UnicodeDecodeError traceback
+    assert line == "configuration error: .env is not UTF-8 text; save it as UTF-8 and try again"
