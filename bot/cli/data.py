@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from importlib.util import find_spec
 from pathlib import Path
@@ -118,6 +119,9 @@ def export(period: str, output: Path | None, form: str) -> None:
 
     if output is not None and not output.parent.is_dir():
         refuse(f"cannot write {output}: the folder {output.parent} does not exist")
+    if output is not None and output.exists() and not os.access(output, os.W_OK):
+        # the export replaces the file by renaming: a read-only one stays protected
+        refuse(f"cannot write {output}: Permission denied")
     if form == "gis":
         _export_gis(wanted, output)
         return
