@@ -117,6 +117,8 @@ def export(period: str, output: Path | None, form: str) -> None:
     except ValueError:
         raise click.BadParameter("expected YYYY-MM", param_hint="--period") from None
 
+    if output is not None and output.is_dir():  # `--output ""` is the current folder
+        refuse(f"cannot write {output}: it is a folder; give a file name")
     if output is not None and not output.parent.is_dir():
         refuse(f"cannot write {output}: the folder {output.parent} does not exist")
     if output is not None and output.exists() and not os.access(output, os.W_OK):

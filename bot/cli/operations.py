@@ -30,6 +30,8 @@ def backup(file: Path, force: bool) -> None:
     source = settings.database_path
     if file.resolve() == source.resolve():
         refuse("FILE is the database itself")
+    if file.is_dir():  # FILE "" is the current folder
+        refuse(f"cannot write {file}: it is a folder; give a file name")
     if file.exists() and not force:
         refuse(f"{file} exists; pass --force to replace it")
     try:

@@ -328,3 +328,19 @@ def test_a_dotenv_that_is_not_utf8_is_refused_in_one_line(
     write(tmp_path, content, ".env")
     line = one_line(cli(tmp_path, "stats"))  # before: a UnicodeDecodeError traceback
     assert line == "configuration error: .env is not UTF-8 text; save it as UTF-8 and try again"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["export", "--period", "2026-11", "--output", ""],
+        ["export", "--period", "2026-11", "--format", "gis", "--output", ""],
+        ["backup", "--force", ""],
+    ],
+    ids=["export", "export-gis", "backup"],
+)
+def test_an_empty_output_name_is_refused_as_a_folder(
+    tmp_path: Path, db: Path, args: list[str]
+) -> None:
+    line = one_line(cli(tmp_path, *args))
+    assert line == "error: cannot write .: it is a folder; give a file name"
