@@ -369,6 +369,8 @@ def load_settings(*, require_token: bool = True, **overrides: object) -> Setting
     pass False and run without BOT_TOKEN."""
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
+    except UnicodeDecodeError:
+        raise SettingsError(".env is not UTF-8 text; save it as UTF-8 and try again") from None
     except ValidationError as exc:
         error = exc.errors()[0]
         name = "_".join(str(part) for part in error["loc"]).upper()

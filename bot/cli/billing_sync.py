@@ -4,6 +4,7 @@ snapshot (SPEC §3, §10); no BOT_TOKEN needed, the running bot sends the notice
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from pathlib import Path
 
@@ -39,6 +40,8 @@ def sync(file: Path | None, url: str | None, full: bool, force: bool) -> None:
         raise click.UsageError("give FILE or --url, not both")
     if force and not full:
         raise click.UsageError("--force goes with --full (it lets a snapshot close more)")
+    if url is not None and not re.fullmatch(r"https?://[^\s/?#]+\S*", url):
+        raise click.BadParameter("expected an http:// or https:// URL", param_hint="--url")
     settings = offline(database_must_exist=False)
     source = url or (None if file is not None else settings.billing_accounts_url)
     if file is None and source is None:

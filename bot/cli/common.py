@@ -3,10 +3,12 @@ version (SPEC §3, §9)."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit
 
@@ -63,6 +65,34 @@ def offline(*, database_must_exist: bool) -> Settings:
     return settings
 
 
+INTERRUPTED = 130  # the shell's exit status for a process stopped by SIGINT (128 + 2)
+
+
+@contextmanager
+def told_if_interrupted(outcome: Callable[[], str]) -> Iterator[None]:
+    """Ctrl-C: one line saying what it left behind (``outcome()``), exit 130, instead of
+    click's bare "Aborted!"."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted: {outcome()}", err=True)  # after a progress line
+        sys.exit(INTERRUPTED)
+
+
+@contextmanager
+def written_whole(target: Path) -> Iterator[Path]:
+    """A path beside ``target`` (same folder and suffix) to write to, renamed to ``target``
+    only once the writing has ended well and removed otherwise (an error, Ctrl-C): a file at
+    ``target`` is a whole one, and what was there stays until the new one is whole. The
+    process id in its name keeps two commands at once apart."""
+    partial = target.with_name(f".{target.stem}.{os.getpid()}.partial{target.suffix}")
+    try:
+        yield partial
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 async def open_db(settings: Settings) -> Database:
     """The database, ready for this version (created when empty); refused in one line when
     it cannot be opened or its schema is older (`migrate` changes it)."""
@@ -88,6 +118,7 @@ def require_database(settings: Settings) -> None:
     if settings.on_postgres:
         return
     path = settings.database_path
+    refuse_a_folder(settings)
     if not path.is_file():
         refuse(
             f"no database at {path} (DATABASE_URL={settings.database_url}); check the URL, "
@@ -95,8 +126,15 @@ def require_database(settings: Settings) -> None:
         )
 
 
+def refuse_a_folder(settings: Settings) -> None:
+    path = settings.database_path
+    if path.is_dir():
+        refuse(f"{path} is a folder, not a database (DATABASE_URL={settings.database_url})")
+
+
 def require_usable_database(settings: Settings) -> None:
     path = settings.database_path
+    refuse_a_folder(settings)
     try:
         probe(str(path))
     except (sqlite3.Error, OSError) as exc:  # a folder, a file that is not a database, no access

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from importlib.util import find_spec
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from bot.cli.common import database, offline, refuse
+from bot.cli.common import database, offline, refuse, told_if_interrupted, written_whole
 from bot.cli.group import cli
 from bot.config import Settings
 from bot.english import counted
@@ -40,11 +41,23 @@ def import_(file: Path, skip_invalid: bool) -> None:
     from bot.services.importer import format_report, import_file
     from bot.storage.imports import import_repository
 
+    committing = False  # every row written: the one transaction may be committing
+
     def progress(done: int, total: int) -> None:
+        nonlocal committing
+        committing = done >= total
         click.echo(
             f"\r{done:,} / {total:,} rows ({done * 100 // max(total, 1)}%)",
             err=True,
             nl=done >= total,
+        )
+
+    def left_behind() -> str:
+        if not committing:
+            return "nothing was imported (an import is one transaction)"
+        return (
+            "stopped as the import was being committed: the database holds the whole file or"
+            " none of it; importing the file again is safe (what is loaded stays unchanged)"
         )
 
     async def main(settings: Settings) -> Any:
@@ -59,7 +72,8 @@ def import_(file: Path, skip_invalid: bool) -> None:
             )
 
     settings = offline(database_must_exist=False)
-    report = asyncio.run(main(settings))
+    with told_if_interrupted(left_behind):
+        report = asyncio.run(main(settings))
     refusals = [str(error) for error in report.errors if error.line is None]
     if refusals:  # the file as a whole, even with --skip-invalid
         refuse(f"{file}: {'; '.join(refusals)}; nothing was imported")
@@ -103,8 +117,13 @@ def export(period: str, output: Path | None, form: str) -> None:
     except ValueError:
         raise click.BadParameter("expected YYYY-MM", param_hint="--period") from None
 
+    if output is not None and output.is_dir():  # `--output ""` is the current folder
+        refuse(f"cannot write {output}: it is a folder; give a file name")
     if output is not None and not output.parent.is_dir():
         refuse(f"cannot write {output}: the folder {output.parent} does not exist")
+    if output is not None and output.exists() and not os.access(output, os.W_OK):
+        # the export replaces the file by renaming: a read-only one stays protected
+        refuse(f"cannot write {output}: Permission denied")
     if form == "gis":
         _export_gis(wanted, output)
         return
@@ -117,17 +136,27 @@ def export(period: str, output: Path | None, form: str) -> None:
             readings = ReadingRepository(db)
             if output is None:
                 return await export_period(readings, wanted, sys.stdout, settings.tz, excel=excel)
-            if form == "xlsx":
-                return await export_period_xlsx(readings, wanted, output, settings.tz)
-            with output.open("w", encoding="utf-8", newline="") as out:
-                return await export_period(readings, wanted, out, settings.tz, excel=excel)
+            with written_whole(output) as path:
+                if form == "xlsx":
+                    return await export_period_xlsx(readings, wanted, path, settings.tz)
+                with path.open("w", encoding="utf-8", newline="") as out:
+                    return await export_period(readings, wanted, out, settings.tz, excel=excel)
 
     settings = offline(database_must_exist=True)
     try:
-        rows = asyncio.run(main(settings))
+        with told_if_interrupted(lambda: _left_unwritten(output)):
+            rows = asyncio.run(main(settings))
     except OSError as exc:  # the output file: no permission, a full disk
         refuse(f"cannot write {output or 'the output'}: {exc.strerror or exc}")
     click.echo(f"{counted(rows, 'reading')} exported for {wanted}", err=True)
+
+
+def _left_unwritten(output: Path | None) -> str:
+    if output is None:
+        return "the export on stdout is incomplete"
+    if output.exists():
+        return f"{output} was not written; the file there is the earlier one, unchanged"
+    return f"{output} was not written"
 
 
 def _export_gis(period: Period, output: Path | None) -> None:
@@ -140,11 +169,15 @@ def _export_gis(period: Period, output: Path | None) -> None:
     async def main(settings: Settings) -> GisExport:
         async with database(settings) as db:
             readings = ReadingRepository(db)
-            return await export_gis(readings, period, settings.tz, out=sys.stdout, path=output)
+            if output is None:
+                return await export_gis(readings, period, settings.tz, out=sys.stdout, path=None)
+            with written_whole(output) as path:
+                return await export_gis(readings, period, settings.tz, out=None, path=path)
 
     settings = offline(database_must_exist=True)
     try:
-        done = asyncio.run(main(settings))
+        with told_if_interrupted(lambda: _left_unwritten(output)):
+            done = asyncio.run(main(settings))
     except OSError as exc:
         refuse(f"cannot write {output or 'the output'}: {exc.strerror or exc}")
     click.echo(

@@ -30,9 +30,16 @@ def backup(file: Path, force: bool) -> None:
     source = settings.database_path
     if file.resolve() == source.resolve():
         refuse("FILE is the database itself")
+    if file.is_dir():  # FILE "" is the current folder
+        refuse(f"cannot write {file}: it is a folder; give a file name")
     if file.exists() and not force:
         refuse(f"{file} exists; pass --force to replace it")
-    file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        refuse(f"cannot write {file}: {file.parent} is a file, not a folder")
+    except OSError as exc:  # no permission, a file further up
+        refuse(f"cannot write {file}: cannot make the folder {file.parent}: {exc.strerror or exc}")
     try:
         made = backup_sqlite(source, file)
     except BackupFailed as exc:

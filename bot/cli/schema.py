@@ -25,7 +25,7 @@ def migrate(plan_only: bool) -> None:
     the database's to this version's. Back the database up first."""
     from bot.startup import database_errors, database_problem, where
     from bot.storage.engines import connect
-    from bot.storage.schema_version import HEAD, revision, upgrade_plan
+    from bot.storage.schema_version import HEAD, revision, unknown_revision, upgrade_plan
     from bot.storage.schema_version import migrate as bring_up_to_date
 
     async def main(settings: Settings) -> None:
@@ -38,6 +38,8 @@ def migrate(plan_only: bool) -> None:
             if before == HEAD:
                 click.echo(f"the database schema is up to date (revision {HEAD})")
                 return
+            if before is not None and (problem := unknown_revision(before)) is not None:
+                refuse(problem)
             click.echo(f"plan for {where(settings.database_url)}: {before or 'empty'} -> {HEAD}")
             for step in upgrade_plan(before):
                 click.echo(f"  {step}")
@@ -63,7 +65,7 @@ def copy_db(url: str) -> None:
     from bot.storage.engines import is_postgres, open_database, sqlite_path
     from bot.storage.instance_lock import InstanceLockHeld, hold_instance_locks
 
-    if not (url.startswith("sqlite:///") or is_postgres(url)):
+    if not ((url.startswith("sqlite:///") and url != "sqlite:///") or is_postgres(url)):
         raise click.BadParameter("expected sqlite:///path or postgresql://…", param_hint="--to")
     settings = offline(database_must_exist=True)
     files = [sqlite_path(u).resolve() for u in (settings.database_url, url) if not is_postgres(u)]

@@ -7,10 +7,13 @@ file as UTF-8 only when it starts with a BOM, and expects Windows line ends.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
+    from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
@@ -33,3 +36,17 @@ def text_cell(sheet: WriteOnlyWorksheet, value: str) -> WriteOnlyCell:
     cell.data_type = "s"  # never a formula, whatever the text starts with
     cell.number_format = TEXT_FORMAT
     return cell
+
+
+@contextlib.contextmanager
+def sheets_closed_on_failure(book: Workbook) -> Iterator[None]:
+    """A write-only workbook that fails half-way (a path it cannot write, Ctrl-C) closes its
+    sheets' row writers at once: left to the garbage collector, they write to a closed file
+    and print "Exception ignored" tracebacks after the command's one line."""
+    try:
+        yield
+    except BaseException:
+        for sheet in book.worksheets:
+            with contextlib.suppress(Exception):  # one save had closed already
+                sheet.close()
+        raise

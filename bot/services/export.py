@@ -11,6 +11,7 @@ import csv
 import io
 import zipfile
 from collections.abc import Callable, Iterable
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
@@ -21,7 +22,7 @@ from bot.domain.models import ExportRow
 from bot.domain.moments import from_db
 from bot.domain.periods import Period
 from bot.domain.windows import SubmissionWindow
-from bot.services.excel import excel_csv_writer, text_cell
+from bot.services.excel import excel_csv_writer, sheets_closed_on_failure, text_cell
 from bot.services.progress import ReadingProgress, collect_progress
 from bot.services.stores import ReadingStore
 
@@ -121,10 +122,12 @@ async def _write_period(readings: ReadingStore, period: Period, writer: Any, tz:
     writer.writerow(EXPORT_HEADER)
     local = _local_moments(tz)
     written = 0
-    async for rows in readings.current_of_period(period):
-        # None is written as an empty cell, as `write_csv` writes an unknown zone
-        writer.writerows((*row[:7], local(row[7]), row[8]) for row in rows)
-        written += len(rows)
+    # closed at once when writing fails (a full disk): not after the database has closed
+    async with aclosing(readings.current_of_period(period)) as chunks:
+        async for rows in chunks:
+            # None is written as an empty cell, as `write_csv` writes an unknown zone
+            writer.writerows((*row[:7], local(row[7]), row[8]) for row in rows)
+            written += len(rows)
     return written
 
 
@@ -149,26 +152,28 @@ async def export_period_xlsx(readings: ReadingStore, period: Period, path: Path,
     for column, width in enumerate(_COLUMN_WIDTHS, 1):
         sheet.column_dimensions[get_column_letter(column)].width = width
     sheet.freeze_panes = "A2"
-    sheet.append(EXPORT_HEADER)
     local = _local_moments(tz)
     written = 0
-    async for rows in readings.current_of_period(period):
-        for account, serial, resource, shown, t1, t2, t3, submitted_at, receipt in rows:
-            sheet.append(
-                (
-                    text_cell(sheet, account),
-                    text_cell(sheet, serial),
-                    resource,
-                    shown,
-                    _number(t1),
-                    _number(t2),
-                    _number(t3),
-                    local(submitted_at),
-                    receipt,
-                )
-            )
-        written += len(rows)
-    book.save(path)
+    with sheets_closed_on_failure(book):
+        sheet.append(EXPORT_HEADER)
+        async with aclosing(readings.current_of_period(period)) as chunks:
+            async for rows in chunks:
+                for account, serial, resource, shown, t1, t2, t3, submitted_at, receipt in rows:
+                    sheet.append(
+                        (
+                            text_cell(sheet, account),
+                            text_cell(sheet, serial),
+                            resource,
+                            shown,
+                            _number(t1),
+                            _number(t2),
+                            _number(t3),
+                            local(submitted_at),
+                            receipt,
+                        )
+                    )
+                written += len(rows)
+        book.save(path)
     return written
 
 

@@ -10,7 +10,8 @@ openpyxl) or as `;`-separated UTF-8 CSV with a BOM, as a Russian-locale Excel op
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any, Protocol, TextIO
 
 from bot.domain.moments import from_db
 from bot.domain.periods import Period
-from bot.services.excel import excel_csv_writer, text_cell
+from bot.services.excel import excel_csv_writer, sheets_closed_on_failure, text_cell
 
 TEMPLATE_VERSION = "13.1.3.1"
 SHEET = "Импорт показаний ИПУ"
@@ -43,7 +44,7 @@ RESOURCES = {
 
 
 class GisReadings(Protocol):
-    def gis_of_period(self, period: Period) -> AsyncIterator[Sequence[Sequence[Any]]]:
+    def gis_of_period(self, period: Period) -> AsyncGenerator[Sequence[Sequence[Any]], None]:
         """address, gis_meter_number, resource, t1, t2, t3, submitted_at (stored), chunked."""
         ...
 
@@ -66,23 +67,24 @@ class GisExport:
 
 async def gis_rows(
     readings: GisReadings, period: Period, tz: tzinfo, export: GisExport
-) -> AsyncIterator[GisRow]:
+) -> AsyncGenerator[GisRow, None]:
     """The sheet's rows of the period; ``export`` counts them and the ones left out."""
     shown_period = f"{period.month:02d}.{period.year}"
-    async for chunk in readings.gis_of_period(period):
-        for address, number, resource, t1, t2, t3, submitted_at in chunk:
-            if not number:
-                export.skipped += 1
-                continue
-            export.rows += 1
-            yield GisRow(
-                address=address or "",
-                meter_number=number,
-                resource=RESOURCES[resource],
-                period=shown_period,
-                values=(t1, t2, t3),
-                taken_on=from_db(submitted_at).astimezone(tz).strftime("%d.%m.%Y"),
-            )
+    async with aclosing(readings.gis_of_period(period)) as chunks:
+        async for chunk in chunks:
+            for address, number, resource, t1, t2, t3, submitted_at in chunk:
+                if not number:
+                    export.skipped += 1
+                    continue
+                export.rows += 1
+                yield GisRow(
+                    address=address or "",
+                    meter_number=number,
+                    resource=RESOURCES[resource],
+                    period=shown_period,
+                    values=(t1, t2, t3),
+                    taken_on=from_db(submitted_at).astimezone(tz).strftime("%d.%m.%Y"),
+                )
 
 
 def _decimal(value: int | None) -> str:
@@ -120,21 +122,22 @@ async def write_gis_xlsx(rows: AsyncIterator[GisRow], path: Path) -> None:
     book.properties.title = VERSION_NOTE
     book.properties.version = TEMPLATE_VERSION
     sheet = book.create_sheet(SHEET)
-    sheet.append(HEADER)
-    async for row in rows:
-        # text: no lost leading zeros
-        cells: list[Any] = [row.address, text_cell(sheet, row.meter_number)]
-        cells += [row.resource, row.period]
-        for value in row.values:
-            cell = WriteOnlyCell(sheet, value)
-            cell.number_format = "0.0000000"
-            cells.append(cell)
-        cells.append(row.taken_on)
-        sheet.append(cells)
-    about = book.create_sheet("Сведения")
-    about.append(("Шаблон", SHEET))
-    about.append(("Версия шаблона", TEMPLATE_VERSION))
-    book.save(path)
+    with sheets_closed_on_failure(book):
+        sheet.append(HEADER)
+        async for row in rows:
+            # text: no lost leading zeros
+            cells: list[Any] = [row.address, text_cell(sheet, row.meter_number)]
+            cells += [row.resource, row.period]
+            for value in row.values:
+                cell = WriteOnlyCell(sheet, value)
+                cell.number_format = "0.0000000"
+                cells.append(cell)
+            cells.append(row.taken_on)
+            sheet.append(cells)
+        about = book.create_sheet("Сведения")
+        about.append(("Шаблон", SHEET))
+        about.append(("Версия шаблона", TEMPLATE_VERSION))
+        book.save(path)
 
 
 async def export_gis(
@@ -143,13 +146,14 @@ async def export_gis(
     """Write the period's sheet: as a workbook to ``path`` when it ends in .xlsx, else as CSV
     to ``out`` (or to ``path``)."""
     export = GisExport()
-    rows = gis_rows(readings, period, tz, export)
-    if path is not None and path.suffix.lower() == ".xlsx":
-        await write_gis_xlsx(rows, path)
-    elif path is not None:
-        with path.open("w", encoding="utf-8", newline="") as file:
-            await write_gis_csv(rows, file)
-    else:
-        assert out is not None
-        await write_gis_csv(rows, out)
+    # closed at once when writing fails (a full disk): not after the database has closed
+    async with aclosing(gis_rows(readings, period, tz, export)) as rows:
+        if path is not None and path.suffix.lower() == ".xlsx":
+            await write_gis_xlsx(rows, path)
+        elif path is not None:
+            with path.open("w", encoding="utf-8", newline="") as file:
+                await write_gis_csv(rows, file)
+        else:
+            assert out is not None
+            await write_gis_csv(rows, out)
     return export

@@ -9,7 +9,7 @@ bot.storage (tests/test_layers.py holds it).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -147,7 +147,7 @@ class ReadingStore(Protocol):
     async def history(self, account_id: int, periods: int = 12) -> list[StoredReading]: ...
     async def all_of_account(self, account_id: int) -> list[ExportRow]: ...
 
-    def current_of_period(self, period: Period) -> AsyncIterator[Sequence[Sequence[Any]]]:
+    def current_of_period(self, period: Period) -> AsyncGenerator[Sequence[Sequence[Any]], None]:
         """The export's rows of the period, a chunk at a time. A row's cells: account, serial,
         resource, period, t1, t2, t3, submitted_at as `bot.domain.moments.to_db` writes it,
         receipt; the numbers may come as their text and an absent one as "" (PostgreSQL's

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +32,15 @@ class BackupMade:
 
 
 def backup_sqlite(source: Path, target: Path) -> BackupMade:
-    partial = target.with_name(f".{target.name}.partial")
-    partial.unlink(missing_ok=True)
+    # a name of its own: two backups at once to one FILE must not write one partial file
+    try:
+        handle, name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".partial", dir=target.parent
+        )
+    except OSError as exc:  # a folder it may not write to
+        raise BackupFailed(f"cannot write {target}: {exc.strerror or exc}") from None
+    os.close(handle)
+    partial = Path(name)  # readable by its owner only, as the database's rows deserve
     try:
         with (
             contextlib.closing(sqlite3.connect(source, timeout=BUSY_TIMEOUT_SECONDS)) as src,

@@ -17,7 +17,7 @@ run on the drivers.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol
 
@@ -73,7 +73,7 @@ class Database(Executor, Protocol):
 
     def stream(
         self, sql: str, params: Params | None = None, chunk: int = 10_000
-    ) -> AsyncIterator[Sequence[Row]]:
+    ) -> AsyncGenerator[Sequence[Row], None]:
         """The rows of one query, `chunk` at a time, without holding them all in memory."""
         ...
 

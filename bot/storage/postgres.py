@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from functools import lru_cache
 from typing import Any
@@ -230,7 +230,7 @@ class PostgresDatabase:
 
     async def stream(
         self, sql: str, params: Params | None = None, chunk: int = 10_000
-    ) -> AsyncIterator[Sequence[Row]]:
+    ) -> AsyncGenerator[Sequence[Row], None]:
         text, args = _arguments(sql, params)
         async with self.pool.acquire() as conn, conn.transaction():
             cursor = await conn.cursor(text, *args)
@@ -244,7 +244,7 @@ class PostgresDatabase:
         chunk: int = 10_000,
         *,
         settings: Mapping[str, str] | None = None,
-    ) -> AsyncIterator[list[list[str]]]:
+    ) -> AsyncGenerator[list[list[str]], None]:
         """The rows of one query, `chunk` at a time, as the text of their cells (NULL as an
         empty one), by `COPY (query) TO STDOUT`: the server runs it as a plain query (in
         parallel where it may, which it does not for a cursor's) and sends text, not values

@@ -4,7 +4,8 @@ bot/storage/reading_saves.py), history, export, the operators' figures."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
@@ -199,7 +200,7 @@ class ReadingRepository:
 
     async def current_of_period(
         self, period: Period, chunk: int = EXPORT_CHUNK
-    ) -> AsyncIterator[Sequence[Row]]:
+    ) -> AsyncGenerator[Sequence[Row], None]:
         """One row per meter with a current reading for the period (what the billing takes),
         ordered by account then serial, ``chunk`` rows at a time: an export streams them.
         A row's cells: account, serial, resource, period, t1, t2, t3, submitted_at as stored
@@ -210,20 +211,24 @@ class ReadingRepository:
             copied = cast("PostgresDatabase", self.db).copy_text(
                 self._current_of_period, params, chunk, settings=_EXPORT_SETTINGS
             )
-            async for text_rows in copied:
-                yield text_rows
+            async with aclosing(copied):  # closed at once when the export stops early
+                async for text_rows in copied:
+                    yield text_rows
             return
-        async for rows in self.db.stream(self._current_of_period, params, chunk):
-            yield rows
+        async with aclosing(self.db.stream(self._current_of_period, params, chunk)) as stream:
+            async for rows in stream:
+                yield rows
 
     async def gis_of_period(
         self, period: Period, chunk: int = EXPORT_CHUNK
-    ) -> AsyncIterator[Sequence[Row]]:
+    ) -> AsyncGenerator[Sequence[Row], None]:
         """The current readings of the period for ГИС ЖКХ, in the export's order, a chunk at a
         time: address, gis_meter_number (None when unknown), resource, t1, t2, t3,
         submitted_at as stored."""
-        async for rows in self.db.stream(_GIS_OF_PERIOD, {"period": str(period)}, chunk):
-            yield rows
+        params = {"period": str(period)}
+        async with aclosing(self.db.stream(_GIS_OF_PERIOD, params, chunk)) as stream:
+            async for rows in stream:
+                yield rows
 
     async def counts(self, period: Period) -> PeriodCounts:
         row = await self.db.fetchone(

@@ -34,7 +34,8 @@ HEAD = "0004"
 
 
 class SchemaOutdated(Exception):
-    """The database is older than this version of the bot; the message says what to run."""
+    """The database is older than this version of the bot (or newer, or not its own); the
+    message says what to do."""
 
 
 @cache
@@ -75,6 +76,20 @@ async def revision(db: Database) -> str | None:
     raise SchemaOutdated("the database holds tables but no schema revision: is it the bot's?")
 
 
+def unknown_revision(current: str) -> str | None:
+    """Why a database at ``current`` is not one this version can use or migrate: a revision
+    past HEAD (a newer version of the bot wrote it) or one it never had."""
+    if current.startswith("legacy-") or (current.isdigit() and current <= HEAD):
+        return None
+    if current.isdigit() and len(current) == len(HEAD):
+        return (
+            f"the database schema ({current}) is newer than this version knows ({HEAD}):"
+            " run the version of the bot that wrote it, or restore a backup made before"
+            " that upgrade"
+        )
+    return f"the database schema revision {current!r} is not one of the bot's: is it its database?"
+
+
 async def create(db: Database) -> None:
     async with db.transaction() as tx:
         for statement in creation_ddl(db.dialect.name):
@@ -87,6 +102,8 @@ async def prepare(db: Database) -> None:
     if current is None:
         log.info("creating the database schema (revision %s)", HEAD)
         await create(db)
+    elif (problem := unknown_revision(current)) is not None:
+        raise SchemaOutdated(problem)
     elif current != HEAD:
         raise SchemaOutdated(
             f"the database schema is older ({current}) than this version needs ({HEAD}):"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -254,7 +254,7 @@ class SqliteDatabase:
 
     async def stream(
         self, sql: str, params: Params | None = None, chunk: int = 10_000
-    ) -> AsyncIterator[Sequence[Row]]:
+    ) -> AsyncGenerator[Sequence[Row], None]:
         async with self.reader.execute(sql, params or {}) as cursor:
             while rows := list(await cursor.fetchmany(chunk)):
                 yield rows

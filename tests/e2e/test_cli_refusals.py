@@ -139,8 +139,10 @@ def write(tmp_path: Path, data: bytes, name: str = "accounts.csv") -> Path:
         (b"", "the file is empty"),
         (b"account;meter;resource\n5012345678;A-1;gas\n", "missing column: phone"),
         (HEADER.encode() + b"\n", "the file has a header but no rows"),
+        (f"{HEADER}\n5012345678;89161234567;;A;gas\n".encode("utf-16-le"), "the file is not UTF-8"),
+        (b"PK\x03\x04\x14\x00\x00\x00\x08\x00", "the file is a workbook"),
     ],
-    ids=["empty", "missing-column", "header-only"],
+    ids=["empty", "missing-column", "header-only", "utf-16", "truncated-xlsx"],
 )
 def test_import_refuses_a_file_it_cannot_read_with_a_non_zero_exit_even_skipping(
     tmp_path: Path, db: Path, skip: list[str], content: bytes, reason: str
@@ -289,3 +291,56 @@ def test_python_m_bot_help_speaks_to_operators(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"Usage: {PROG} ")
     assert "SPEC" not in result.stdout and "§" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["stats"], ["import", "accounts.csv"], ["migrate"], ["export", "--period", "2026-11"]],
+    ids=["stats", "import", "migrate", "export"],
+)
+def test_a_database_url_naming_a_folder_is_refused_as_a_folder(
+    tmp_path: Path, args: list[str]
+) -> None:
+    folder = tmp_path / "data" / "bot.sqlite3"
+    folder.mkdir(parents=True)
+    write(tmp_path, b"account,phone,meter,resource\n")
+    line = one_line(cli(tmp_path, *args, db=folder))
+    # before: "no database at ..." or "unable to open database file"
+    assert line == f"error: {folder} is a folder, not a database (DATABASE_URL=sqlite:///{folder})"
+
+
+def test_copy_db_to_a_url_without_a_path_is_refused_as_an_argument(
+    tmp_path: Path, db: Path
+) -> None:
+    # before: "the database  is unusable: it is a directory (--to)"
+    line = one_line(cli(tmp_path, "copy-db", "--to", "sqlite:///"))
+    assert line == "error: Invalid value for --to: expected sqlite:///path or postgresql://…"
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["SUPPORT_CONTACT=Приветствуем\n".encode("cp1251"), "LOG_LEVEL=INFO\n".encode("utf-16")],
+    ids=["cp1251", "utf-16"],
+)
+def test_a_dotenv_that_is_not_utf8_is_refused_in_one_line(
+    tmp_path: Path, db: Path, content: bytes
+) -> None:
+    write(tmp_path, content, ".env")
+    line = one_line(cli(tmp_path, "stats"))  # before: a UnicodeDecodeError traceback
+    assert line == "configuration error: .env is not UTF-8 text; save it as UTF-8 and try again"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["export", "--period", "2026-11", "--output", ""],
+        ["export", "--period", "2026-11", "--format", "gis", "--output", ""],
+        ["backup", "--force", ""],
+    ],
+    ids=["export", "export-gis", "backup"],
+)
+def test_an_empty_output_name_is_refused_as_a_folder(
+    tmp_path: Path, db: Path, args: list[str]
+) -> None:
+    line = one_line(cli(tmp_path, *args))
+    assert line == "error: cannot write .: it is a folder; give a file name"

@@ -75,3 +75,62 @@ def test_migrate_plan_of_an_older_database_changes_nothing(tmp_path: Path) -> No
     conn = sqlite3.connect(old)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
     conn.close()
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        ("notes.txt/today.sqlite3", "notes.txt is a file, not a folder"),
+        ("notes.txt/backups/today.sqlite3", "cannot make the folder notes.txt/backups: Not a"),
+    ],
+    ids=["file-as-folder", "file-further-up"],
+)
+def test_backup_into_a_folder_it_cannot_make_is_refused_in_one_line(
+    tmp_path: Path, db: Path, target: str, reason: str
+) -> None:
+    (tmp_path / "notes.txt").write_text("not a folder")
+    line = one_line(cli(tmp_path, "backup", target))  # before: a traceback
+    assert line.startswith(f"error: cannot write {target}: {reason}")
+
+
+def test_two_backups_to_one_file_at_once_both_end_whole(db: Path, tmp_path: Path) -> None:
+    # before: they shared one partial file, and each broke the other's
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.storage.backup import backup_sqlite
+
+    target = tmp_path / "today.sqlite3"
+    with ThreadPoolExecutor(2) as pool:
+        made = list(pool.map(lambda _: backup_sqlite(db, target), range(2)))
+    assert [backup.readings for backup in made] == [0, 0]
+    assert count(target, "meters") == 36
+    assert not list(tmp_path.glob(".*partial"))
+
+
+@pytest.mark.parametrize("args", [["migrate"], ["migrate", "--plan"], ["stats"]])
+def test_a_database_of_a_newer_version_is_refused_as_newer_in_one_line(
+    tmp_path: Path, db: Path, args: list[str]
+) -> None:
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0099'")
+    conn.close()
+    line = one_line(cli(tmp_path, *args))
+    # before: migrate ended in a traceback, the others called 0099 "older" and said to migrate
+    assert line.startswith("error: the database schema (0099) is newer than this version knows")
+    assert line.endswith("or restore a backup made before that upgrade")
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0099"
+    conn.close()
+
+
+def test_a_database_of_an_unknown_revision_is_refused_by_migrate(tmp_path: Path, db: Path) -> None:
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'ae1027a6acf'")
+    conn.close()
+    line = one_line(cli(tmp_path, "migrate"))
+    assert line == (
+        "error: the database schema revision 'ae1027a6acf' is not one of the bot's:"
+        " is it its database?"
+    )

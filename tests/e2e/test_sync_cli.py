@@ -71,6 +71,13 @@ def test_sync_refusals_are_one_line(tmp_path: Path) -> None:
     assert "token" not in unreachable
 
 
+@pytest.mark.parametrize("url", ["accounts.example.org/a.csv", "ftp://x/a.csv", "file:///a.csv"])
+def test_sync_refuses_a_url_it_cannot_fetch_before_trying(tmp_path: Path, url: str) -> None:
+    # before: "cannot read ://accounts.example.org/a.csv: InvalidUrlClientError"
+    line = one_line(cli(tmp_path, "sync", "--url", url))
+    assert line == "error: Invalid value for --url: expected an http:// or https:// URL"
+
+
 @pytest.fixture
 def with_readings(tmp_path: Path) -> Path:
     """Five accounts synced (odd ones with gis_meter_number), a reading of each for 2026-11."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +14,9 @@ import pytest
 
 from bot.domain.moments import to_db
 from bot.services.importer import DEFAULT_ACCOUNT_PATTERN, ImportReport, format_report, import_file
+from bot.services.importer import load as loading
+from bot.services.importer.rows import FileCheck
+from bot.services.stores import Spool
 from bot.storage import imports, schema
 from bot.storage.db import Database
 from bot.storage.imports import import_repository
@@ -323,6 +329,41 @@ async def test_an_error_on_a_later_batch_leaves_the_database_as_it_was(
         await load(db, EXAMPLE)
     assert calls == 3
     assert {name: await table(db, name) for name in before} == before
+
+
+async def test_an_import_cancelled_while_its_file_is_checked_stops_the_check_before_closing(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C (or the bot stopping) while a thread checks the file: the import ends only after
+    that thread has stopped, so its stage is never closed under it (which crashed the
+    process), and nothing is imported."""
+    started, ended = threading.Event(), threading.Event()
+    seen: list[str] = []
+
+    def endless_check(path: Path, spool: Spool, **kwargs: Any) -> FileCheck:
+        started.set()
+        try:
+            for _ in range(300):  # a file that takes seconds to check, a batch at a time
+                spool.write([])
+                list(spool.rows_of(["5000000001"]))
+                time.sleep(0.01)
+            seen.append("checked to the end")
+        except Exception as exc:  # the stage closed under the thread, or told to stop
+            seen.append(type(exc).__name__)
+            raise
+        finally:
+            ended.set()
+        return FileCheck()
+
+    monkeypatch.setattr(loading, "check_into", endless_check)
+    task = asyncio.create_task(load(db, write(tmp_path, SMALL)))
+    await asyncio.to_thread(started.wait, 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert ended.is_set()  # not left running on a stage about to close
+    assert seen == ["_Stopped"]  # stopped at its next batch, never on a closed stage
+    assert await db.fetchval("SELECT count(*) FROM accounts") == 0
 
 
 class Interrupted(Exception):

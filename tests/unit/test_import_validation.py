@@ -210,6 +210,51 @@ def test_a_file_with_one_line_that_is_not_utf8_is_refused(tmp_path: Path) -> Non
     ]
 
 
+def workbook() -> bytes:
+    """What an .xlsx file starts with: it is a zip archive."""
+    import io
+    import zipfile
+
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+    return packed.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (
+            f"{HEADER}\n{GOOD}\n".encode("utf-16"),
+            "the file is UTF-16 text, not UTF-8; save it as UTF-8 and try again",
+        ),
+        (
+            f"{HEADER}\n{GOOD}\n".encode("utf-16-le"),
+            "the file is not UTF-8 text (line 1 holds NUL bytes, as UTF-16 does);"
+            " save it as UTF-8 and try again",
+        ),
+        (
+            workbook(),
+            "the file is a workbook or an archive (.xlsx, .zip), not CSV text;"
+            " save the sheet as CSV UTF-8 and try again",
+        ),
+        (
+            workbook()[:100],
+            "the file is a workbook or an archive (.xlsx, .zip), not CSV text;"
+            " save the sheet as CSV UTF-8 and try again",
+        ),
+    ],
+    ids=["utf-16-bom", "utf-16-no-bom", "xlsx", "truncated-xlsx"],
+)
+def test_a_file_that_is_not_csv_text_is_refused_saying_what_it_is(
+    tmp_path: Path, raw: bytes, reason: str
+) -> None:
+    # UTF-16 without a BOM decodes as UTF-8: it was refused as a header naming no column
+    result = check(tmp_path, raw=raw)
+    assert result.refused
+    assert messages(result) == [reason]
+
+
 def test_a_header_only_file_is_refused(tmp_path: Path) -> None:
     result = check(tmp_path, HEADER, "", " ")
     assert result.refused

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from bot.domain.models import FullSnapshot, Upserted
 from bot.services.importer.across import check_into
 from bot.services.importer.report import ImportReport
 from bot.services.importer.rows import DEFAULT_ACCOUNT_PATTERN, FileCheck, expected_rows
-from bot.services.stores import ImportStore, MakeStage, StageT
+from bot.services.stores import ImportStore, MakeStage, Spool, StageT
 
 
 def check_file(
@@ -26,6 +28,57 @@ def check_file(
     stage ``scratch_stage`` makes (``bot.storage.import_stage.scratch_stage``)."""
     with scratch_stage(expected_rows(path)) as stage:
         return check_into(path, stage, account_pattern=account_pattern, today=today)
+
+
+class _Stopped(Exception):
+    """The import was cancelled while its file was being checked."""
+
+
+class _StoppableSpool:
+    """A spool whose next write stops the checking thread once ``stop`` is set."""
+
+    def __init__(self, spool: Spool, stop: threading.Event) -> None:
+        self._spool, self._stop = spool, stop
+
+    def write(self, rows: list[tuple[Any, ...]]) -> None:
+        if self._stop.is_set():
+            raise _Stopped
+        self._spool.write(rows)
+
+    def flush(self) -> None:
+        self._spool.flush()
+
+    def rows_of(self, numbers: Iterable[str]) -> Iterator[tuple[int, str, str]]:
+        return self._spool.rows_of(numbers)
+
+    def skip(self, lines: Iterable[int]) -> None:
+        self._spool.skip(lines)
+
+
+async def _check_in_thread(
+    path: Path, stage: Spool, *, account_pattern: re.Pattern[str], today: date
+) -> FileCheck:
+    """`check_into` in a thread (checking is CPU work: the event loop, a running bot, stays
+    responsive). Cancelled (Ctrl-C, the bot stopping), it stops the thread and waits for it:
+    the stage must not be closed under a thread still writing to it (that crashes the
+    process)."""
+    stop = threading.Event()
+    spool = _StoppableSpool(stage, stop)
+    work = asyncio.ensure_future(
+        asyncio.to_thread(check_into, path, spool, account_pattern=account_pattern, today=today)
+    )
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        stop.set()
+        while not work.done():
+            try:
+                await asyncio.wait({work})
+            except asyncio.CancelledError:
+                continue  # the thread stops at its next batch; the stage outlives it
+        if not work.cancelled():
+            work.exception()  # _Stopped, as asked: retrieved, so never logged
+        raise
 
 
 def _counting(
@@ -68,9 +121,8 @@ async def import_file(
     if snapshot is not None:
         skip_invalid = False
     async with imports_into.attached_stage(expected_rows(path)) as stage:
-        # Checking is CPU work: a thread keeps the event loop (a running bot) responsive.
-        check = await asyncio.to_thread(
-            check_into, path, stage, account_pattern=account_pattern, today=now.date()
+        check = await _check_in_thread(
+            path, stage, account_pattern=account_pattern, today=now.date()
         )
         if check.refused or (check.errors and not skip_invalid):
             return ImportReport(rows=check.rows, errors=check.errors)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
@@ -36,6 +37,22 @@ def _decoded(lines: Iterable[bytes], undecodable: list[int]) -> Iterator[str]:
         except UnicodeDecodeError:
             undecodable.append(number)
             yield raw.decode("utf-8", "replace")
+
+
+def not_text(first_line: bytes) -> RowError | None:
+    """Why a file whose first line is ``first_line`` is not CSV text at all: a workbook (an
+    .xlsx is a zip archive), or UTF-16 (Excel's "Unicode text"), which decodes as UTF-8 with
+    a NUL byte in every other place when it has no BOM."""
+    if first_line.startswith(b"PK\x03\x04"):
+        problem = "the file is a workbook or an archive (.xlsx, .zip), not CSV text"
+        return RowError(None, f"{problem}; save the sheet as CSV UTF-8 and try again")
+    if first_line.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        problem = "the file is UTF-16 text, not UTF-8"
+    elif b"\0" in first_line:
+        problem = "the file is not UTF-8 text (line 1 holds NUL bytes, as UTF-16 does)"
+    else:
+        return None
+    return RowError(None, f"{problem}; save it as UTF-8 and try again")
 
 
 def separator(header_line: str) -> str:
@@ -105,10 +122,14 @@ class ImportFile:
 
     def __init__(self, lines: Iterable[bytes]) -> None:
         self._undecodable: list[int] = []
-        self._text = _decoded(lines, self._undecodable)
+        raw = iter(lines)
+        self._first = next(raw, b"")
+        self._text = _decoded(itertools.chain([self._first], raw), self._undecodable)
 
     def header(self) -> Header | list[RowError]:
         """The header, or why the file is refused as a whole."""
+        if (problem := not_text(self._first)) is not None:
+            return [problem]
         header_line = next(self._text, "")
         if not header_line.strip():
             return [RowError(None, "the file is empty; its first line must be the header")]
