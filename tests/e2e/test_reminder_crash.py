@@ -28,6 +28,10 @@ RATE = 100  # messages a second: the run takes about three seconds
 KILL_AFTER = 100  # sendMessage requests seen by the fake Bot API
 CONCURRENCY = 50  # the Sender's requests under way or waiting their turn (RATE / 2)
 LEAD = 10  # and how many more its mark covers ahead of them (RATE / 10)
+# and the answers received but not yet on record: written behind, 20 ms after they come
+# (bot/notifications/journal.py OUTCOME_DELAY) or later while a write is under way; a tenth
+# of a second's worth covers a write slowed by a busy machine (CI once saw one of them)
+UNWRITTEN = 10
 
 
 class SlowBotApi(FakeBotApi):
@@ -119,8 +123,8 @@ async def test_a_reminder_run_killed_midway_reaches_every_chat_once_but_those_in
     unknown = {chat_id for chat_id, status in after.items() if status == "unknown"}
     assert set(after.values()) <= {"sent", "unknown"}
     # the only chats not known to be reached: those whose request was under way at the kill
-    # or waiting its turn, and the few the run's mark covered ahead of them
-    assert 0 < len(unknown) <= CONCURRENCY + LEAD
+    # or waiting its turn, the few the run's mark covered ahead of them, and answers unwritten
+    assert 0 < len(unknown) <= CONCURRENCY + LEAD + UNWRITTEN
     for chat_id in chats:
         got = delivered(api, chat_id)
         assert got <= 1, f"chat {chat_id} got the reminder {got} times"
