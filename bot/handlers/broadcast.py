@@ -57,10 +57,24 @@ async def preview(
     await state.update_data(text=text)
     await state.set_state(BroadcastForm.confirm)
     await message.answer(text)  # exactly what residents will get
-    await message.answer(
+    question = await message.answer(
         i18n.get("broadcast-preview-above", count=count),
         reply_markup=broadcast_confirm_keyboard(i18n),
     )
+    # only this preview's buttons act: an older one's Send would send this text
+    await state.update_data(question_id=question.message_id)
+
+
+async def _current(query: CallbackQuery, state: FSMContext, i18n: I18nContext) -> Message | None:
+    """The preview's question the button is on, if it is the latest preview's; an older
+    preview's question is told it is out of date (None)."""
+    if not isinstance(query.message, Message):
+        return None
+    latest = (await state.get_data()).get("question_id")  # None: a preview from before it
+    if latest is not None and query.message.message_id != latest:
+        await _edit(query.message, i18n.get("broadcast-preview-stale"))
+        return None
+    return query.message
 
 
 async def not_text(message: Message, i18n: I18nContext) -> None:
@@ -74,11 +88,11 @@ async def confirm(
     broadcasts: BroadcastService,
 ) -> None:
     await query.answer()
+    progress = await _current(query, state, i18n)
     text = (await state.get_data()).get("text")
-    await state.clear()
-    if not isinstance(query.message, Message) or not text:
+    if progress is None or not text:
         return
-    progress = query.message
+    await state.clear()
     campaign_id = await broadcasts.create(
         text,
         admin_chat_id=progress.chat.id,
@@ -102,9 +116,10 @@ async def confirm(
 
 async def cancel(query: CallbackQuery, state: FSMContext, i18n: I18nContext) -> None:
     await query.answer()
-    await state.clear()
-    if isinstance(query.message, Message):
-        await _edit(query.message, i18n.get("broadcast-cancelled"))
+    question = await _current(query, state, i18n)
+    if question is not None:
+        await state.clear()
+        await _edit(question, i18n.get("broadcast-cancelled"))
 
 
 def get_router() -> Router:

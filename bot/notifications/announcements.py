@@ -66,6 +66,7 @@ class ProgressMessage:
         self.before = before  # counts when this run started (a resumed announcement)
         self.total = sum(before.values())
         self.locale = campaign.params.get("locale") or owner.default_locale
+        self.message_id = campaign.progress_message_id  # a new one if the admin deleted it
         self._edited_at = self.pacer.monotonic()
 
     @property
@@ -110,7 +111,7 @@ class ProgressMessage:
 
     async def _edit(self, key: str, counts: DeliveryCounts, **extra: str) -> None:
         c = self.campaign
-        if c.admin_chat_id is None or c.progress_message_id is None:
+        if c.admin_chat_id is None or self.message_id is None:
             return
         text = self.owner.core.get(
             key,
@@ -125,12 +126,20 @@ class ProgressMessage:
             return
         try:
             await self.owner.bot.edit_message_text(
-                text=text, chat_id=c.admin_chat_id, message_id=c.progress_message_id
+                text=text, chat_id=c.admin_chat_id, message_id=self.message_id
             )
         except TelegramRetryAfter as exc:
             pacer.hold(exc.retry_after)
         except TelegramBadRequest as exc:
-            if "message is not modified" not in exc.message:
+            if "message to edit not found" in exc.message:  # deleted: the figures go on anew
+                await self._post(c.admin_chat_id, text)
+            elif "message is not modified" not in exc.message:
                 log.warning("%s: progress message not updated: %s", c.id, exc.message)
         except TelegramAPIError as exc:
             log.warning("%s: progress message not updated: %s", c.id, type(exc).__name__)
+
+    async def _post(self, chat_id: int, text: str) -> None:
+        try:
+            self.message_id = (await self.owner.bot.send_message(chat_id, text)).message_id
+        except TelegramAPIError as exc:
+            log.warning("%s: progress message not sent: %s", self.campaign.id, type(exc).__name__)

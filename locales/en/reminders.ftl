@@ -76,6 +76,7 @@ broadcast-no-recipients = There is nobody to send to: no linked active chats.
 broadcast-confirm = ✅ Send
 broadcast-cancel = ✖️ Cancel
 broadcast-cancelled = Announcement cancelled; nothing was sent.
+broadcast-preview-stale = This preview is out of date: only the latest one counts. Nothing was sent.
 broadcast-progress = 📤 Announcement { $campaign }: sent { $sent } of { $total }, failed { $failed }.
 broadcast-done = ✅ Announcement { $campaign } finished: sent { $sent } of { $total }, failed { $failed } (of them blocked the bot: { $blocked }).
 broadcast-stopped = ⏸ Announcement { $campaign } paused: sent { $sent } of { $total }. The rest goes out when the bot restarts.

@@ -82,6 +82,7 @@ broadcast-no-recipients = Отправлять некому: нет ни одн�
 broadcast-confirm = ✅ Отправить
 broadcast-cancel = ✖️ Отмена
 broadcast-cancelled = Рассылка отменена, ничего не отправлено.
+broadcast-preview-stale = Этот предпросмотр устарел: действует последний. Ничего не отправлено.
 broadcast-progress = 📤 Рассылка { $campaign }: отправлено { $sent } из { $total }, не доставлено { $failed }.
 broadcast-done = ✅ Рассылка { $campaign } завершена: отправлено { $sent } из { $total }, не доставлено { $failed } (из них заблокировали бота: { $blocked }).
 broadcast-stopped = ⏸ Рассылка { $campaign } приостановлена: отправлено { $sent } из { $total }. Остальное уйдёт после перезапуска бота.

@@ -240,3 +240,70 @@ async def test_an_announcement_reaching_quiet_hours_pauses_and_resumes_at_their_
     for chat_id in (*RESIDENTS, *range(200, 240)):
         assert len(sends_to(h, chat_id)) == 1
     assert "завершена: отправлено 43 из 43" in admin.messages[-1].text
+
+
+async def test_an_old_previews_button_does_not_send_the_newer_text(h: BotHarness) -> None:
+    admin = await prepare(h, "Первый вариант")
+    old_question = admin.last
+    await admin.send("/broadcast")
+    await admin.send("Второй вариант")
+    await admin.press_data(old_question, "bcast:send")  # the first preview's Send
+    await h.app.delivery.broadcasts.join()
+    assert all(sends_to(h, chat_id) == [] for chat_id in RESIDENTS)
+    assert old_question.buttons() == []  # the old preview says it is out of date
+    assert "устарел" in old_question.text and "Ничего не отправлено" in old_question.text
+    await admin.press("Отправить")  # the current preview still works
+    await h.app.delivery.broadcasts.join()
+    assert [sends_to(h, chat_id) for chat_id in RESIDENTS] == [["Второй вариант"]] * 3
+
+
+async def test_confirm_pressed_twice_sends_once(h: BotHarness) -> None:
+    admin = await prepare(h, "Один раз")
+    question, data = admin.find_button("Отправить")
+    await asyncio.gather(admin.press_data(question, data), admin.press_data(question, data))
+    await admin.press_data(question, data)
+    await h.app.delivery.broadcasts.join()
+    assert [len(sends_to(h, chat_id)) for chat_id in RESIDENTS] == [1, 1, 1]
+    assert await h.app.storage.deliveries.get("broadcast:2") is None
+
+
+async def test_html_specials_and_unclosed_tags_go_out_escaped(h: BotHarness) -> None:
+    admin = await prepare(h, "<b>Важно & срочно: вода < 5 °C")
+    preview = admin.replies[0]
+    assert preview.text == "&lt;b&gt;Важно &amp; срочно: вода &lt; 5 °C"
+    await admin.press("Отправить")
+    await h.app.delivery.broadcasts.join()
+    assert sends_to(h, 101) == [preview.text]
+
+
+async def test_4096_characters_of_specials_pass_4097_are_refused(h: BotHarness) -> None:
+    admin = await prepare(h, "<" * 4096)  # 16 384 characters once escaped: Telegram counts 4096
+    assert "Получателей" in admin.last_text
+    await admin.send("/broadcast")
+    await admin.send("&" * 4097)
+    assert "слишком длинный" in admin.last_text
+
+
+async def test_429_and_a_chat_gone_in_the_middle_of_a_broadcast(h: BotHarness) -> None:
+    h.session.fail("SendMessage", 102, kind="429", retry_after=1)
+    h.session.fail("SendMessage", 103, kind="400", description="Bad Request: chat not found")
+    admin = await prepare(h, "Объявление")
+    await admin.press("Отправить")
+    await h.app.delivery.broadcasts.join()
+    got = [[m.text for m in h.session.messages[chat_id]] for chat_id in RESIDENTS]
+    assert got == [["Объявление"], ["Объявление"], []]  # 102 after the wait, once
+    assert "отправлено 2 из 3, не доставлено 1" in admin.messages[-1].text
+
+
+async def test_the_progress_message_deleted_by_the_admin_still_ends_in_a_report(
+    h: BotHarness,
+) -> None:
+    admin = await prepare(h, "Объявление")
+    question = admin.last
+    await admin.press("Отправить")
+    h.session.messages[ADMIN].remove(question)  # the admin deletes the progress message
+    del h.session._by_id[ADMIN, question.message_id]
+    await h.app.delivery.broadcasts.join()
+    assert [len(sends_to(h, chat_id)) for chat_id in RESIDENTS] == [1, 1, 1]
+    assert "завершена: отправлено 3 из 3" in admin.last_text  # posted anew, once
+    assert len([m for m in admin.messages if "Рассылка" in m.text]) == 1
