@@ -11,7 +11,7 @@ from aiogram_i18n import I18nContext
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.handlers.appeal_messages import operator_post, waiting_list
+from bot.handlers.appeal_messages import not_copied, operator_post, waiting_list
 from bot.services.appeals import AppealService
 
 
@@ -56,6 +56,8 @@ async def answer(message: Message, appeals: AppealService) -> None:
     post = operator_post(message)
     if post is not None:
         await appeals.answer(thread, post)
+    elif not_copied(message):
+        await appeals.not_copied(thread)
 
 
 async def edited(message: Message, appeals: AppealService) -> None:

@@ -18,6 +18,8 @@ from bot.services.appeals import Sent
 
 # what an operator may answer with besides text, photos and documents (copied as they are)
 _OTHER_MEDIA = ("video", "animation", "audio", "voice", "sticker", "video_note")
+# what an operator may post that is not passed on: the topic is told so
+_NOT_COPIED = ("location", "venue", "contact", "poll", "dice", "game", "story", "paid_media")
 
 
 def attachment_of(message: Message) -> Attachment | None:
@@ -52,6 +54,12 @@ def operator_post(message: Message) -> Post | None:
     if any(getattr(message, kind, None) is not None for kind in _OTHER_MEDIA):
         return Post("media", None, message.message_id)
     return None
+
+
+def not_copied(message: Message) -> bool:
+    """An operator's message the bot does not pass on to the resident (as opposed to a
+    service message: a topic created or closed, a pin)."""
+    return any(getattr(message, kind, None) is not None for kind in _NOT_COPIED)
 
 
 class HasAttachment(Filter):

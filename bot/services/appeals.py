@@ -33,6 +33,12 @@ log = logging.getLogger(__name__)
 
 AlertAdmins = Callable[..., Awaitable[None]]
 DELIVERY_GRACE = timedelta(seconds=30)
+# what the topic reads after /close, by how telling the resident went
+_CLOSED_NOTE = {
+    "sent": "appeal-note-closed",
+    "blocked": "appeal-note-closed-blocked",
+    "failed": "appeal-note-closed-untold",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,10 +168,13 @@ class AppealService:
         """An operator's message in a topic: copied to the resident. None: not an open
         appeal's topic (ignored)."""
         appeal = await self.appeals.by_thread(thread_id)
-        if appeal is None or not appeal.open:
+        if appeal is None:
             return None
         if appeal.chat_id is None:
             await self._note(appeal, "appeal-note-forgotten")
+            return appeal
+        if not appeal.open:  # written in the topic after /close: the resident gets nothing
+            await self._note(appeal, "appeal-note-already-closed")
             return appeal
         result = await self.desk.to_resident(appeal, post)
         if result.outcome == "blocked":
@@ -174,6 +183,13 @@ class AppealService:
             await self._note(appeal, "appeal-note-undelivered")
         await self.appeals.add_operator_post(appeal.id, post, result.copy_id, self.clock.now())
         return appeal
+
+    async def not_copied(self, thread_id: int) -> None:
+        """An operator's message of a kind the bot does not pass on (a location, a poll): the
+        topic is told the resident did not get it."""
+        appeal = await self.appeals.by_thread(thread_id)
+        if appeal is not None and appeal.open and appeal.chat_id is not None:
+            await self._note(appeal, "appeal-note-not-copied")
 
     async def edited(self, thread_id: int, post: Post) -> None:
         """An operator edited a message already copied to the resident."""
@@ -193,11 +209,10 @@ class AppealService:
         appeal = await self.appeals.by_thread(thread_id)
         if appeal is None or not await self.appeals.close(appeal.id, self.clock.now()):
             return None
+        outcome = "sent"
         if appeal.chat_id is not None:
             outcome = await self.desk.closed_to_resident(appeal)
-            if outcome == "blocked":
-                await self._note(appeal, "appeal-note-blocked")
-        await self._note(appeal, "appeal-note-closed")
+        await self._note(appeal, _CLOSED_NOTE[outcome])
         try:
             await self.desk.close_topic(appeal)
         except DeskAway as exc:
@@ -220,10 +235,13 @@ class AppealService:
             except DeskAway as exc:
                 await self._away(exc)
                 return False
+        self._back()
+        return True
+
+    def _back(self) -> None:
         if self._desk_away:
             self._desk_away = False
             log.info("the operators' chat takes appeals again")
-        return True
 
     async def _deliver(self, appeal_id: int) -> None:
         appeal = await self.appeals.get(appeal_id)
@@ -270,6 +288,8 @@ class AppealService:
             try:
                 await self.desk.overdue(appeal, hours)
             except DeskAway as exc:
-                log.warning("overdue appeal %d not raised: %s", appeal.id, exc.reason)
+                log.warning("overdue appeal %d not raised", appeal.id)
+                await self._away(exc)  # the bot removed from the chat: the admins are told
                 break
+            self._back()
             await self.appeals.mark_alerted(appeal.id, now)

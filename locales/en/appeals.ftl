@@ -83,6 +83,10 @@ appeal-note-blocked = ⚠️ The resident blocked the bot: the answer on appeal 
 appeal-note-undelivered = ⚠️ The answer on appeal { $number } could not be delivered to the resident.
 appeal-note-forgotten = ℹ️ The resident erased their data from the bot (/forget): appeal { $number } is closed and can no longer be answered here.
 appeal-note-closed = ✅ Appeal { $number } is closed; the resident is told.
+appeal-note-closed-blocked = ✅ Appeal { $number } is closed. ⚠️ The resident blocked the bot: they were not told.
+appeal-note-closed-untold = ✅ Appeal { $number } is closed. ⚠️ The resident could not be told.
+appeal-note-already-closed = ⚠️ Appeal { $number } is closed already: this message was not sent to the resident.
+appeal-note-not-copied = ⚠️ This message was not passed on to the resident: the bot passes on text, photos, documents, videos, audio, voice messages and stickers.
 appeal-note-rated = ⭐ The resident rated the answer on appeal { $number }: { $rating }/5.
 appeal-note-attachment-gone = ℹ️ The resident deleted one of the files of appeal { $number } before it could be passed on.
 appeal-overdue = ⏰ Appeal <a href="{ $link }">{ $number }</a> ({ $topic }) has waited for an answer for { $hours } h.

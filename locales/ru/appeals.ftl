@@ -84,6 +84,10 @@ appeal-note-blocked = ⚠️ Житель заблокировал бота: о�
 appeal-note-undelivered = ⚠️ Ответ по обращению { $number } не удалось доставить жителю.
 appeal-note-forgotten = ℹ️ Житель удалил свои данные из бота (/forget): обращение { $number } закрыто, ответить ему здесь больше нельзя.
 appeal-note-closed = ✅ Обращение { $number } закрыто, житель уведомлён.
+appeal-note-closed-blocked = ✅ Обращение { $number } закрыто. ⚠️ Житель заблокировал бота: он об этом не узнал.
+appeal-note-closed-untold = ✅ Обращение { $number } закрыто. ⚠️ Сообщить об этом жителю не удалось.
+appeal-note-already-closed = ⚠️ Обращение { $number } уже закрыто: это сообщение жителю не отправлено.
+appeal-note-not-copied = ⚠️ Это сообщение жителю не передано: бот передаёт текст, фото, документы, видео, аудио, голосовые и стикеры.
 appeal-note-rated = ⭐ Житель оценил ответ по обращению { $number }: { $rating }/5.
 appeal-note-attachment-gone = ℹ️ Житель удалил один из файлов обращения { $number } до того, как его удалось передать.
 appeal-overdue = ⏰ Обращение <a href="{ $link }">{ $number }</a> ({ $topic }) ждёт ответа уже { $hours } ч.
