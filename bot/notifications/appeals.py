@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import html
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -35,6 +36,14 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _TOPIC_NAME_LIMIT = 128  # Telegram's limit on a topic's name
 _CAPTIONED = ("photo", "document")  # kinds a copy can carry the billing centre's header on
+_TEXT_LIMIT, _CAPTION_LIMIT = 4096, 1024  # Telegram's, in characters shown
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _shown_length(text: str) -> int:
+    """How long Telegram counts an HTML text: the characters shown, in UTF-16 code units."""
+    shown = html.unescape(_TAG.sub("", text))
+    return len(shown.encode("utf-16-le")) // 2
 
 
 class AppealDeskMessages:
@@ -167,14 +176,16 @@ class AppealDeskMessages:
         assert appeal.chat_id is not None
         chat, header = appeal.chat_id, self._resident(appeal, "appeal-from-centre")
         body = post.body or ""
-        if post.kind == "text":
-            text = f"{header}\n\n{body}"
+        text = f"{header}\n\n{body}"
+        if post.kind == "text" and _shown_length(text) <= _TEXT_LIMIT:
             result = await self._to_resident(appeal, lambda: self.bot.send_message(chat, text))
         else:
             assert post.source_id is not None
             source = post.source_id
-            caption: str | None = f"{header}\n\n{body}" if body else header
-            if post.kind not in _CAPTIONED:  # a sticker, a voice: the header goes before it
+            caption: str | None = text if body else header
+            # a sticker, a voice, or no room for the header beside the operator's words: the
+            # header goes before an exact copy of the operator's message
+            if post.kind not in _CAPTIONED or _shown_length(text) > _CAPTION_LIMIT:
                 told = await self._to_resident(appeal, lambda: self.bot.send_message(chat, header))
                 if isinstance(told, str):
                     return ToResident(told)

@@ -3,10 +3,17 @@ SLA raise must never end in silence, a lost answer or a duplicate."""
 
 from __future__ import annotations
 
-from aiogram.methods import CopyMessage
+import html
+import re
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import NextRequestMiddlewareType
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import CopyMessage, Response, SendMessage, TelegramMethod
 from aiogram.types import Location
 
-from tests.flows.test_appeals import desk, last_in, topics, write_appeal
+from tests.flows.test_appeals import desk, last_in, photo, topics, write_appeal
 from tests.flows.test_submit import link, seed_flat
 from tests.harness import BotHarness
 
@@ -139,3 +146,47 @@ async def test_an_answer_after_the_resident_forgot_says_they_cannot_be_answered(
     assert to_resident(desk) == before
     notes = [m.text for m in desk.operator().in_topic(thread) if "удалил свои данные" in m.text]
     assert len(notes) == 2  # at /forget, and again for this answer
+
+
+def visible(text: str | None) -> int:
+    """Telegram's count of a message's characters: the text its HTML shows, in UTF-16."""
+    shown = html.unescape(re.sub(r"<[^>]*>", "", text or ""))
+    return len(shown.encode("utf-16-le")) // 2
+
+
+def telegram_limits(desk: BotHarness) -> None:
+    """The session refuses a text over 4,096 characters and a caption over 1,024, as Telegram."""
+
+    async def limits(
+        make_request: NextRequestMiddlewareType[Any], bot: Bot, method: TelegramMethod[Any]
+    ) -> Response[Any]:
+        if isinstance(method, SendMessage) and visible(method.text) > 4096:
+            raise TelegramBadRequest(method, "Bad Request: message is too long")
+        if isinstance(method, CopyMessage) and visible(method.caption) > 1024:
+            raise TelegramBadRequest(method, "Bad Request: message caption is too long")
+        return await make_request(bot, method)
+
+    desk.app.bot.session.middleware(limits)
+
+
+async def test_an_answer_of_4096_characters_reaches_the_resident_whole(desk: BotHarness) -> None:
+    thread = await opened(desk)
+    telegram_limits(desk)
+    long = "Ответ " + "а" * 4090
+    source = await desk.operator().send(long, thread)
+    got = desk.session.messages[1001][-2:]
+    assert "Расчётный центр" in got[0].text and "A-000001" in got[0].text
+    assert got[1].copied == (-1001234567890, source.message_id)  # the whole answer, as written
+    assert "не удалось" not in last_in(desk.operator(), thread).text
+
+
+async def test_a_photo_with_a_1024_character_caption_reaches_the_resident(
+    desk: BotHarness,
+) -> None:
+    thread = await opened(desk)
+    telegram_limits(desk)
+    source = await desk.operator().post(thread, photo=photo(), caption="в" * 1024)
+    got = desk.session.messages[1001][-2:]
+    assert "Расчётный центр" in got[0].text
+    assert got[1].copied == (-1001234567890, source.message_id)
+    assert "не удалось" not in last_in(desk.operator(), thread).text
