@@ -46,6 +46,12 @@ def _shown_length(text: str) -> int:
     return len(shown.encode("utf-16-le")) // 2
 
 
+def _refused(exc: TelegramAPIError) -> DeskAway:
+    """A 400 or 403 of the operators' chat: lasting, or only the appeal's topic deleted."""
+    gone = "thread not found" in exc.message.lower() or "TOPIC_DELETED" in exc.message
+    return DeskAway(exc.message, lasting=not gone, topic_gone=gone)
+
+
 class AppealDeskMessages:
     def __init__(
         self, bot: Bot, core: FluentRuntimeCore, chat_id: int | None, default_locale: str
@@ -62,7 +68,7 @@ class AppealDeskMessages:
         try:
             return await call()
         except (TelegramBadRequest, TelegramForbiddenError, TelegramNotFound) as exc:
-            raise DeskAway(exc.message, lasting=True) from exc
+            raise _refused(exc) from exc
         except (TelegramAPIError, OSError, TimeoutError) as exc:
             raise DeskAway(type(exc).__name__, lasting=False) from exc
 
@@ -114,7 +120,7 @@ class AppealDeskMessages:
             )
         except TelegramBadRequest as exc:
             if "copy" not in exc.message.lower():  # "message to copy not found": deleted
-                raise DeskAway(exc.message, lasting=True) from exc
+                raise _refused(exc) from exc
             log.info("attachment of appeal %d was deleted before delivery", appeal.id)
             await self.note(appeal, "appeal-note-attachment-gone")
             return 0

@@ -16,12 +16,14 @@ Outcome = Literal["sent", "blocked", "failed"]
 
 class DeskAway(Exception):
     """The operators' chat did not take a message. `lasting`: it is missing, or the bot is not
-    an admin there (the admins must act); otherwise a passing failure (network, 5xx, 429)."""
+    an admin there (the admins must act); otherwise a passing failure (network, 5xx, 429).
+    `topic_gone`: the chat works but the appeal's topic was deleted (a new one is made)."""
 
-    def __init__(self, reason: str, *, lasting: bool) -> None:
+    def __init__(self, reason: str, *, lasting: bool, topic_gone: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.lasting = lasting
+        self.topic_gone = topic_gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,7 @@ class AppealStore(Protocol):
     async def open_ones(self) -> list[Appeal]: ...
     async def undelivered(self, before: datetime) -> list[int]: ...
     async def set_thread(self, appeal_id: int, thread_id: int) -> bool: ...
+    async def drop_thread(self, appeal_id: int, thread_id: int) -> bool: ...
     async def pending_posts(self, appeal_id: int) -> list[StoredPost]: ...
     async def delivered(self, post_id: int, copy_id: int | None, now: datetime) -> None: ...
     async def attachment_count(self, appeal_id: int) -> int: ...

@@ -243,7 +243,7 @@ class AppealService:
             self._desk_away = False
             log.info("the operators' chat takes appeals again")
 
-    async def _deliver(self, appeal_id: int) -> None:
+    async def _deliver(self, appeal_id: int, *, again: bool = True) -> None:
         appeal = await self.appeals.get(appeal_id)
         if appeal is None or not appeal.open:
             return
@@ -254,7 +254,16 @@ class AppealService:
             appeal = await self.appeals.get(appeal_id)
             assert appeal is not None
         for stored in await self.appeals.pending_posts(appeal_id):
-            copy_id = await self.desk.to_topic(appeal, stored.post)
+            try:
+                copy_id = await self.desk.to_topic(appeal, stored.post)
+            except DeskAway as exc:
+                # an operator deleted the topic: the appeal and what waits go to a new one
+                if not (exc.topic_gone and again and appeal.thread_id is not None):
+                    raise
+                log.warning("the topic of appeal %d was deleted: a new one is made", appeal.id)
+                await self.appeals.drop_thread(appeal.id, appeal.thread_id)
+                await self._deliver(appeal_id, again=False)
+                return
             await self.appeals.delivered(stored.id, copy_id, self.clock.now())
 
     async def _card(self, appeal: Appeal) -> AppealCard:

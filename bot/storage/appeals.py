@@ -156,6 +156,14 @@ class AppealRepository:
         )
         return changed == 1
 
+    async def drop_thread(self, appeal_id: int, thread_id: int) -> bool:
+        """The appeal's topic was deleted: it gets a new one (False: another process saw to it)."""
+        changed = await self.db.execute(
+            "UPDATE appeals SET thread_id = NULL WHERE id = :id AND thread_id = :thread",
+            {"thread": thread_id, "id": appeal_id},
+        )
+        return changed == 1
+
     async def pending_posts(self, appeal_id: int) -> list[StoredPost]:
         rows = await self.db.fetchall(
             "SELECT * FROM appeal_messages WHERE appeal_id = :appeal AND delivered_at IS NULL"

@@ -190,3 +190,20 @@ async def test_a_photo_with_a_1024_character_caption_reaches_the_resident(
     assert "Расчётный центр" in got[0].text
     assert got[1].copied == (-1001234567890, source.message_id)
     assert "не удалось" not in last_in(desk.operator(), thread).text
+
+
+async def test_a_follow_up_to_a_deleted_topic_opens_a_new_one(desk: BotHarness) -> None:
+    old = await opened(desk)
+    resident, operator = desk.chat(1001), desk.operator()
+    gone = "Bad Request: message thread not found"
+    desk.session.fail("SendMessage", -1001234567890, kind="400", description=gone)
+    await resident.send("ещё вопрос")
+    assert "Добавлено к обращению A-000001" in resident.last_text
+    [_, new] = topics(desk)
+    assert new != old
+    card, follow_up = operator.in_topic(new)
+    assert "Обращение A-000001" in card.text and "ещё вопрос" in follow_up.text
+    await desk.settle()
+    assert desk.chat(777).messages == []  # the chat works: no alert to the admins
+    await operator.send("ответ в новой теме", new)
+    assert "ответ в новой теме" in resident.last_text
