@@ -247,7 +247,8 @@ async def test_an_old_previews_button_does_not_send_the_newer_text(h: BotHarness
     old_question = admin.last
     await admin.send("/broadcast")
     await admin.send("Второй вариант")
-    await admin.press_data(old_question, "bcast:send")  # the first preview's Send
+    await admin.press_data(old_question, "bcast:cancel")  # the first preview's Cancel
+    await admin.press_data(old_question, "bcast:send")  # and its Send
     await h.app.delivery.broadcasts.join()
     assert all(sends_to(h, chat_id) == [] for chat_id in RESIDENTS)
     assert old_question.buttons() == []  # the old preview says it is out of date
