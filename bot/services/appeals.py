@@ -202,6 +202,8 @@ class AppealService:
         outcome = await self.desk.edit_at_resident(appeal, post, stored.copy_id)
         if outcome == "blocked":
             await self._note(appeal, "appeal-note-blocked")
+        elif outcome == "failed":
+            await self._note(appeal, "appeal-note-undelivered")
 
     async def close(self, thread_id: int) -> Appeal | None:
         """/close in a topic: the resident is told and asked for a rating; None when the topic

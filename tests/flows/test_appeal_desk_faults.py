@@ -207,3 +207,13 @@ async def test_a_follow_up_to_a_deleted_topic_opens_a_new_one(desk: BotHarness) 
     assert desk.chat(777).messages == []  # the chat works: no alert to the admins
     await operator.send("ответ в новой теме", new)
     assert "ответ в новой теме" in resident.last_text
+
+
+async def test_an_edit_that_cannot_reach_the_resident_is_noted(desk: BotHarness) -> None:
+    thread = await opened(desk)
+    operator = desk.operator()
+    original = await operator.send("мастер придёт в среду", thread)
+    desk.session.fail("EditMessageText", 1001, kind="400", description=CHAT_NOT_FOUND)
+    desk.session.fail("SendMessage", 1001, kind="400", description=CHAT_NOT_FOUND)
+    await operator.edit(original, "мастер придёт в четверг")
+    assert "не удалось доставить" in last_in(operator, thread).text
