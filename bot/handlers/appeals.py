@@ -29,7 +29,7 @@ from bot.handlers.appeal_messages import (
     sent_text,
 )
 from bot.handlers.filters import ConversationInput, HasText, LooksLikeCommand, MenuButton
-from bot.handlers.replies import answer_query
+from bot.handlers.replies import answer_query, edit_pressed
 from bot.keyboards.appeals import (
     AppealDraftCb,
     AppealRateCb,
@@ -76,8 +76,9 @@ async def topic_chosen(
         return
     await state.set_state(WriteAppeal.text)
     await state.set_data(AppealDraft.begin(callback_data.topic).to_data())
-    await query.message.edit_text(
-        i18n.get("appeal-ask-text", topic=i18n.get("appeal-topic", topic=callback_data.topic))
+    await edit_pressed(
+        query,
+        i18n.get("appeal-ask-text", topic=i18n.get("appeal-topic", topic=callback_data.topic)),
     )
 
 
@@ -169,16 +170,16 @@ async def send(
         locale=i18n.locale,
     )
     if sent is None:
-        await query.message.edit_text(i18n.get("appeal-too-many", count=MAX_OPEN_PER_CHAT))
+        await edit_pressed(query, i18n.get("appeal-too-many", count=MAX_OPEN_PER_CHAT))
         return
-    await query.message.edit_text(sent_text(i18n, sent, appeals.sla_hours, settings))
+    await edit_pressed(query, sent_text(i18n, sent, appeals.sla_hours, settings))
 
 
 async def cancel(query: CallbackQuery, state: FSMContext, i18n: I18nContext) -> None:
     await answer_query(query)
     await state.clear()
     if isinstance(query.message, Message):
-        await query.message.edit_text(i18n.get("appeal-cancelled"))
+        await edit_pressed(query, i18n.get("appeal-cancelled"))
 
 
 async def list_mine(
@@ -242,8 +243,8 @@ async def rated(
     if appeal is None:
         await query.message.edit_reply_markup(reply_markup=None)
         return
-    await query.message.edit_text(
-        i18n.get("appeal-rated", number=appeal.number, rating=callback_data.rating)
+    await edit_pressed(
+        query, i18n.get("appeal-rated", number=appeal.number, rating=callback_data.rating)
     )
 
 

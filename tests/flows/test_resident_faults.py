@@ -1,0 +1,110 @@
+"""Telegram failing under a resident's feet (SPEC §9): an expired or failed button answer, an
+edit of a message pressed twice or gone. What the press asked for is still done, and the
+resident is told in their language; never "something went wrong" for a spinner."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.flows.test_linking import ACCOUNT, PHONE
+from tests.flows.test_submit import SUBMIT, count_readings, find_message, link, seed_flat
+from tests.harness import BotHarness, ChatClient
+from tests.seed import M, add_account
+
+TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+NOT_MODIFIED = "Bad Request: message is not modified"
+NOT_FOUND = "Bad Request: message to edit not found"
+
+
+def internal_error(harness: BotHarness, locale: str = "ru") -> str:
+    support = harness.app.settings.support_contact
+    return harness.app.core.get("error-internal", locale, support=support)
+
+
+def fail_answers(harness: BotHarness, kind: str) -> None:
+    """The next callback answer fails: expired (400), Telegram's 5xx, or a timeout."""
+    if kind == "expired":
+        harness.session.fail("AnswerCallbackQuery", kind="400", description=TOO_OLD)
+    else:
+        harness.session.fail("AnswerCallbackQuery", kind=kind)
+
+
+async def linked_chat(harness: BotHarness) -> ChatClient:
+    account = await add_account(harness.db, ACCOUNT, PHONE, M("CW-100234", "cold_water"))
+    return await link(harness, 1001, account)
+
+
+@pytest.mark.parametrize("kind", ["expired", "502", "timeout"])
+async def test_confirm_whose_button_answer_fails_still_saves_and_shows_the_receipt(
+    harness: BotHarness, kind: str
+) -> None:
+    account = await seed_flat(harness.db)
+    chat = await link(harness, 1001, account)
+    await chat.send(SUBMIT)
+    await chat.send("105")
+    fail_answers(harness, kind)
+
+    await chat.press("Подтвердить")  # a 5xx or a timeout answered "nothing was saved" before
+
+    assert "2611-000001" in find_message(chat, "Расписка №").text
+    assert "Горячая вода" in chat.last_text  # and the walk goes on
+    assert internal_error(harness) not in chat.reply_text
+    assert await count_readings(harness.db) == 1
+
+
+@pytest.mark.parametrize("kind", ["expired", "502"])
+async def test_forget_confirmed_after_the_button_answer_failed_still_forgets(
+    harness: BotHarness, kind: str
+) -> None:
+    chat = await linked_chat(harness)
+    await chat.send("/forget")
+    fail_answers(harness, kind)
+
+    await chat.press("Да, удалить")  # raised out of the handler before: nothing forgotten
+
+    assert "я всё забыл" in chat.last_text
+    assert await harness.db.fetchval("SELECT count(*) FROM links") == 0
+
+
+async def test_forget_cancel_pressed_twice_is_not_an_error(harness: BotHarness) -> None:
+    chat = await linked_chat(harness)
+    await chat.send("/forget")
+    sent, data = chat.find_button("Отмена")
+    await chat.press_data(sent, data)
+    assert "ничего не удалено" in chat.last_text
+    harness.session.fail("EditMessageText", kind="400", description=NOT_MODIFIED)
+
+    await chat.press_data(sent, data)  # Telegram: the text is the same; "something went wrong"
+
+    assert chat.replies == []
+    assert await harness.db.fetchval("SELECT count(*) FROM links") == 1
+
+
+async def test_unlink_whose_message_is_gone_says_so_in_a_new_message(
+    harness: BotHarness,
+) -> None:
+    chat = await linked_chat(harness)
+    await chat.send("/accounts")
+    await chat.press("Отвязать")
+    harness.session.fail("EditMessageText", kind="400", description=NOT_FOUND)
+
+    await chat.press("Да, отвязать")  # unlinked, then "something went wrong" before
+
+    assert "Лицевой счёт отвязан" in chat.reply_text
+    assert internal_error(harness) not in chat.reply_text
+    assert await harness.db.fetchval("SELECT count(*) FROM links") == 0
+
+
+async def test_a_settings_toggle_whose_answer_failed_still_toggles(harness: BotHarness) -> None:
+    chat = await linked_chat(harness)
+    chat.user = chat.user.model_copy(update={"language_code": "en"})
+    await chat.send("/language")
+    await chat.press("English")
+    await chat.send("/settings")
+    before = chat.last.buttons()
+    fail_answers(harness, "502")
+
+    await chat.press("Verification")  # raised out of the handler before: nothing toggled
+
+    assert chat.last.buttons() != before
+    assert internal_error(harness, "en") not in chat.reply_text
