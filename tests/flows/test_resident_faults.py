@@ -108,3 +108,46 @@ async def test_a_settings_toggle_whose_answer_failed_still_toggles(harness: BotH
 
     assert chat.last.buttons() != before
     assert internal_error(harness, "en") not in chat.reply_text
+
+
+def telegram_error(harness: BotHarness, locale: str = "ru") -> str:
+    support = harness.app.settings.support_contact
+    return harness.app.core.get("error-telegram", locale, support=support)
+
+
+@pytest.mark.parametrize("kind", ["502", "timeout"])
+async def test_a_receipt_telegram_failed_to_show_is_not_called_unsaved(
+    harness: BotHarness, kind: str
+) -> None:
+    account = await seed_flat(harness.db)
+    chat = await link(harness, 1001, account)
+    await chat.send(SUBMIT)
+    await chat.send("105")
+    harness.session.fail("EditMessageText", kind=kind)
+
+    await chat.press("Подтвердить")  # saved, then the receipt's edit failed
+
+    assert await count_readings(harness.db) == 1
+    assert chat.last_text == telegram_error(harness)  # was "nothing was saved": untrue
+    await chat.press("Подтвердить")  # the step again, as the answer says: saved once
+    assert "2611-000001" in find_message(chat, "Расписка №").text
+    assert await count_readings(harness.db) == 1
+
+
+async def test_a_link_telegram_failed_to_announce_is_not_called_unsaved(
+    harness: BotHarness,
+) -> None:
+    await add_account(harness.db, ACCOUNT, PHONE, M("CW-100234", "cold_water"))
+    chat = harness.chat(1002, language_code="en")
+    await chat.send("/start")
+    await chat.send(ACCOUNT)
+    await chat.send("8 916 123-45-67")
+    await harness.settle()
+    harness.session.fail("SendMessage", 1002, kind="502")
+
+    await chat.send(harness.sms.last_code())
+
+    assert chat.last_text == telegram_error(harness, "en")
+    assert await harness.db.fetchval("SELECT count(*) FROM links WHERE chat_id = 1002") == 1
+    await chat.send("/start")
+    assert "Welcome back" in chat.reply_text
