@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 
-from aiogram import Router
+from aiogram import F, Router
+from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -112,6 +113,11 @@ async def unknown_text(message: Message, i18n: I18nContext, accounts: AccountsSe
     await show_menu(message, i18n, accounts)
 
 
+async def edited(message: Message, i18n: I18nContext) -> None:
+    """An edit of a message already read (a value, an appeal's text): nothing follows it."""
+    await message.answer(i18n.get("edit-not-read"))
+
+
 async def stale_button(query: CallbackQuery, i18n: I18nContext) -> None:
     await answer_query(query, i18n.get("button-stale"))
 
@@ -133,4 +139,5 @@ def get_fallback_router() -> Router:
     router.message.register(unknown_command, LooksLikeCommand())
     router.message.register(unknown_text)
     router.callback_query.register(stale_button)
+    router.edited_message.register(edited, F.chat.type == ChatType.PRIVATE)
     return router

@@ -5,6 +5,7 @@ resident is told in their language; never "something went wrong" for a spinner."
 from __future__ import annotations
 
 import pytest
+from aiogram.types import Update
 
 from tests.flows.test_linking import ACCOUNT, PHONE
 from tests.flows.test_submit import SUBMIT, count_readings, find_message, link, seed_flat
@@ -151,3 +152,25 @@ async def test_a_link_telegram_failed_to_announce_is_not_called_unsaved(
     assert await harness.db.fetchval("SELECT count(*) FROM links WHERE chat_id = 1002") == 1
     await chat.send("/start")
     assert "Welcome back" in chat.reply_text
+
+
+@pytest.mark.parametrize("locale", ["ru", "en"])
+async def test_an_edited_value_is_answered_and_the_walk_keeps_the_value_typed_first(
+    harness: BotHarness, locale: str
+) -> None:
+    account = await seed_flat(harness.db)
+    chat = await link(harness, 1001, account)
+    chat.user = chat.user.model_copy(update={"language_code": locale})
+    await chat.send("/language")
+    await chat.press("English" if locale == "en" else "Русский")
+    await chat.send(SUBMIT if locale == "ru" else "📝 Submit readings")
+    typed = chat.text_update("105")
+    await chat.feed(typed)
+    assert typed.message is not None
+    edited = typed.message.model_copy(update={"text": "150", "edit_date": 1})
+
+    await chat.feed(Update(update_id=next(harness.ids), edited_message=edited))  # silence before
+
+    assert chat.reply_text == harness.app.core.get("edit-not-read", locale)
+    await chat.press("Подтвердить" if locale == "ru" else "Confirm")
+    assert await harness.db.fetchval("SELECT t1 FROM readings") == 105
