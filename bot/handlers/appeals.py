@@ -3,8 +3,11 @@ documents, preview, send), follow-ups while an appeal is open, /appeals, the rat
 
 from __future__ import annotations
 
+import contextlib
+
 from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -240,8 +243,9 @@ async def rated(
     appeal = await appeals.rate(
         query.message.chat.id, callback_data.appeal_id, callback_data.rating
     )
-    if appeal is None:
-        await query.message.edit_reply_markup(reply_markup=None)
+    if appeal is None:  # rated already (pressed twice): the stars go, if still there
+        with contextlib.suppress(TelegramBadRequest):
+            await query.message.edit_reply_markup(reply_markup=None)
         return
     await edit_pressed(
         query, i18n.get("appeal-rated", number=appeal.number, rating=callback_data.rating)

@@ -4,12 +4,16 @@ resident is told in their language; never "something went wrong" for a spinner."
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 import pytest
 from aiogram.types import Update
 
+from tests.flows.test_appeals import OPERATORS, WRITE, topics
 from tests.flows.test_linking import ACCOUNT, PHONE
 from tests.flows.test_submit import SUBMIT, count_readings, find_message, link, seed_flat
-from tests.harness import BotHarness, ChatClient
+from tests.harness import BotHarness, ChatClient, start_harness
 from tests.seed import M, add_account
 
 TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
@@ -174,3 +178,31 @@ async def test_an_edited_value_is_answered_and_the_walk_keeps_the_value_typed_fi
     assert chat.reply_text == harness.app.core.get("edit-not-read", locale)
     await chat.press("Подтвердить" if locale == "ru" else "Confirm")
     assert await harness.db.fetchval("SELECT t1 FROM readings") == 105
+
+
+@pytest.fixture
+async def desk(tmp_path: Path) -> AsyncIterator[BotHarness]:
+    """A bot with the operators' forum (appeals), as test_appeals' own."""
+    harness = await start_harness(tmp_path, operator_chat_id=OPERATORS)
+    yield harness
+    await harness.close()
+
+
+async def test_a_rating_pressed_twice_is_not_an_error(desk: BotHarness) -> None:
+    chat = await linked_chat(desk)
+    await chat.send(WRITE)
+    await chat.press("Счётчик сломался")
+    await chat.send("Счётчик не крутится")
+    await chat.press("Посмотреть и отправить")
+    await chat.press("Отправить")
+    [thread] = topics(desk)
+    await desk.operator().send("/close", thread)
+    sent, data = chat.find_button("4 ⭐")
+    await chat.press_data(sent, data)
+    assert "Ваша оценка по обращению A-000001: 4/5" in chat.last_text
+    desk.session.fail("EditMessageReplyMarkup", kind="400", description=NOT_MODIFIED)
+
+    await chat.press_data(sent, data)  # "something went wrong, nothing was saved" before
+
+    assert chat.replies == []
+    assert "Ваша оценка по обращению A-000001: 4/5" in chat.last_text
