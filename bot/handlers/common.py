@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import html
 
-from aiogram import F, Router
-from aiogram.enums import ChatType
+from aiogram import Router
 from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -14,7 +13,7 @@ from aiogram_i18n import I18nContext
 from bot.config import Settings
 from bot.fsm.linking import LinkAccount
 from bot.fsm.submission import Submission
-from bot.handlers.filters import LooksLikeCommand, MenuButton
+from bot.handlers.filters import InPrivateChat, LooksLikeCommand, MenuButton
 from bot.handlers.replies import answer_query
 from bot.keyboards.callbacks import LanguageCb
 from bot.keyboards.menu import language_keyboard, main_menu
@@ -139,5 +138,5 @@ def get_fallback_router() -> Router:
     router.message.register(unknown_command, LooksLikeCommand())
     router.message.register(unknown_text)
     router.callback_query.register(stale_button)
-    router.edited_message.register(edited, F.chat.type == ChatType.PRIVATE)
+    router.edited_message.register(edited, InPrivateChat())
     return router
