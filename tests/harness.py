@@ -26,6 +26,7 @@ from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
+    TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
 )
@@ -100,7 +101,7 @@ class Sent:
 class Failure:
     method: str
     chat_id: int | None
-    kind: str  # "403" | "429" | "502" | "400"
+    kind: str  # "403" | "429" | "502" | "400" | "timeout"
     retry_after: int = 1
     times: int = 1
     description: str = "Bad Request: message is not modified"  # of a 400
@@ -149,6 +150,8 @@ class RecordingSession(BaseSession):
                     raise TelegramRetryAfter(method, "Too Many Requests", failure.retry_after)
                 if failure.kind == "502":
                     raise TelegramServerError(method, "Bad Gateway")
+                if failure.kind == "timeout":
+                    raise TelegramNetworkError(method, "Request timeout error")
                 raise TelegramBadRequest(method, failure.description)
 
     def calls_of(self, kind: type[_Method]) -> list[_Method]:

@@ -12,7 +12,7 @@ from aiogram_i18n import I18nContext
 
 from bot.domain.models import Account
 from bot.handlers.filters import MenuButton
-from bot.handlers.replies import answer_query, ask_account
+from bot.handlers.replies import answer_query, ask_account, edit_pressed
 from bot.keyboards.accounts import accounts_keyboard, forget_keyboard, unlink_keyboard
 from bot.keyboards.callbacks import AccountCb, ForgetCb
 from bot.services.accounts import AccountsService, ChatAccounts
@@ -43,7 +43,7 @@ async def show_accounts(
 
 
 async def add(query: CallbackQuery, state: FSMContext, i18n: I18nContext) -> None:
-    await query.answer()
+    await answer_query(query)
     if isinstance(query.message, Message):
         await ask_account(query.message, state, i18n)
 
@@ -56,7 +56,7 @@ async def switch(
     accounts: AccountsService,
 ) -> None:
     if not isinstance(query.message, Message):
-        await query.answer()
+        await answer_query(query)
         return
     chat_id = query.message.chat.id
     if not await accounts.switch(chat_id, callback_data.account_id):
@@ -72,7 +72,7 @@ async def unlink_ask(
     query: CallbackQuery, callback_data: AccountCb, i18n: I18nContext, accounts: AccountsService
 ) -> None:
     if not isinstance(query.message, Message):
-        await query.answer()
+        await answer_query(query)
         return
     account = await accounts.linked_account(query.message.chat.id, callback_data.account_id)
     if account is None:
@@ -93,7 +93,7 @@ async def unlink(
     accounts: AccountsService,
 ) -> None:
     if not isinstance(query.message, Message):
-        await query.answer()
+        await answer_query(query)
         return
     chat_id = query.message.chat.id
     if await accounts.linked_account(chat_id, callback_data.account_id) is None:
@@ -102,7 +102,7 @@ async def unlink(
     await answer_query(query)
     await state.clear()
     remaining = await accounts.unlink(chat_id, callback_data.account_id)
-    await query.message.edit_text(i18n.get("accounts-unlinked"))
+    await edit_pressed(query, i18n.get("accounts-unlinked"))
     if remaining:
         text, markup = render_accounts(i18n, await accounts.of_chat(chat_id))
         await query.message.answer(text, reply_markup=markup)
@@ -113,9 +113,9 @@ async def unlink(
 
 
 async def unlink_cancelled(query: CallbackQuery, i18n: I18nContext) -> None:
-    await query.answer()
+    await answer_query(query)
     if isinstance(query.message, Message):
-        await query.message.edit_text(i18n.get("accounts-unlink-kept"))
+        await edit_pressed(query, i18n.get("accounts-unlink-kept"))
 
 
 async def forget_ask(message: Message, state: FSMContext, i18n: I18nContext) -> None:
@@ -126,19 +126,19 @@ async def forget_ask(message: Message, state: FSMContext, i18n: I18nContext) -> 
 async def forget(
     query: CallbackQuery, state: FSMContext, i18n: I18nContext, accounts: AccountsService
 ) -> None:
-    await query.answer()
+    await answer_query(query)
     if not isinstance(query.message, Message):
         return
     await state.clear()
     await accounts.forget(query.message.chat.id)
-    await query.message.edit_text(i18n.get("forget-done"))
+    await edit_pressed(query, i18n.get("forget-done"))
     await query.message.answer(i18n.get("forget-bye"), reply_markup=ReplyKeyboardRemove())
 
 
 async def forget_cancelled(query: CallbackQuery, i18n: I18nContext) -> None:
-    await query.answer()
+    await answer_query(query)
     if isinstance(query.message, Message):
-        await query.message.edit_text(i18n.get("forget-kept"))
+        await edit_pressed(query, i18n.get("forget-kept"))
 
 
 def get_router() -> Router:

@@ -3,8 +3,11 @@ documents, preview, send), follow-ups while an appeal is open, /appeals, the rat
 
 from __future__ import annotations
 
+import contextlib
+
 from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
@@ -29,7 +32,7 @@ from bot.handlers.appeal_messages import (
     sent_text,
 )
 from bot.handlers.filters import ConversationInput, HasText, LooksLikeCommand, MenuButton
-from bot.handlers.replies import answer_query
+from bot.handlers.replies import answer_query, edit_pressed
 from bot.keyboards.appeals import (
     AppealDraftCb,
     AppealRateCb,
@@ -76,8 +79,9 @@ async def topic_chosen(
         return
     await state.set_state(WriteAppeal.text)
     await state.set_data(AppealDraft.begin(callback_data.topic).to_data())
-    await query.message.edit_text(
-        i18n.get("appeal-ask-text", topic=i18n.get("appeal-topic", topic=callback_data.topic))
+    await edit_pressed(
+        query,
+        i18n.get("appeal-ask-text", topic=i18n.get("appeal-topic", topic=callback_data.topic)),
     )
 
 
@@ -169,16 +173,16 @@ async def send(
         locale=i18n.locale,
     )
     if sent is None:
-        await query.message.edit_text(i18n.get("appeal-too-many", count=MAX_OPEN_PER_CHAT))
+        await edit_pressed(query, i18n.get("appeal-too-many", count=MAX_OPEN_PER_CHAT))
         return
-    await query.message.edit_text(sent_text(i18n, sent, appeals.sla_hours, settings))
+    await edit_pressed(query, sent_text(i18n, sent, appeals.sla_hours, settings))
 
 
 async def cancel(query: CallbackQuery, state: FSMContext, i18n: I18nContext) -> None:
     await answer_query(query)
     await state.clear()
     if isinstance(query.message, Message):
-        await query.message.edit_text(i18n.get("appeal-cancelled"))
+        await edit_pressed(query, i18n.get("appeal-cancelled"))
 
 
 async def list_mine(
@@ -239,11 +243,12 @@ async def rated(
     appeal = await appeals.rate(
         query.message.chat.id, callback_data.appeal_id, callback_data.rating
     )
-    if appeal is None:
-        await query.message.edit_reply_markup(reply_markup=None)
+    if appeal is None:  # rated already (pressed twice): the stars go, if still there
+        with contextlib.suppress(TelegramBadRequest):
+            await query.message.edit_reply_markup(reply_markup=None)
         return
-    await query.message.edit_text(
-        i18n.get("appeal-rated", number=appeal.number, rating=callback_data.rating)
+    await edit_pressed(
+        query, i18n.get("appeal-rated", number=appeal.number, rating=callback_data.rating)
     )
 
 

@@ -13,7 +13,8 @@ from aiogram_i18n import I18nContext
 from bot.config import Settings
 from bot.fsm.linking import LinkAccount
 from bot.fsm.submission import Submission
-from bot.handlers.filters import LooksLikeCommand, MenuButton
+from bot.handlers.filters import InPrivateChat, LooksLikeCommand, MenuButton
+from bot.handlers.replies import answer_query
 from bot.keyboards.callbacks import LanguageCb
 from bot.keyboards.menu import language_keyboard, main_menu
 from bot.rendering import kept_text
@@ -90,7 +91,7 @@ async def language_chosen(
     i18n: I18nContext,
     accounts: AccountsService,
 ) -> None:
-    await query.answer()
+    await answer_query(query)
     if callback_data.locale not in i18n.core.available_locales:
         return
     await i18n.set_locale(callback_data.locale)
@@ -111,8 +112,13 @@ async def unknown_text(message: Message, i18n: I18nContext, accounts: AccountsSe
     await show_menu(message, i18n, accounts)
 
 
+async def edited(message: Message, i18n: I18nContext) -> None:
+    """An edit of a message already read (a value, an appeal's text): nothing follows it."""
+    await message.answer(i18n.get("edit-not-read"))
+
+
 async def stale_button(query: CallbackQuery, i18n: I18nContext) -> None:
-    await query.answer(i18n.get("button-stale"), show_alert=False)
+    await answer_query(query, i18n.get("button-stale"))
 
 
 def get_router() -> Router:
@@ -132,4 +138,5 @@ def get_fallback_router() -> Router:
     router.message.register(unknown_command, LooksLikeCommand())
     router.message.register(unknown_text)
     router.callback_query.register(stale_button)
+    router.edited_message.register(edited, InPrivateChat())
     return router

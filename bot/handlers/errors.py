@@ -1,11 +1,12 @@
 """What nobody foresaw (a read-only or full disk, a bug): the resident is told, the log gets
 one line.
 
-The resident reads "something went wrong on our side, nothing was saved" in their language;
-the log gets the update id, the exception's type and where it was raised, innermost frame
-first, on one line. The exception's own text is left out (it may hold a phone, a reading or
-an account number) except for database and OS errors, whose texts are the library's own
-("attempt to write a readonly database", "database or disk is full").
+The resident reads "something went wrong on our side, nothing was saved" in their language
+(when Telegram itself failed a reply, possibly after a save: "repeat your last step, nothing
+is saved twice"); the log gets the update id, the exception's type and where it was raised,
+innermost frame first, on one line. The exception's own text is left out (it may hold a phone,
+a reading or an account number) except for database and OS errors, whose texts are the
+library's own ("attempt to write a readonly database", "database or disk is full").
 """
 
 from __future__ import annotations
@@ -73,7 +74,11 @@ class ErrorAnswer:
             with contextlib.suppress(TelegramAPIError):
                 await bot.answer_callback_query(event.update.callback_query.id)
         locale = await self._locale(chat, data.get("event_from_user"), data.get("i18n"))
-        text = self.core.get("error-internal", locale, support=self.support)
+        # Telegram failing a reply may come after the save: "nothing was saved" could be untrue
+        key = (
+            "error-telegram" if isinstance(event.exception, TelegramAPIError) else "error-internal"
+        )
+        text = self.core.get(key, locale, support=self.support)
         try:
             await bot.send_message(chat.id, text)
         except Exception as exc:  # nothing more to do: the failure itself is logged above

@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from aiogram.enums import ChatType
 from aiogram.filters import Filter
 from aiogram.types import Message, TelegramObject, User
 from aiogram_i18n import I18nContext
@@ -39,6 +40,13 @@ class HasText(Filter):
 
     async def __call__(self, message: Message) -> bool:
         return (message.text is not None) is self.present
+
+
+class InPrivateChat(Filter):
+    """The message was written in a private chat (not the operators' forum)."""
+
+    async def __call__(self, message: Message) -> bool:
+        return message.chat.type == ChatType.PRIVATE
 
 
 class SharesContact(Filter):

@@ -19,7 +19,7 @@ from bot.domain import otp
 from bot.domain.phone import InvalidPhone, normalize_phone
 from bot.fsm.linking import LinkAccount
 from bot.handlers.filters import HasText, SharesContact
-from bot.handlers.replies import ask_account
+from bot.handlers.replies import answer_query, ask_account
 from bot.i18n import ChatLocaleManager
 from bot.keyboards.callbacks import LinkCb
 from bot.keyboards.linking import code_keyboard, phone_keyboard
@@ -212,13 +212,13 @@ async def resend(
     linking: LinkingService,
     settings: Settings,
 ) -> None:
-    await query.answer()
+    await answer_query(query)
     if isinstance(query.message, Message):
         await _request_code(query.message, state, i18n, linking, settings)
 
 
 async def restart(query: CallbackQuery, state: FSMContext, i18n: I18nContext) -> None:
-    await query.answer()
+    await answer_query(query)
     await state.clear()
     if isinstance(query.message, Message):
         await ask_account(query.message, state, i18n)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram_i18n import I18nContext
@@ -24,8 +24,9 @@ def message_id_of(query: CallbackQuery) -> int | None:
 
 
 async def answer_query(query: CallbackQuery, text: str | None = None) -> None:
-    """Answer first; an expired query is not worth an error."""
-    with contextlib.suppress(TelegramBadRequest):
+    """Answer first; a failed answer (expired query, Telegram 5xx, a timeout) only leaves the
+    button's spinner on, which is no reason to drop what the press asked for."""
+    with contextlib.suppress(TelegramAPIError):
         await query.answer(text)
 
 
@@ -46,6 +47,16 @@ async def edit_or_send(
             if "not modified" in str(exc):
                 return
     await bot.send_message(chat_id, text, reply_markup=markup)
+
+
+async def edit_pressed(
+    query: CallbackQuery, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Replace the text of the message whose button was pressed; pressed twice (not
+    modified) it stays, gone (not found) the text comes as a new message."""
+    if query.message is not None and query.bot is not None:
+        message = query.message
+        await edit_or_send(query.bot, message.chat.id, message.message_id, text, reply_markup)
 
 
 async def current_account_or_explain(

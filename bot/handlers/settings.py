@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram_i18n import I18nContext
 
 from bot.handlers.filters import MenuButton
-from bot.handlers.replies import answer_query
+from bot.handlers.replies import answer_query, edit_pressed
 from bot.keyboards.callbacks import ReminderToggleCb
 from bot.keyboards.settings import settings_keyboard
 from bot.services.chat_settings import ChatSettingsService
@@ -38,7 +38,7 @@ async def toggle(
     chat_settings: ChatSettingsService,
 ) -> None:
     if not isinstance(query.message, Message):
-        await query.answer()
+        await answer_query(query)
         return
     chat_id = query.message.chat.id
     if not await chat_settings.toggle_reminder(chat_id, callback_data.kind):
@@ -46,7 +46,7 @@ async def toggle(
         return
     await answer_query(query)
     text, markup = await render_settings(chat_id, i18n, chat_settings)
-    await query.message.edit_text(text, reply_markup=markup)
+    await edit_pressed(query, text, reply_markup=markup)
 
 
 def get_router() -> Router:

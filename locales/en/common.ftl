@@ -35,6 +35,7 @@ cancelled = Cancelled; nothing was saved.
 nothing-to-cancel = There is nothing to cancel.
 unknown-command = I don't know that command.
 unknown-text = I didn't understand that. Use the menu buttons or send /help.
+edit-not-read = I don't re-read an edited message: I took what it said at first. Send the correction as a new message.
 button-stale = This button no longer works. Open the menu again.
 error-generic = Something went wrong on my side; your saved data is safe. Please try again in a minute; if it keeps failing, contact support: { $support }.
 

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from aiogram.types import Update
+from aiogram.types import Chat, Update
 
 from bot.logs import JsonFormatter
 from tests.flows.test_submit import link, seed_flat
@@ -69,9 +69,10 @@ async def test_an_update_no_handler_takes_is_logged_unhandled(
 ) -> None:
     chat = bot.chat(CHAT)
     await chat.send("/start")
-    # an edited message: no handler of this bot takes one
-    edited = chat.text_update("/start").message
-    assert edited is not None
+    # an edited message in a group: no handler of this bot takes one
+    written = chat.text_update("/start").message
+    assert written is not None
+    edited = written.model_copy(update={"chat": Chat(id=-100, type="group", title="Flat")})
     await chat.feed(Update(update_id=next(bot.ids), edited_message=edited))
     last = update_lines(json_log)[-1]
     assert last["outcome"] == "unhandled" and "handler" not in last
