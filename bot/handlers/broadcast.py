@@ -16,6 +16,7 @@ from aiogram_i18n import I18nContext
 
 from bot.fsm.broadcast import BroadcastForm
 from bot.handlers.filters import HasText, IsAdmin, LooksLikeCommand
+from bot.handlers.replies import answer_query
 from bot.keyboards.broadcast import broadcast_confirm_keyboard
 from bot.keyboards.callbacks import BroadcastCb
 from bot.services.broadcasts import BroadcastService
@@ -87,7 +88,7 @@ async def confirm(
     i18n: I18nContext,
     broadcasts: BroadcastService,
 ) -> None:
-    await query.answer()
+    await answer_query(query)
     progress = await _current(query, state, i18n)
     text = (await state.get_data()).get("text")
     if progress is None or not text:
@@ -115,7 +116,7 @@ async def confirm(
 
 
 async def cancel(query: CallbackQuery, state: FSMContext, i18n: I18nContext) -> None:
-    await query.answer()
+    await answer_query(query)
     question = await _current(query, state, i18n)
     if question is not None:
         await state.clear()
