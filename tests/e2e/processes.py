@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import sqlite3
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -143,3 +144,17 @@ class SilentServer:
                 writer.close()
             self._server.close()
             await self._server.wait_closed()
+
+
+def read_every_meter(db: Path, first_value: int, *, t2: int | None = None) -> None:
+    """A reading of every meter of the SQLite file `db` for 2026-11: T1 `first_value` + the
+    meter's id, T2 `t2` for two-zone meters (none when None), receipt R-<id>."""
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute(
+            "INSERT INTO readings (meter_id, period, t1, t2, submitted_at, receipt)"
+            " SELECT id, '2026-11', :first + id, CASE WHEN tariffs = 2 THEN :t2 END,"
+            " '2026-11-20T21:30:00.000000+00:00', 'R-' || id FROM meters",
+            {"first": first_value, "t2": t2},
+        )
+    conn.close()

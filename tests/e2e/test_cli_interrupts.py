@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from bot.storage.readings import ReadingRepository
+from tests.e2e.processes import read_every_meter
 from tests.e2e.test_cli_refusals import EXAMPLE, ROOT, cli, environment, one_line
 
 EARLIER = "an earlier export, whole\n"
@@ -29,13 +30,9 @@ def with_readings(tmp_path: Path) -> Path:
     result = cli(tmp_path, "import", str(EXAMPLE))
     assert result.returncode == 0, result.stderr
     db = tmp_path / "db" / "bot.sqlite3"
+    read_every_meter(db, 1000)
     conn = sqlite3.connect(db)
     with conn:
-        conn.execute(
-            "INSERT INTO readings (meter_id, period, t1, submitted_at, receipt)"
-            " SELECT id, '2026-11', 1000 + id, '2026-11-20T21:30:00.000000+00:00', 'R-' || id"
-            " FROM meters"
-        )
         conn.execute("UPDATE meters SET gis_meter_number = 'G-' || id")
     conn.close()
     return db

@@ -4,12 +4,12 @@ refusal to write a workbook to the terminal."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import openpyxl
 import pytest
 
+from tests.e2e.processes import read_every_meter
 from tests.e2e.test_cli_refusals import cli, one_line
 
 ACCOUNTS = """\
@@ -28,14 +28,7 @@ def with_readings(tmp_path: Path) -> Path:
     result = cli(tmp_path, "import", str(source), ACCOUNT_NUMBER_PATTERN=r"\d{5}")
     assert result.returncode == 0, result.stderr
     db = tmp_path / "db" / "bot.sqlite3"
-    conn = sqlite3.connect(db)
-    with conn:
-        conn.execute(
-            "INSERT INTO readings (meter_id, period, t1, t2, submitted_at, receipt)"
-            " SELECT id, '2026-11', 100 + id, CASE WHEN tariffs = 2 THEN 7 END,"
-            " '2026-11-20T21:30:00.000000+00:00', 'R-' || id FROM meters"
-        )
-    conn.close()
+    read_every_meter(db, 100, t2=7)
     return db
 
 

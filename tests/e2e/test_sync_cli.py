@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.processes import read_every_meter
 from tests.e2e.test_cli_refusals import cli, one_line
 
 HEADER = "account;phone;address;meter;resource;tariffs;gis_meter_number;els;replaces"
@@ -84,14 +85,7 @@ def with_readings(tmp_path: Path) -> Path:
     result = cli(tmp_path, "sync", str(accounts_file(tmp_path, range(1, 6), "a.csv")))
     assert result.returncode == 0, result.stderr
     db = tmp_path / "db" / "bot.sqlite3"
-    conn = sqlite3.connect(db)
-    with conn:
-        conn.execute(
-            "INSERT INTO readings (meter_id, period, t1, submitted_at, receipt)"
-            " SELECT id, '2026-11', 100 + id, '2026-11-20T21:30:00.000000+00:00',"
-            " 'R-' || id FROM meters"
-        )
-    conn.close()
+    read_every_meter(db, 100)
     return db
 
 
